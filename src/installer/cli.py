@@ -1,0 +1,232 @@
+"""The headless front end: `onsite COMMAND ...`.
+
+Exit codes (also in the README):
+  0    success
+  1    the operation ran and failed (a check, a step, a node)
+  2    invalid input: the answer file or the command line is wrong
+  3    this machine cannot do it (not root, a tool missing, not Linux)
+  70   internal error (a bug): details in the crash log named on screen
+  130  interrupted (Ctrl-C)
+
+No traceback reaches the user: problems are printed with their place and a
+hint; unexpected exceptions go to a crash log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__, answerfile, validate
+from .problems import Problem, ProblemError, Problems
+from .profile import ProfileNotFound, available_profiles, load_profile
+from .resources import data_root
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# -- output ------------------------------------------------------------------
+
+
+def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
+    out = out or sys.stdout
+    items = problems.sorted()
+    if fmt == "json":
+        json.dump({"ok": problems.ok, "problems": [p.to_json() for p in items]}, out, indent=2)
+        out.write("\n")
+        return
+    for p in items:
+        out.write(p.render() + "\n")
+    if summary:
+        e, w = len(problems.errors), len(problems.warnings)
+        if e or w:
+            out.write(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}\n")
+
+
+def _load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
+    result = validate.validate_file(path)
+    if not result.ok:
+        print_problems(result.problems, fmt, sys.stderr if fmt == "text" else sys.stdout)
+        return EXIT_INVALID
+    return result
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def cmd_init(args) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileNotFound:
+        raise UsageError(f"unknown profile {args.profile!r}; available: {', '.join(available_profiles())}") from None
+    from .ipplan import IpPlanError
+
+    try:
+        plan = answerfile.starting_plan(profile, site=args.site, subnet=args.subnet, gateway=args.gateway,
+                                        first=args.first, key=args.key)
+    except (IpPlanError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.output in (None, "-"):
+        sys.stdout.write(answerfile.render(plan, profile))
+        return EXIT_OK
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} exists; use --force to overwrite it")
+    answerfile.write(plan, out, profile)
+    print(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    result = validate.validate_file(args.file)
+    print_problems(result.problems, args.format)
+    if args.format == "text" and result.ok:
+        w = len(result.problems.warnings)
+        print(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
+    return EXIT_OK if result.ok else EXIT_INVALID
+
+
+def cmd_plan(args) -> int:
+    from .planner import node_views
+
+    loaded = _load_valid(args.file, args.format)
+    if isinstance(loaded, int):
+        return loaded
+    plan, profile = loaded.plan, loaded.profile
+    assert plan is not None and profile is not None
+    views = node_views(plan, profile)
+    if args.format == "json":
+        json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
+                   "nodes": [v.to_json() for v in views]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print_problems(loaded.problems, summary=False)
+    print(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
+    for v in views:
+        print(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
+        print(f"  roles:      {', '.join(v.roles)}")
+        if v.vips:
+            held = ", ".join(f"{h.slot} {h.address} ({h.vip}, priority {h.priority}{', backup' if h.backup else ''})" for h in v.vips)
+            print(f"  VIPs:       {held}")
+        if v.ports:
+            ports = ", ".join(f"{p.port}/{p.protocol} {p.component}.{p.name}" for p in v.ports)
+            print(f"  ports:      {ports}")
+        if v.external:
+            print(f"  external:   {', '.join(v.external)}")
+    print("\nsteps: none yet (no bundle provides install steps)")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    json.dump(validate.answer_file_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def cmd_version(args) -> int:
+    print(f"onsite {__version__}")
+    for name in available_profiles():
+        p = load_profile(name)
+        print(f"profile {p.name} {p.version}: {p.title}")
+    print(f"data: {data_root()}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="onsite", description="Plan, push and install a multi-node highly available system.")
+    parser.add_argument("--version", action="store_true", help="print versions and where data is read from")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a starting answer file that validates")
+    p.add_argument("-o", "--output", help="file to write (default: print to stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--profile", default="reference")
+    p.add_argument("--site", default="my-site", help="the site's name")
+    p.add_argument("--subnet", default="198.18.0.0/24", help="the nodes' subnet (default: %(default)s)")
+    p.add_argument("--gateway", help="the gateway (default: the subnet's first address)")
+    p.add_argument("--first", help="the first address to hand out (default: gateway + 10)")
+    p.add_argument("--key", default="~/.ssh/id_ed25519", help="SSH private key for all nodes")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("validate", help="check an answer file; exit 0 valid, 2 invalid")
+    p.add_argument("file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="show per node the roles, ports, VIPs and steps (no network)")
+    p.add_argument("file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("schema", help="print the answer file's JSON Schema")
+    p.set_defaults(func=cmd_schema)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub) -> None:
+    """Commands that live in their own modules (kept out of start-up)."""
+    from . import cli_lab
+
+    cli_lab.add_commands(sub)
+
+
+def _crash_log(exc: BaseException) -> str:
+    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"onsite {__version__}\n")
+        traceback.print_exception(exc, file=fh)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.version:
+            return cmd_version(args)
+        if not args.command:
+            parser.print_help()
+            return EXIT_OK
+        return args.func(args)
+    except UsageError as exc:
+        print(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
+        return EXIT_INVALID
+    except ProblemError as exc:
+        print_problems(exc.problems, out=sys.stderr, summary=False)
+        return getattr(exc, "exit_code", EXIT_FAILED)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        path = _crash_log(exc)
+        print(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+__all__ = ["main", "print_problems", "Problem"]
