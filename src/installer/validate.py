@@ -115,8 +115,9 @@ class _Context:
         self.doc = doc
         self.problems = Problems()
 
-    def add(self, severity: Severity, path: tuple[PathPart, ...], message: str, hint: str = "", code: str = "invalid") -> None:
-        pos = self.doc.position(path)
+    def add(self, severity: Severity, path: tuple[PathPart, ...], message: str, hint: str = "", code: str = "invalid",
+            at_key: bool = False) -> None:
+        pos = self.doc.position(path, key=at_key)
         self.problems.add(
             Problem(
                 message=message,
@@ -130,8 +131,8 @@ class _Context:
             )
         )
 
-    def error(self, path, message, hint="", code="invalid") -> None:
-        self.add(Severity.ERROR, tuple(path), message, hint, code)
+    def error(self, path, message, hint="", code="invalid", at_key=False) -> None:
+        self.add(Severity.ERROR, tuple(path), message, hint, code, at_key)
 
     def warning(self, path, message, hint="", code="warning") -> None:
         self.add(Severity.WARNING, tuple(path), message, hint, code)
@@ -231,7 +232,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         allowed = list(err.schema.get("properties", {}))
         for key in inst:
             if key not in allowed:
-                ctx.error(path + (key,), f"unknown key {show(key)}", _choices_hint(str(key), allowed), code="unknown-key")
+                ctx.error(path + (key,), f"unknown key {show(key)}", _choices_hint(str(key), allowed), code="unknown-key", at_key=True)
         return
     if v == "type":
         expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
@@ -259,7 +260,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
             return
         what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", ""))
         if on_key:
-            ctx.error(path, f"key {show(inst)} {what}", hint, code="key-pattern")
+            ctx.error(path, f"key {show(inst)} {what}", hint, code="key-pattern", at_key=True)
         else:
             ctx.error(path, f"{show(inst)} {what}", hint, code="pattern")
         return
@@ -498,14 +499,14 @@ class _Semantics:
             comp = self.p.components.get(cname)
             if comp is None:
                 self.ctx.error(("components", cname), f"unknown component {show(cname)}", _choices_hint(cname, self.p.components),
-                               code="unknown-component")
+                               code="unknown-component", at_key=True)
                 continue
             for key, value in settings.items():
                 path = ("components", cname, key)
                 if SECRET_WORDS.search(key):
                     self.ctx.error(path, f"{show(key)} looks like a secret; answer files never hold secrets",
                                    f"remove it; the profile's secrets are referenced under `secrets:` ({', '.join(self.p.secrets)})",
-                                   code="literal-secret")
+                                   code="literal-secret", at_key=True)
                     continue
                 if key == "external":
                     if not isinstance(value, bool):
@@ -513,7 +514,7 @@ class _Semantics:
                     continue
                 if key not in comp.settings:
                     known = list(comp.settings) + ["external"]
-                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", _choices_hint(key, known), code="unknown-setting")
+                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", _choices_hint(key, known), code="unknown-setting", at_key=True)
                     continue
                 default = comp.settings[key]
                 if type(value) is not type(default):
@@ -532,13 +533,13 @@ class _Semantics:
             comp = self.p.components.get(cname)
             if comp is None:
                 self.ctx.error(("ports", cname), f"unknown component {show(cname)}", _choices_hint(cname, self.p.components),
-                               code="unknown-component")
+                               code="unknown-component", at_key=True)
                 continue
             for pname in ports:
                 if pname not in comp.ports:
                     self.ctx.error(("ports", cname, pname), f"{cname} has no port named {show(pname)}",
                                    _choices_hint(pname, comp.ports) if comp.ports else f"{cname} listens on no port",
-                                   code="unknown-port")
+                                   code="unknown-port", at_key=True)
         for i, node in enumerate(self.plan.nodes):
             used: dict[tuple[int, str], str] = {}
             for comp in self.p.components_for_roles(set(node.roles)):
@@ -561,7 +562,7 @@ class _Semantics:
     def check_secrets(self) -> None:
         for name in self.plan.secrets:
             if name not in self.p.secrets:
-                self.ctx.error(("secrets", name), f"unknown secret {show(name)}", _choices_hint(name, self.p.secrets), code="unknown-secret")
+                self.ctx.error(("secrets", name), f"unknown secret {show(name)}", _choices_hint(name, self.p.secrets), code="unknown-secret", at_key=True)
         roles_in_plan = {r for n in self.plan.nodes for r in n.roles}
         needed: dict[str, str] = {}
         for comp in self.p.components_for_roles(roles_in_plan):

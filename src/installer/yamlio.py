@@ -36,10 +36,15 @@ class Document:
     # Raw scalar text of YAML 1.1 booleans written as words (yes/no/on/off),
     # so a "you wrote `no`, YAML reads false" hint can be given.
     bool_words: dict[tuple[PathPart, ...], str] = dataclasses.field(default_factory=dict)
+    # Where each mapping key itself is written (for "unknown key" and the like).
+    key_positions: dict[tuple[PathPart, ...], Position] = dataclasses.field(default_factory=dict)
 
-    def position(self, path: tuple[PathPart, ...]) -> Position | None:
-        """The position of `path`, or of its nearest ancestor that exists."""
+    def position(self, path: tuple[PathPart, ...], *, key: bool = False) -> Position | None:
+        """The position of `path` (its key with key=True), or of its nearest
+        ancestor that exists."""
         path = tuple(path)
+        if key and path in self.key_positions:
+            return self.key_positions[path]
         while True:
             if path in self.positions:
                 return self.positions[path]
@@ -117,19 +122,26 @@ def parse_text(text: str, file: str = "<text>") -> Document:
                     code="empty",
                 )
             )
-        positions: dict[tuple[PathPart, ...], Position] = {}
-        bool_words: dict[tuple[PathPart, ...], str] = {}
-        data = _convert(loader, root, (), positions, bool_words, file, 0)
-        return Document(data=data, positions=positions, file=file, bool_words=bool_words)
+        doc = Document(data=None, positions={}, file=file)
+        doc.data = _convert(loader, root, (), doc, 0)
+        return doc
     finally:
         loader.dispose()
 
 
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
 
 
-def _convert(loader, node: Node, path, positions, bool_words, file, depth) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _convert(loader, node: Node, path, doc: Document, depth) -> Any:
+    file = doc.file
+    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if node.tag not in _PLAIN_TAGS:
+        raise ProblemError(
+            _problem(file, node.start_mark, f"YAML tag {show(node.tag)} is not allowed", "remove the !tag; answer files hold plain values", "yaml-tag")
+        )
     if depth > MAX_DEPTH:
         raise ProblemError(
             _problem(file, node.start_mark, "the document nests too deeply", "an answer file is a few levels deep; check indentation", "yaml-depth")
@@ -166,18 +178,15 @@ def _convert(loader, node: Node, path, positions, bool_words, file, depth) -> An
                     )
                 )
             seen[key] = key_node
-            out[key] = _convert(loader, value_node, path + (key,), positions, bool_words, file, depth + 1)
+            doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _convert(loader, value_node, path + (key,), doc, depth + 1)
         return out
     if isinstance(node, SequenceNode):
         return [
-            _convert(loader, item, path + (i,), positions, bool_words, file, depth + 1)
+            _convert(loader, item, path + (i,), doc, depth + 1)
             for i, item in enumerate(node.value)
         ]
     assert isinstance(node, ScalarNode)
-    if not node.tag.startswith("tag:yaml.org,2002:"):
-        raise ProblemError(
-            _problem(file, node.start_mark, f"YAML tag {show(node.tag)} is not allowed", "remove the !tag", "yaml-tag")
-        )
     try:
         value = loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
@@ -185,7 +194,7 @@ def _convert(loader, node: Node, path, positions, bool_words, file, depth) -> An
             _problem(file, node.start_mark, f"cannot read value {show(node.value)}: {getattr(exc, 'problem', exc)}", "put the value in quotes", "yaml-value")
         ) from None
     if node.tag == "tag:yaml.org,2002:bool" and node.value.lower() in _BOOL_WORDS:
-        bool_words[path] = node.value
+        doc.bool_words[path] = node.value
     if node.tag == "tag:yaml.org,2002:timestamp":
         value = node.value  # keep dates as the text written; the schema decides
     if isinstance(value, float) and value != value:  # .nan

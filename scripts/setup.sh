@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine to run onsite from this checkout and its
+# tests: system packages for the lab (OpenSSH server, iproute2, keepalived),
+# then a virtual environment in .venv with onsite and its test tools.
+# Safe to run again. Needs root (apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run it as root (sudo bash scripts/setup.sh): it installs Debian packages" >&2
+    exit 3
+fi
+
+packages=(python3 python3-venv openssh-server openssh-client iproute2 keepalived util-linux procps tmux)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The host's own sshd is not needed; the lab runs its own inside each node.
+
+py=/usr/bin/python3
+if [ ! -x .venv/bin/python ]; then
+    "$py" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/onsite --version >/dev/null
+echo "setup: ready (.venv/bin/onsite)"
