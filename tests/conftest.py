@@ -1,0 +1,65 @@
+"""Shared fixtures. The `lab` fixture brings up a real multi-node lab once per
+test session (network namespaces with real OpenSSH servers) and always tears
+it down, also on Ctrl-C or a failing test.
+
+Lab tests need root and the lab's tools. Outside CI they are skipped with the
+reason when those are missing; in CI (CI=true) a missing lab is an error, so a
+green CI run always includes them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from installer.lab import Lab, LabError, check_host
+
+TEST_LAB_NAME = "ostest"
+TEST_LAB_SUBNET = "198.18.100.0/24"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch):
+    """Keep the developer's own lab out of the tests."""
+    monkeypatch.delenv("ONSITE_LAB_DIR", raising=False)
+
+
+def _need_lab() -> None:
+    try:
+        check_host()
+    except LabError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the lab tests: {exc.message} ({exc.hint})")
+        pytest.skip(f"lab not available: {exc.message}")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Lab:
+    _need_lab()
+    state = tmp_path_factory.mktemp("lab") / "state"
+    lab = Lab(state, name=TEST_LAB_NAME)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):  # a killed test run still cleans up
+        lab.down()
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        lab.up(nodes=4, subnet=TEST_LAB_SUBNET, password_user="deploy")
+        yield lab
+    finally:
+        lab.down()
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture
+def lab_node_names(lab) -> list[str]:
+    return [n.name for n in lab.nodes]
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
