@@ -1,0 +1,99 @@
+"""The transport interface: how the core talks to a node.
+
+The core (push, preflight, runner) sees only `Transport`; the one
+implementation over SSH lives in `ssh_paramiko.py`, the only module that
+imports paramiko. Commands are argv lists, quoted here, never strings glued
+together from values: `sh_join(["cat", path])` is safe for any `path`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+LineCallback = Callable[[str], None]
+ProgressCallback = Callable[[int], None]  # bytes sent so far (absolute)
+
+
+def sh_join(argv: Sequence[str]) -> str:
+    """Quote every word for a POSIX shell."""
+    return " ".join(shlex.quote(str(a)) for a in argv)
+
+
+def sh_script(script: str, *args: str) -> list[str]:
+    """argv that runs `script` with `args` as $1, $2...: values never enter the
+    script's text."""
+    return ["sh", "-c", script, "onsite", *args]
+
+
+class TransportError(Exception):
+    """A connection-level failure, with its kind and what to do about it.
+
+    kinds: unreachable, refused, timeout, banner-timeout, auth-failed,
+    host-key-unknown, host-key-changed, sudo-refused, dropped, command-timeout,
+    protocol.
+    """
+
+    def __init__(self, kind: str, node: str, message: str, hint: str = "", **details: str) -> None:
+        super().__init__(f"{node}: {message}")
+        self.kind = kind
+        self.node = node
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+
+@dataclasses.dataclass
+class RunResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class Transport(Protocol):
+    node: str
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float | None = 300,
+        on_stdout: LineCallback | None = None,
+        on_stderr: LineCallback | None = None,
+        sudo: bool = True,
+    ) -> RunResult:
+        """Run argv on the node (as root: through sudo for other users).
+        Raises TransportError(command-timeout) when it runs past `timeout`."""
+        ...
+
+    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None) -> None:
+        """Append local[offset:] to the remote file (created if missing)."""
+        ...
+
+    def get(self, remote: str, local: Path) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """Everything needed to reach one node; secrets already resolved."""
+
+    node: str
+    host: str
+    port: int = 22
+    user: str = "root"
+    auth: str = "key"  # key | password | agent
+    key_path: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    sudo_password: str | None = dataclasses.field(default=None, repr=False)
+    host_key: str | None = None  # pinned SHA256:...
+    known_hosts: str | None = None
