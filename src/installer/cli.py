@@ -188,9 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub) -> None:
     """Commands that live in their own modules (kept out of start-up)."""
-    from . import cli_lab
+    from . import cli_lab, cli_remote
 
     cli_lab.add_commands(sub)
+    cli_remote.add_commands(sub)
 
 
 def _crash_log(exc: BaseException) -> str:

@@ -113,6 +113,9 @@ class Profile:
     requirements: dict[str, Requirement]
     max_disk_used_percent: int
     layout: tuple[LayoutNode, ...]
+    leftovers: tuple[str, ...] = ()
+    supported_os: tuple[str, ...] = ("debian", "ubuntu")
+    supported_arch: tuple[str, ...] = ("x86_64", "aarch64")
 
     @property
     def node_slots(self) -> list[str]:
@@ -192,6 +195,9 @@ def _build(raw: dict[str, Any]) -> Profile:
         requirements={k: Requirement(**v) for k, v in req_raw.items()},
         max_disk_used_percent=max_used,
         layout=tuple(LayoutNode(n["name"], n["slot"], tuple(n["roles"])) for n in raw["layout"]),
+        leftovers=tuple(raw.get("leftovers") or ()),
+        supported_os=tuple(raw.get("supported_os") or ("debian",)),
+        supported_arch=tuple(raw.get("supported_arch") or ("x86_64",)),
     )
     _self_check(profile)
     return profile

@@ -1,0 +1,228 @@
+"""`onsite push`, `onsite preflight`, `onsite bundle ...`: front ends over the
+core's push, preflight and bundle modules, wired to the SSH transport.
+
+Host keys: a node whose key is not pinned is refused unless
+--accept-new-host-keys; then the fingerprints seen are shown and pinned into
+the answer file (rewritten in canonical form; the previous file is kept as
+FILE.bak).
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import answerfile, bundle, events, preflight, push
+from .cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
+from .connections import Connections
+from .problems import Problem, ProblemError, Problems
+from .transport import Endpoint
+
+
+def _prompt(label: str) -> str:
+    if not sys.stdin.isatty():
+        raise ProblemError(Problem(message=f"{label} is needed but there is no terminal to ask on",
+                                   hint="use an env:NAME or file:PATH reference for unattended runs", code="secret"))
+    return getpass.getpass(f"{label}: ")
+
+
+class _Pinning:
+    """SSH factory that remembers keys accepted on first use."""
+
+    def __init__(self, accept_new: bool) -> None:
+        self.accept_new = accept_new
+        self.new_keys: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, ep: Endpoint):
+        from .ssh_paramiko import connect
+
+        t = connect(ep, accept_new_host_key=self.accept_new)
+        if t.host_key_was_new and t.seen_host_key:
+            with self.lock:
+                self.new_keys[ep.node] = t.seen_host_key
+        return t
+
+
+def _connections(args, plan) -> tuple[Connections, _Pinning]:
+    factory = _Pinning(args.accept_new_host_keys)
+    return Connections(plan, factory, prompt=_prompt, known_hosts=args.known_hosts), factory
+
+
+def _pin(args, loaded, factory: _Pinning) -> None:
+    if not factory.new_keys:
+        return
+    plan, profile = loaded.plan, loaded.profile
+    for node, fp in sorted(factory.new_keys.items()):
+        plan.node(node).ssh.host_key = fp
+        print(f"pinned host key of {node}: {fp}")
+    path = Path(args.file)
+    shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
+    answerfile.write(plan, path, profile)
+    print(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+
+
+def _find_bundles(args) -> list[bundle.Bundle]:
+    paths = [Path(p) for p in (args.bundle or [])]
+    if not paths:
+        folder = Path(args.file).resolve().parent / "bundles"
+        paths = sorted(p for p in folder.glob("*") if (p / bundle.MANIFEST).is_file()) if folder.is_dir() else []
+    out = []
+    problems = Problems()
+    for p in paths:
+        try:
+            out.append(bundle.verify(p, Path(args.pubkey) if args.pubkey else None))
+        except ProblemError as exc:
+            problems.extend(exc.problems)
+    if not problems.ok:
+        raise ProblemError(problems)
+    return out
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class _PlainPushPrinter:
+    """Timestamped lines (for logs and pipes): a line per node every 2 s."""
+
+    def __init__(self, out=None) -> None:
+        self.out = out or sys.stdout
+        self.last: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+
+    def __call__(self, ev: events.Event) -> None:
+        with self.lock:
+            stamp = f"[{time.monotonic() - self.t0:7.1f}s]"
+            if isinstance(ev, events.TransferPlanned):
+                print(f"{stamp} {ev.node}: {', '.join(ev.bundles) or 'no bundles'}; to send {_human(ev.total_bytes)}"
+                      f"{f', {ev.skipped_files} files already there' if ev.skipped_files else ''}", file=self.out, flush=True)
+            elif isinstance(ev, events.TransferProgress):
+                now = time.monotonic()
+                if now - self.last.get(ev.node, 0) >= 2 or ev.eta is None:
+                    self.last[ev.node] = now
+                    eta = f", {ev.eta:.0f} s left" if ev.eta else ""
+                    print(f"{stamp} {ev.node}: {_human(ev.done_bytes)} of {_human(ev.total_bytes)} at {_human(ev.rate)}/s{eta}",
+                          file=self.out, flush=True)
+            elif isinstance(ev, events.TransferDone):
+                print(f"{stamp} {ev.node}: done, sent {_human(ev.sent_bytes)} in {ev.files_sent} files"
+                      f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s", file=self.out, flush=True)
+            elif isinstance(ev, events.NodeFailed):
+                print(f"{stamp} {ev.node}: FAILED: {ev.problem.message}", file=self.out, flush=True)
+
+
+def cmd_push(args) -> int:
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    bundles = _find_bundles(args)
+    if not bundles:
+        raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
+    conns, factory = _connections(args, loaded.plan)
+    with conns:
+        report = push.push(loaded.plan, loaded.profile, bundles, conns, parallel=args.parallel,
+                           listener=_PlainPushPrinter(), nodes=args.only)
+    _pin(args, loaded, factory)
+    total = report.sent_bytes
+    print(f"push: {len(report.results)} nodes, {_human(total)} sent, {len(report.problems)} failed")
+    if report.problems:
+        print_problems(Problems(report.problems), out=sys.stderr, summary=False)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_preflight(args) -> int:
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    conns, factory = _connections(args, loaded.plan)
+    with conns:
+        report = preflight.run(loaded.plan, loaded.profile, conns, nodes=args.only)
+    _pin(args, loaded, factory)
+    _print_preflight(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _print_preflight(report: preflight.PreflightReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title="preflight", show_lines=False)
+    for col in ("node", "check", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for r in sorted(report.results, key=lambda r: (r.node, r.check)):
+        detail = r.detail + (f"\n→ {r.hint}" if r.hint and r.status != "ok" else "")
+        table.add_row(r.node, r.check, f"[{style[r.status]}]{r.status}[/]", detail)
+    console.print(table)
+    b = len(report.blockers)
+    console.print(f"{b} blocker{'s' * (b != 1)}" if b else "ready to install")
+
+
+def cmd_bundle_build(args) -> int:
+    b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
+    print(f"built {args.output}: {b.id}, {len(b.files)} files, {_human(b.total_bytes)}{', signed' if args.sign else ''}")
+    return EXIT_OK
+
+
+def cmd_bundle_verify(args) -> int:
+    b = bundle.verify(Path(args.bundle), Path(args.pubkey) if args.pubkey else None)
+    sig = "signature verified" if args.pubkey else ("signed, not checked (give --pubkey)" if b.signed else "unsigned")
+    print(f"{args.bundle}: {b.id}, {len(b.files)} files intact, {sig}")
+    return EXIT_OK
+
+
+def cmd_bundle_add_debs(args) -> int:
+    names = bundle.add_debs(Path(args.bundle), args.packages, Path(args.sign) if args.sign else None)
+    print(f"added {len(names)} packages to {args.bundle}: {' '.join(names)}")
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    def remote(p):
+        p.add_argument("file", help="the answer file")
+        p.add_argument("--accept-new-host-keys", action="store_true",
+                       help="accept host keys not pinned yet, show them and pin them into the answer file")
+        p.add_argument("--known-hosts", help="a known_hosts file to trust for nodes without a pinned key")
+        p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
+
+    p = sub.add_parser("push", help="send each node the bundles its roles need")
+    remote(p)
+    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")
+    remote(p)
+    p.set_defaults(func=cmd_preflight)
+
+    b = sub.add_parser("bundle", help="build, verify and fill offline bundles")
+    bsub = b.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    p = bsub.add_parser("build", help="make a bundle from a folder with bundle.yaml")
+    p.add_argument("src")
+    p.add_argument("-o", "--output", required=True, help="output folder, or a .tar file")
+    p.add_argument("--sign", metavar="KEY", help="ed25519 private key to sign the manifest with")
+    p.set_defaults(func=cmd_bundle_build)
+    p = bsub.add_parser("verify", help="check sizes, hashes and (with --pubkey) the signature")
+    p.add_argument("bundle")
+    p.add_argument("--pubkey")
+    p.set_defaults(func=cmd_bundle_verify)
+    p = bsub.add_parser("add-debs", help="add Debian packages and their dependencies (apt)")
+    p.add_argument("bundle")
+    p.add_argument("packages", nargs="+")
+    p.add_argument("--sign", metavar="KEY")
+    p.set_defaults(func=cmd_bundle_add_debs)
+
+
+__all__ = ["add_commands", "EXIT_INVALID"]

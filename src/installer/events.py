@@ -1,0 +1,82 @@
+"""Progress events: what the core reports while it works.
+
+The CLI prints them, the wizard turns them into messages; both get the same
+objects through a plain callback, so one engine serves every front end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+
+from .problems import Problem
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    node: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferPlanned(Event):
+    bundles: tuple[str, ...]
+    total_bytes: int  # what must still be sent to this node
+    skipped_files: int  # already on the node with the right hash
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferProgress(Event):
+    file: str
+    done_bytes: int  # for this node, since the push started
+    total_bytes: int
+    rate: float  # bytes per second, recent
+    eta: float | None  # seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferDone(Event):
+    sent_bytes: int
+    files_sent: int
+    files_skipped: int
+    resumed_files: int
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeFailed(Event):
+    problem: Problem
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult(Event):
+    check: str
+    status: str  # ok | warn | fail
+    detail: str
+    hint: str = ""
+
+
+Listener = Callable[[Event], None]
+
+
+def ignore(event: Event) -> None:
+    pass
+
+
+class RateMeter:
+    """Recent transfer rate over a sliding window of a few seconds."""
+
+    def __init__(self, window: float = 3.0) -> None:
+        self.window = window
+        self.samples: list[tuple[float, int]] = []
+        self.lock = threading.Lock()
+
+    def add(self, total_done: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            self.samples.append((now, total_done))
+            while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
+                self.samples.pop(0)
+            (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+            return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
