@@ -39,6 +39,12 @@ def _need_lab() -> None:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory) -> Lab:
     _need_lab()
+    # Lab names and subnets are fixed: two test runs on one machine would
+    # tear down each other's nodes, so the second waits for the first.
+    import fcntl
+
+    lock = open("/run/onsite-test-lab.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     state = tmp_path_factory.mktemp("lab") / "state"
     lab = Lab(state, name=TEST_LAB_NAME)
     previous = signal.getsignal(signal.SIGTERM)
@@ -54,6 +60,7 @@ def lab(tmp_path_factory) -> Lab:
     finally:
         lab.down()
         signal.signal(signal.SIGTERM, previous)
+        lock.close()
 
 
 @pytest.fixture
@@ -63,3 +70,19 @@ def lab_node_names(lab) -> list[str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def lab_validation(lab):
+    from installer import validate
+
+    result = validate.validate_file(lab.answer_file)
+    assert result.ok, [p.render() for p in result.problems]
+    return result
+
+
+def ssh_connections(plan, **options):
+    """Connections over real SSH; options go to SshTransport (timeouts)."""
+    from installer.connections import Connections
+    from installer.ssh_paramiko import connect
+
+    return Connections(plan, lambda ep: connect(ep, **options))

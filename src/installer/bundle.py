@@ -299,21 +299,28 @@ def _apt(args: list[str], cwd: Path | None = None) -> str:
     return proc.stdout
 
 
+_DEPENDS = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
+            "--no-breaks", "--no-replaces", "--no-enhances"]
+
+
+def _closure(packages: list[str]) -> set[str]:
+    out = _apt([*_DEPENDS, *packages])
+    return {line.strip() for line in out.splitlines() if line and not line.startswith((" ", "<"))}
+
+
+def base_system() -> set[str]:
+    """Packages every Debian system has: the essential and required ones and
+    everything they depend on (libc6, for one, is neither itself)."""
+    out = _apt(["dpkg-query", "-W", "-f", "${Package}\t${Essential}\t${Priority}\n"])
+    base = [f[0] for f in (line.split("\t") for line in out.splitlines()) if len(f) == 3 and (f[1] == "yes" or f[2] == "required")]
+    return _closure(base) if base else set()
+
+
 def resolve_debs(packages: list[str]) -> list[str]:
-    """The packages and their dependencies (recursively), minus essential ones."""
-    out = _apt(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-                "--no-breaks", "--no-replaces", "--no-enhances", *packages])
-    names = {line.strip() for line in out.splitlines() if line and not line.startswith(" ") and not line.startswith("<")}
-    shown = _apt(["apt-cache", "show", "--no-all-versions", *sorted(names)])
-    keep = []
-    for para in shown.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in para.splitlines() if ": " in line and not line.startswith(" "))
-        pkg = fields.get("Package")
-        if not pkg:
-            continue
-        if pkg in packages or (fields.get("Essential") != "yes" and fields.get("Priority") != "required"):
-            keep.append(pkg)
-    return sorted(set(keep))
+    """The packages and their dependencies (recursively), minus the base system."""
+    names = _closure(packages)
+    base = base_system()
+    return sorted(n for n in names if n in packages or n not in base)
 
 
 def add_debs(bundle_dir: Path, packages: list[str], sign_key: Path | None = None) -> list[str]:

@@ -55,6 +55,7 @@ for p do if [ -e "$p" ]; then echo "leftover $p"; fi; done
 _PROBE = r'''
 nic=$1; shift
 for vip do
+    ip neigh flush to "$vip" dev "$nic" 2>/dev/null  # a stale entry is no proof
     ( exec 3<>"/dev/tcp/$vip/22" ) 2>/dev/null &
     pid=$!; sleep 1.5; kill $pid 2>/dev/null; wait $pid 2>/dev/null
     if ip neigh show to "$vip" dev "$nic" | grep -q lladdr; then echo "vip $vip answers $(ip neigh show to "$vip" dev "$nic" | awk '{print $3}')"

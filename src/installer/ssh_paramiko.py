@@ -27,14 +27,24 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import logging
+
 import paramiko
 
 from .hostkeys import fingerprint_of_blob
 from .transport import Endpoint, LineCallback, ProgressCallback, RunResult, TransportError, sh_join
 
+# paramiko logs failures (with tracebacks) at ERROR; with no logging set up,
+# Python would print them on the user's terminal. Every failure becomes a
+# TransportError with a readable message instead.
+_paramiko_log = logging.getLogger("paramiko")
+_paramiko_log.addHandler(logging.NullHandler())
+_paramiko_log.propagate = False
+
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 PREFERRED_KEYS = ("ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256")
 WINDOW = 8 << 20
+EOF_GRACE = 2.0
 CHUNK = 1 << 20
 SUDO_REFUSED = ("a password is required", "is not in the sudoers", "incorrect password", "Sorry, try again",
                 "may not run sudo", "sudo: command not found", "sudo: not found")
@@ -97,7 +107,11 @@ class SshTransport:
                 c for c in opts.ciphers if c not in PREFERRED_CIPHERS)
             opts.key_types = tuple(k for k in PREFERRED_KEYS if k in opts.key_types) + tuple(
                 k for k in opts.key_types if k not in PREFERRED_KEYS)
-            t.start_client(timeout=self.banner_timeout)
+            # start_client returns quietly when *its* timeout runs out, so give
+            # it longer than the banner timeout and check the outcome below.
+            t.start_client(timeout=self.banner_timeout * 2 + 5)
+            if not t.is_active() or t.host_key is None:
+                raise paramiko.SSHException(str(t.get_exception() or "Error reading SSH protocol banner"))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             sock.close()
             text = str(exc)
@@ -258,6 +272,7 @@ class SshTransport:
         out = _Lines(on_stdout)
         err = _Lines(on_stderr)
         deadline = time.monotonic() + timeout + 15 if timeout else None
+        exited_at = 0.0
         try:
             chan.exec_command(command)
             if prefix or stdin:
@@ -272,8 +287,15 @@ class SshTransport:
                 if chan.recv_stderr_ready():
                     err.feed(chan.recv_stderr(65536))
                     continue
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
+                if chan.exit_status_ready():
+                    # sshd may send the exit status before the last output: the
+                    # output is complete at EOF. A daemon the command started may
+                    # hold the stream open, so EOF gets a short grace period.
+                    if chan.eof_received or chan.closed:
+                        break
+                    exited_at = exited_at or time.monotonic()
+                    if time.monotonic() - exited_at > EOF_GRACE:
+                        break
                 if chan.closed and not chan.exit_status_ready():
                     raise self._dropped(doing)
                 if deadline and time.monotonic() > deadline:
@@ -283,6 +305,8 @@ class SshTransport:
                     raise self._dropped(doing)
                 select.select([chan], [], [], 0.2)
             status = chan.recv_exit_status()
+            if status == -1:
+                raise self._dropped(doing)
         except (paramiko.SSHException, EOFError, OSError, socket.timeout):
             raise self._dropped(doing) from None
         finally:
@@ -323,9 +347,12 @@ class SshTransport:
                     sent += len(chunk)
                     if progress:
                         progress(sent)
-            chan.shutdown_write()
+            if not chan.exit_status_ready():
+                chan.shutdown_write()
             chan.settimeout(self.stall_timeout + 60)
             status = chan.recv_exit_status()
+            if status == -1:  # paramiko's value for "closed without an exit status"
+                raise self._dropped(doing)
             stderr = b""
             while chan.recv_stderr_ready():
                 stderr += chan.recv_stderr(65536)
@@ -364,36 +391,33 @@ def _send_all(chan: paramiko.Channel, data: bytes) -> None:
 
 
 class _Lines:
-    """Split a byte stream into lines for a callback; keep the text too."""
+    """Split a byte stream into lines for a callback; keep the bytes (capped)
+    exactly as they came for the result."""
 
     MAX_KEEP = 4 << 20
 
     def __init__(self, callback: LineCallback | None) -> None:
         self.callback = callback
         self.partial = b""
-        self.kept: list[str] = []
-        self.size = 0
+        self.raw = bytearray()
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
+        if len(self.raw) < self.MAX_KEEP:
+            self.raw += data[: self.MAX_KEEP - len(self.raw)]
+        if self.callback is None:
+            return
         self.partial += data
         *lines, self.partial = self.partial.split(b"\n")
-        for raw in lines:
-            self._emit(raw.decode("utf-8", "replace"))
-
-    def _emit(self, line: str) -> None:
-        if self.size < self.MAX_KEEP:
-            self.kept.append(line)
-            self.size += len(line) + 1
-        if self.callback:
-            self.callback(line)
+        for line in lines:
+            self.callback(line.decode("utf-8", "replace"))
 
     def finish(self) -> str:
-        if self.partial:
-            self._emit(self.partial.decode("utf-8", "replace"))
+        if self.partial and self.callback is not None:
+            self.callback(self.partial.decode("utf-8", "replace"))
             self.partial = b""
-        return "\n".join(self.kept) + ("\n" if self.kept else "")
+        return self.raw.decode("utf-8", "replace")
 
 
 def connect(endpoint: Endpoint, **options) -> SshTransport:

@@ -74,8 +74,9 @@ class Transport(Protocol):
         Raises TransportError(command-timeout) when it runs past `timeout`."""
         ...
 
-    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None) -> None:
-        """Append local[offset:] to the remote file (created if missing)."""
+    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None) -> RunResult:
+        """Append local[offset:] to the remote file (created if missing); the
+        result carries the remote side's exit status and stderr."""
         ...
 
     def get(self, remote: str, local: Path) -> None: ...
