@@ -283,7 +283,12 @@ def _extract(tar_path: Path, dest: Path) -> None:
             _safe_relpath(member.name, str(tar_path))
             if not (member.isfile() or member.isdir()):
                 raise _fail(f"{member.name}: links and devices are not allowed in a bundle", "rebuild the bundle", str(tar_path))
-        tar.extractall(dest, filter="data")
+        # Members are vetted above (plain files and folders, paths inside);
+        # the "data" filter adds its checks where Python has it (3.11.4+).
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)
 
 
 # -- Debian packages ----------------------------------------------------------------
