@@ -188,10 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub) -> None:
     """Commands that live in their own modules (kept out of start-up)."""
-    from . import cli_lab, cli_remote
+    from . import cli_install, cli_lab, cli_remote
 
-    cli_lab.add_commands(sub)
     cli_remote.add_commands(sub)
+    cli_install.add_commands(sub)
+    cli_lab.add_commands(sub)
 
 
 def _crash_log(exc: BaseException) -> str:

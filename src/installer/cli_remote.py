@@ -94,11 +94,11 @@ def _human(n: float) -> str:
 class _PlainPushPrinter:
     """Timestamped lines (for logs and pipes): a line per node every 2 s."""
 
-    def __init__(self, out=None) -> None:
+    def __init__(self, out=None, t0: float | None = None) -> None:
         self.out = out or sys.stdout
         self.last: dict[str, float] = {}
         self.lock = threading.Lock()
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic() if t0 is None else t0
 
     def __call__(self, ev: events.Event) -> None:
         with self.lock:
@@ -108,7 +108,7 @@ class _PlainPushPrinter:
                       f"{f', {ev.skipped_files} files already there' if ev.skipped_files else ''}", file=self.out, flush=True)
             elif isinstance(ev, events.TransferProgress):
                 now = time.monotonic()
-                if now - self.last.get(ev.node, 0) >= 2 or ev.eta is None:
+                if now - self.last.get(ev.node, 0) >= 2:
                     self.last[ev.node] = now
                     eta = f", {ev.eta:.0f} s left" if ev.eta else ""
                     print(f"{stamp} {ev.node}: {_human(ev.done_bytes)} of {_human(ev.total_bytes)} at {_human(ev.rate)}/s{eta}",
@@ -188,13 +188,16 @@ def cmd_bundle_add_debs(args) -> int:
     return EXIT_OK
 
 
+def add_remote_options(p) -> None:
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="accept host keys not pinned yet, show them and pin them into the answer file")
+    p.add_argument("--known-hosts", help="a known_hosts file to trust for nodes without a pinned key")
+    p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
+
+
 def add_commands(sub) -> None:
-    def remote(p):
-        p.add_argument("file", help="the answer file")
-        p.add_argument("--accept-new-host-keys", action="store_true",
-                       help="accept host keys not pinned yet, show them and pin them into the answer file")
-        p.add_argument("--known-hosts", help="a known_hosts file to trust for nodes without a pinned key")
-        p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
+    remote = add_remote_options
 
     p = sub.add_parser("push", help="send each node the bundles its roles need")
     remote(p)

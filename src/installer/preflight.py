@@ -57,10 +57,14 @@ nic=$1; shift
 for vip do
     ip neigh flush to "$vip" dev "$nic" 2>/dev/null  # a stale entry is no proof
     ( exec 3<>"/dev/tcp/$vip/22" ) 2>/dev/null &
-    pid=$!; sleep 1.5; kill $pid 2>/dev/null; wait $pid 2>/dev/null
+done
+sleep 1.5  # ARP has answered by now, or nobody has the address
+for vip do
     if ip neigh show to "$vip" dev "$nic" | grep -q lladdr; then echo "vip $vip answers $(ip neigh show to "$vip" dev "$nic" | awk '{print $3}')"
     else echo "vip $vip silent"; fi
 done
+kill $(jobs -p) 2>/dev/null
+exit 0
 '''
 
 

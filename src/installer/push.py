@@ -46,6 +46,12 @@ print(h.hexdigest())'
 }
 '''
 
+# $1 part, $2 final name, $3 expected sha256: rename only a verified copy.
+_FINISH = r'''
+if [ "$(onsite_sha256 < "$1")" = "$3" ]; then mv -f -- "$1" "$2" && echo ok
+else rm -f -- "$1"; echo damaged; fi
+'''
+
 _STATE_SCRIPT = HASH_FN + r'''
 for f do
     if [ -f "$f" ]; then h=$(onsite_sha256 < "$f") && echo "H $h" || echo "E"
@@ -164,9 +170,7 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     done_before = 0
     for b, f, r, offset in todo:
         part = r + ".part"
-        if offset == 0:
-            _check(t, ["sh", "-c", ': > "$1"', "onsite", part], node, f"starting {f.path}")
-        else:
+        if offset:
             result.resumed_files += 1
         last = [0.0]
 
@@ -179,7 +183,7 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
                 eta = (need - done) / rate if rate > 0 else None
                 listener(TransferProgress(node, _file, done, need, rate, eta))
 
-        res = t.put_stream(b.root / f.path, part, offset=offset, progress=progress)
+        res = t.put_stream(b.root / f.path, part, offset=offset, progress=progress, truncate=offset == 0)
         if not res.ok:
             if "No space left" in res.stderr:
                 t.run(["rm", "-f", "--", part])
@@ -187,16 +191,15 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
             raise _fail(node, f"writing {r} failed: {res.stderr.strip()[-300:]}", "check the node's disk", "push-write")
         # Verified in a second pass: overlapping it with the stream (tee | hash)
         # measured slower on the 2-core lab, where node and installer share CPUs.
-        got = (_check(t, sh_script(HASH_FN + 'onsite_sha256 < "$1"', part), node, f"hashing {f.path}", timeout=3600).split() or [""])[0]
-        if got != f.sha256:
-            t.run(["rm", "-f", "--", part])
+        verdict = _check(t, sh_script(HASH_FN + _FINISH, part, r, f.sha256), node, f"verifying {f.path}", timeout=3600)
+        if verdict.strip() != "ok":
             raise _fail(node, f"{f.path} arrived damaged (sha256 differs); the partial copy was removed",
                         "push again; if it repeats, check the node's disk and memory", "push-hash")
-        _check(t, ["mv", "-f", "--", part, r], node, f"renaming {f.path}")
         result.files_sent += 1
         result.sent_bytes += f.size - offset
         done_before += f.size - offset
-        listener(TransferProgress(node, f.path, done_before, need, meter.add(done_before), None))
+        listener(TransferProgress(node, f.path, done_before, need, meter.add(done_before),
+                                  (need - done_before) / meter.add(done_before) if meter.add(done_before) > 0 else None))
 
 
 def _mb(n: int) -> str:

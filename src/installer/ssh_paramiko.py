@@ -320,10 +320,13 @@ class SshTransport:
                             "give the user sudo rights on the node, or set ssh.sudo_password (a secret reference)")
         return result
 
-    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None) -> RunResult:
-        """Append local[offset:] to `remote`. Returns the remote `cat`'s result
-        (exit status and stderr: 'No space left on device' and the like)."""
-        command, prefix = self._wrap(["sh", "-c", 'exec cat >> "$1"', "onsite", remote], None, True)
+    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None,
+                   truncate: bool = False) -> RunResult:
+        """Append local[offset:] to `remote` (emptied first with truncate).
+        Returns the remote `cat`'s result (exit status and stderr: 'No space
+        left on device' and the like)."""
+        write = 'exec cat > "$1"' if truncate else 'exec cat >> "$1"'
+        command, prefix = self._wrap(["sh", "-c", write, "onsite", remote], None, True)
         doing = f"sending {local.name}"
         chan = self._open(doing)
         sent = offset

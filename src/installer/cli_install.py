@@ -1,0 +1,301 @@
+"""`onsite install`, `onsite status`, `onsite support-bundle`.
+
+install = validate -> preflight (a fresh install only: on a resumed one the
+node already runs parts of the system) -> push -> steps. The journal lives
+next to the answer file (onsite-journal/<site>/) unless --journal-dir.
+
+An existing journal decides what happens:
+- none: a fresh install;
+- complete, same plan: every step is re-checked; nothing whose check passes
+  runs again;
+- incomplete: refused unless --resume (continue) or --restart (the old
+  journal is kept as journal-<time>/ and a new install begins);
+- written for another plan: refused, naming what changed.
+
+Ctrl-C once: running steps finish, the rest stay pending (exit 130).
+Twice: abort; running steps are marked unknown. --resume works after both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import platform
+import signal
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+from . import __version__, journal as journal_mod, preflight, push, secrets
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
+from .cli_remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
+from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
+from .problems import Problem, ProblemError, Problems
+from .runner import Runner, StepFinished, StepOutput, StepStarted
+from .steps import instances, load_steps
+
+
+class _PlainStepPrinter:
+    """Timestamped lines: one per step start and end, output of failures."""
+
+    def __init__(self, out=None, t0: float | None = None) -> None:
+        self.out = out or sys.stdout
+        self.t0 = time.monotonic() if t0 is None else t0
+        self.lock = threading.Lock()
+
+    def __call__(self, ev) -> None:
+        stamp = f"[{time.monotonic() - self.t0:7.1f}s]"
+        with self.lock:
+            if isinstance(ev, StepStarted):
+                again = f" (attempt {ev.attempt})" if ev.attempt > 1 else ""
+                print(f"{stamp} {ev.node:<10} {ev.step:<24} started{again}: {ev.title}", file=self.out, flush=True)
+            elif isinstance(ev, StepFinished):
+                what = "in place (check passed)" if ev.skipped else ev.status
+                extra = f": {ev.message}" if ev.message and not ev.skipped else ""
+                print(f"{stamp} {ev.node:<10} {ev.step:<24} {what} ({ev.seconds:.1f} s){extra}", file=self.out, flush=True)
+            elif isinstance(ev, StepOutput):
+                pass  # in the step's log; the failure report shows its tail
+
+
+def _resolve_secrets(plan, profile) -> dict[str, str]:
+    out = {}
+    problems = Problems()
+    for name, ref in sorted(plan.secrets.items()):
+        try:
+            out[name] = secrets.resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", _prompt)
+        except secrets.SecretError as exc:
+            problems.add(Problem(message=exc.message, hint=exc.hint, path=("secrets", name), code="secret"))
+    if not problems.ok:
+        raise ProblemError(problems)
+    return out
+
+
+def _journal_dir(args, plan) -> Path:
+    return Path(args.journal_dir) if args.journal_dir else journal_mod.default_dir(Path(args.file), plan)
+
+
+def cmd_install(args) -> int:
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    plan, profile = loaded.plan, loaded.profile
+    print_problems(loaded.problems, summary=False)
+    bundles = _find_bundles(args)
+    steps = load_steps(bundles, set(profile.roles))
+    insts = instances(plan, steps)
+    if args.only:
+        unknown = [n for n in args.only if n not in {x.name for x in plan.nodes}]
+        if unknown:
+            raise UsageError(f"--only {unknown[0]}: no such node in the plan")
+        insts = [i for i in insts if i.node in args.only]
+    assume_done: list[str] = []
+    if args.from_step:
+        order = [s.id for s in steps]
+        if args.from_step not in order:
+            raise UsageError(f"--from {args.from_step}: no such step (steps: {', '.join(order)})")
+        before = set(order[: order.index(args.from_step)])
+        assume_done = [i.key for i in insts if i.step.id in before]
+    folder = _journal_dir(args, plan)
+    existing = Journal.load(folder) if Journal.exists(folder) else None
+
+    if args.dry_run:
+        print(f"would install {plan.site_name}: {len(insts)} step runs on {len({i.node for i in insts})} nodes "
+              f"from {', '.join(b.id for b in bundles) or 'no bundles'}")
+        for i in insts:
+            rec = existing.status(i.key) if existing else PENDING
+            how = "skip (--from)" if i.key in assume_done else (
+                "re-check" if rec == DONE and i.step.check else ("done" if rec == DONE else "run"))
+            print(f"  {i.node:<10} {i.step.id:<24} {how:<10} {i.step.title}")
+        return EXIT_OK
+
+    if existing is not None:
+        if existing.data.get("plan_hash") != plan.fingerprint() and not args.restart:
+            changes = journal_mod.plan_changes(existing.data.get("plan"), plan.to_data())
+            raise ProblemError(Problem(
+                message=f"the plan changed since this install began ({folder}): " + ", ".join(changes[:8])
+                + (" ..." if len(changes) > 8 else ""),
+                hint="put the answer file back as it was to continue, or start again with --restart", code="plan-changed"),
+                exit_code=EXIT_INVALID)
+        if not existing.complete and not (args.resume or args.restart):
+            c = existing.counts()
+            raise ProblemError(Problem(
+                message=f"an earlier install of {plan.site_name} stopped before the end "
+                        f"({c.get(DONE, 0)} done, {c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
+                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending)",
+                hint="continue it with --resume, or start again with --restart", code="journal-incomplete"),
+                exit_code=EXIT_INVALID)
+        if args.restart:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder.rename(folder.with_name(f"{folder.name}-{stamp}"))
+            existing = None
+    resuming = existing is not None
+    if existing is None:
+        jr = Journal.create(folder, plan, {b.name: b.version for b in bundles}, [i.key for i in insts])
+    else:
+        jr = existing
+        jr.mark_running_unknown()
+        jr.ensure_steps([i.key for i in insts])
+    print(f"journal: {folder}")
+    secret_values = _resolve_secrets(plan, profile)
+    t0 = time.monotonic()
+    conns, factory = _connections(args, plan)
+    with conns:
+        if not resuming and not args.skip_preflight:
+            report = preflight.run(plan, profile, conns, nodes=args.only)
+            journal_mod.write_json_atomic(folder / "preflight.json",
+                                          [dict(r.__dict__) for r in report.results])
+            if not report.ok:
+                _print_preflight(report)
+                return EXIT_FAILED
+            print(f"preflight: {len(report.results)} checks passed on {len({r.node for r in report.results})} nodes")
+        _pin(args, loaded, factory)
+        if bundles:
+            pushed = push.push(plan, profile, bundles, conns, parallel=args.parallel, listener=_PlainPushPrinter(t0=t0),
+                               nodes=args.only)
+            if not pushed.ok:
+                print_problems(Problems(pushed.problems), out=sys.stderr, summary=False)
+                return EXIT_FAILED
+        listener = _PlainStepPrinter(t0=t0)
+        runner = Runner(plan, profile, steps, insts, conns, jr, secrets=secret_values, listener=listener,
+                        parallel=args.parallel * 2, resume=resuming, assume_done=assume_done)
+        presses = [0]
+
+        def on_sigint(signum, frame):
+            presses[0] += 1
+            if presses[0] == 1:
+                print("\nstopping: running steps finish, nothing new starts (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+                runner.request_stop()
+            else:
+                print("\naborting: running steps will be marked unknown", file=sys.stderr, flush=True)
+                runner.abort()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            outcome = runner.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    for f in outcome.failures:
+        print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
+        for line in f.tail:
+            print(f"  | {line}", file=sys.stderr)
+    if outcome.failures:
+        print("\nfix the cause, then continue with: onsite install --resume " + args.file, file=sys.stderr)
+        return EXIT_FAILED
+    if outcome.stopped or outcome.aborted:
+        c = jr.counts()
+        print(f"\n{'aborted' if outcome.aborted else 'stopped'}: {c.get(DONE, 0)} done, {c.get(UNKNOWN, 0)} unknown, "
+              f"{c.get(PENDING, 0)} pending; continue with: onsite install --resume {args.file}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"\ninstall complete: {outcome.ran} steps ran, {outcome.skipped} already in place")
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    folder = _journal_dir(args, loaded.plan)
+    if not Journal.exists(folder):
+        print(f"no install journal for {loaded.plan.site_name} ({folder})")
+        return EXIT_FAILED
+    jr = Journal.load(folder)
+    nodes = [n.name for n in loaded.plan.nodes]
+    step_ids: list[str] = []
+    for key in jr.data["steps"]:
+        sid = key.split("/", 1)[1]
+        if sid not in step_ids:
+            step_ids.append(sid)
+    if args.format == "json":
+        json.dump(jr.data, sys.stdout, indent=1)
+        print()
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    mark = {DONE: "[green]done[/]", FAILED: "[bold red]FAILED[/]", UNKNOWN: "[yellow]unknown[/]", RUNNING: "[cyan]running[/]",
+            PENDING: "[dim]·[/]"}
+    table = Table(title=f"{jr.data['site']}: {'complete' if jr.complete else 'not complete'}")
+    table.add_column("step")
+    for n in nodes:
+        table.add_column(n)
+    for sid in step_ids:
+        row = [sid]
+        for n in nodes:
+            rec = jr.data["steps"].get(f"{n}/{sid}")
+            row.append(mark.get(rec.get("status", PENDING), "?") if rec else "")
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+    stale = jr.data.get("plan_hash") != loaded.plan.fingerprint()
+    if stale:
+        print("note: the answer file changed since this journal was written")
+    return EXIT_OK if jr.complete else EXIT_FAILED
+
+
+def cmd_support_bundle(args) -> int:
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    plan = loaded.plan
+    folder = _journal_dir(args, plan)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.output or f"onsite-support-{journal_mod.site_slug(plan.site_name)}-{stamp}.tar.gz")
+    versions = {
+        "onsite": __version__, "python": platform.python_version(), "platform": platform.platform(),
+        "profile": f"{loaded.profile.name} {loaded.profile.version}", "created": journal_mod.now(),
+    }
+    from . import answerfile
+
+    with tarfile.open(out, "w:gz") as tar:
+        def add_bytes(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(data))
+
+        # the plan as onsite writes it: secret references only, never values
+        add_bytes("plan.yaml", answerfile.render(plan, loaded.profile).encode())
+        add_bytes("versions.json", json.dumps(versions, indent=1).encode())
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    tar.add(p, arcname=f"journal/{p.relative_to(folder).as_posix()}")
+    os.chmod(out, 0o600)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): plan, journal, step logs, preflight results, versions")
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    from .cli_remote import add_remote_options
+
+    p = sub.add_parser("install", help="validate, preflight, push and run the install steps")
+    add_remote_options(p)
+    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue the install the journal describes")
+    p.add_argument("--restart", action="store_true", help="start again (the old journal is kept beside the new one)")
+    p.add_argument("--from", dest="from_step", metavar="STEP", help="start at STEP; earlier steps count as done")
+    p.add_argument("--dry-run", action="store_true", help="print what would run; connect to nothing")
+    p.add_argument("--skip-preflight", action="store_true", help="do not run preflight first")
+    p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("status", help="the install journal as a step x node table")
+    p.add_argument("file")
+    p.add_argument("--journal-dir")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("support-bundle", help="one tarball to carry out: plan, journal, logs, preflight, versions")
+    p.add_argument("file")
+    p.add_argument("-o", "--output")
+    p.add_argument("--journal-dir")
+    p.set_defaults(func=cmd_support_bundle)
+
+
+__all__ = ["add_commands"]

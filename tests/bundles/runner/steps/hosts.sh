@@ -1,0 +1,9 @@
+#!/bin/bash
+. ./steps/common.sh
+: > "$T/hosts.tmp"
+for n in $ONSITE_NODES; do
+    var="ONSITE_NODE_$(echo "$n" | tr 'a-z-' 'A-Z_')_ADDRESS"
+    echo "${!var} $n" >> "$T/hosts.tmp"
+done
+mv "$T/hosts.tmp" "$T/hosts"
+ran

@@ -1,0 +1,3 @@
+#!/bin/bash
+. ./steps/common.sh
+[ -f "$T/$ONSITE_STEP.ok" ]
