@@ -38,7 +38,12 @@ RUN_DIR = "/var/lib/onsite/run"
 LOG_TAIL = 15
 
 # Values arrive only through the env file; the script runs from its bundle.
-_RUN_STEP = 'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"'
+# coreutils `timeout` (which wraps every command) leads its own process group:
+# the step records that group, so an abort can stop the whole step on the node.
+_RUN_STEP = ('read -r _ _ _ _ pgid _ < /proc/$$/stat; echo "$pgid" > "$1.$4.pgid"; '
+             'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"')
+_CHECK_STEP = 'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"'
+_KILL_STEP = 'if [ -f "$1" ]; then kill -s TERM -- "-$(cat "$1")" 2>/dev/null; rm -f -- "$1"; fi; true'  # dash: -s TERM, not -TERM
 _WRITE_ENV = 'umask 077; mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv -f "$1.tmp" "$1"'
 
 
@@ -130,8 +135,18 @@ class Runner:
         self._stop.set()
 
     def abort(self) -> None:
+        """Stop now: the schedule loop kills the running steps on their nodes
+        and closes the connections (not here: this runs in a signal handler)."""
         self._stop.set()
         self._abort.set()
+
+    def _kill_running(self, running: Sequence[Instance]) -> None:
+        for inst in running:
+            try:
+                self.conns.get(inst.node).run(["sh", "-c", _KILL_STEP, "onsite", f"{self.env_path}.{inst.step.id}.pgid"],
+                                              timeout=15)
+            except TransportError:
+                pass  # unreachable: the step's own timeout ends it on the node
         self.conns.close_all()
 
     @property
@@ -200,7 +215,8 @@ class Runner:
                         if failure is not None:
                             outcome.failures.append(failure)
                     if self._abort.is_set():
-                        # give running steps a moment to notice the closed connections
+                        self._kill_running(list(running.values()))
+                        # give running steps a moment to notice
                         wait(list(running), timeout=5)
                         for fut, inst in list(running.items()):
                             if fut.done():
@@ -265,6 +281,8 @@ class Runner:
                                 on_stdout=lambda line: write("out", line), on_stderr=lambda line: write("err", line))
                     last_exit = res.exit_status
                     write("onsite", f"exit status {res.exit_status}")
+                    if self._abort.is_set():
+                        raise TransportError("dropped", inst.node, "aborted while it ran")
                     if res.ok:
                         break
                     if attempt <= step.retries and not self._stop.is_set():
@@ -290,7 +308,7 @@ class Runner:
                 return status, False, failure
 
     def _check(self, t: Transport, bdir: str, step: Step, write) -> bool:
-        res = t.run(["bash", "-c", _RUN_STEP, "onsite", self.env_path, bdir, step.check, step.id], timeout=min(step.timeout, 300),
+        res = t.run(["bash", "-c", _CHECK_STEP, "onsite", self.env_path, bdir, step.check, step.id], timeout=min(step.timeout, 300),
                     on_stderr=lambda line: write("check", line))
         return res.ok
 
@@ -323,7 +341,7 @@ class Runner:
     def _remove_env_files(self) -> None:
         for node in sorted(self._env_written):
             try:
-                self.conns.get(node).run(["rm", "-f", "--", self.env_path], timeout=30)
+                self.conns.get(node).run(["sh", "-c", 'rm -f -- "$1" "$1".*.pgid', "onsite", self.env_path], timeout=30)
             except TransportError:
                 pass  # unreachable now; the next run overwrites and removes it
 
