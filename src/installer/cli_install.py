@@ -153,31 +153,57 @@ def cmd_install(args) -> int:
                 return EXIT_FAILED
             print(f"preflight: {len(report.results)} checks passed on {len({r.node for r in report.results})} nodes")
         _pin(args, loaded, factory)
-        if bundles:
-            pushed = push.push(plan, profile, bundles, conns, parallel=args.parallel, listener=_PlainPushPrinter(t0=t0),
-                               nodes=args.only)
-            if not pushed.ok:
-                print_problems(Problems(pushed.problems), out=sys.stderr, summary=False)
-                return EXIT_FAILED
-        listener = _PlainStepPrinter(t0=t0)
-        runner = Runner(plan, profile, steps, insts, conns, jr, secrets=secret_values, listener=listener,
+        if sys.stdout.isatty() and not args.plain:
+            from .live import LiveView
+
+            view = LiveView([n.name for n in plan.nodes if not args.only or n.name in args.only],
+                            [st.id for st in steps], {i.key for i in insts})
+            push_listener = step_listener = view
+        else:
+            view = None
+            push_listener, step_listener = _PlainPushPrinter(t0=t0), _PlainStepPrinter(t0=t0)
+        runner = Runner(plan, profile, steps, insts, conns, jr, secrets=secret_values, listener=step_listener,
                         parallel=args.parallel * 2, resume=resuming, assume_done=assume_done)
-        presses = [0]
-
-        def on_sigint(signum, frame):
-            presses[0] += 1
-            if presses[0] == 1:
-                print("\nstopping: running steps finish, nothing new starts (Ctrl-C again to abort)", file=sys.stderr, flush=True)
-                runner.request_stop()
-            else:
-                print("\naborting: running steps will be marked unknown", file=sys.stderr, flush=True)
-                runner.abort()
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        if view is not None:
+            view.__enter__()
         try:
-            outcome = runner.run()
+            if bundles:
+                pushed = push.push(plan, profile, bundles, conns, parallel=args.parallel, listener=push_listener,
+                                   nodes=args.only)
+                if not pushed.ok:
+                    if view is not None:
+                        view.__exit__(None, None, None)
+                        view = None
+                    print_problems(Problems(pushed.problems), out=sys.stderr, summary=False)
+                    return EXIT_FAILED
+            return _run_steps(args, runner, jr)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if view is not None:
+                view.__exit__(None, None, None)
+
+
+def _run_steps(args, runner: Runner, jr: Journal) -> int:
+    """Run the steps with Ctrl-C wired: once stops, twice aborts."""
+    presses = [0]
+
+    def on_sigint(signum, frame):
+        presses[0] += 1
+        if presses[0] == 1:
+            print("\nstopping: running steps finish, nothing new starts (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+            runner.request_stop()
+        else:
+            print("\naborting: running steps are stopped and marked unknown", file=sys.stderr, flush=True)
+            runner.abort()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        outcome = runner.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return _report(args, outcome, jr)
+
+
+def _report(args, outcome, jr: Journal) -> int:
     for f in outcome.failures:
         print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
         for line in f.tail:
@@ -283,6 +309,7 @@ def add_commands(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="print what would run; connect to nothing")
     p.add_argument("--skip-preflight", action="store_true", help="do not run preflight first")
     p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
+    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("status", help="the install journal as a step x node table")

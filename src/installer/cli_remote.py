@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import answerfile, bundle, events, preflight, push
+from .events import human_bytes
 from .cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
 from .connections import Connections
 from .problems import Problem, ProblemError, Problems
@@ -83,14 +84,6 @@ def _find_bundles(args) -> list[bundle.Bundle]:
     return out
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
-
-
 class _PlainPushPrinter:
     """Timestamped lines (for logs and pipes): a line per node every 2 s."""
 
@@ -104,17 +97,17 @@ class _PlainPushPrinter:
         with self.lock:
             stamp = f"[{time.monotonic() - self.t0:7.1f}s]"
             if isinstance(ev, events.TransferPlanned):
-                print(f"{stamp} {ev.node}: {', '.join(ev.bundles) or 'no bundles'}; to send {_human(ev.total_bytes)}"
+                print(f"{stamp} {ev.node}: {', '.join(ev.bundles) or 'no bundles'}; to send {human_bytes(ev.total_bytes)}"
                       f"{f', {ev.skipped_files} files already there' if ev.skipped_files else ''}", file=self.out, flush=True)
             elif isinstance(ev, events.TransferProgress):
                 now = time.monotonic()
                 if now - self.last.get(ev.node, 0) >= 2:
                     self.last[ev.node] = now
                     eta = f", {ev.eta:.0f} s left" if ev.eta else ""
-                    print(f"{stamp} {ev.node}: {_human(ev.done_bytes)} of {_human(ev.total_bytes)} at {_human(ev.rate)}/s{eta}",
+                    print(f"{stamp} {ev.node}: {human_bytes(ev.done_bytes)} of {human_bytes(ev.total_bytes)} at {human_bytes(ev.rate)}/s{eta}",
                           file=self.out, flush=True)
             elif isinstance(ev, events.TransferDone):
-                print(f"{stamp} {ev.node}: done, sent {_human(ev.sent_bytes)} in {ev.files_sent} files"
+                print(f"{stamp} {ev.node}: done, sent {human_bytes(ev.sent_bytes)} in {ev.files_sent} files"
                       f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s", file=self.out, flush=True)
             elif isinstance(ev, events.NodeFailed):
                 print(f"{stamp} {ev.node}: FAILED: {ev.problem.message}", file=self.out, flush=True)
@@ -133,7 +126,7 @@ def cmd_push(args) -> int:
                            listener=_PlainPushPrinter(), nodes=args.only)
     _pin(args, loaded, factory)
     total = report.sent_bytes
-    print(f"push: {len(report.results)} nodes, {_human(total)} sent, {len(report.problems)} failed")
+    print(f"push: {len(report.results)} nodes, {human_bytes(total)} sent, {len(report.problems)} failed")
     if report.problems:
         print_problems(Problems(report.problems), out=sys.stderr, summary=False)
         return EXIT_FAILED
@@ -171,7 +164,7 @@ def _print_preflight(report: preflight.PreflightReport) -> None:
 
 def cmd_bundle_build(args) -> int:
     b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
-    print(f"built {args.output}: {b.id}, {len(b.files)} files, {_human(b.total_bytes)}{', signed' if args.sign else ''}")
+    print(f"built {args.output}: {b.id}, {len(b.files)} files, {human_bytes(b.total_bytes)}{', signed' if args.sign else ''}")
     return EXIT_OK
 
 

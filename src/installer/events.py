@@ -64,6 +64,15 @@ def ignore(event: Event) -> None:
     pass
 
 
+def human_bytes(n: float) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as disk and link speeds are sold)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
 class RateMeter:
     """Recent transfer rate over a sliding window of a few seconds."""
 
