@@ -63,7 +63,7 @@ def main() -> int:
             try:
                 t.run(["rm", "-f", "/var/tmp/stream.bin"])
                 t0 = time.perf_counter()
-                t.put_stream(data, "/var/tmp/stream.bin")
+                t.put_stream(data, ["sh", "-c", 'exec cat > "$1"', "onsite", "/var/tmp/stream.bin"])
                 return time.perf_counter() - t0
             finally:
                 t.close()

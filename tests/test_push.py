@@ -230,3 +230,21 @@ def test_cli_push_pins_new_host_keys(lab, tmp_path, capsys):
     assert f"pinned host key of escape: {lab.node('escape').host_key}" in out
     assert (tmp_path / "site.yaml.bak").exists()
     assert main(["push", str(answer), "--bundle", str(b.root)]) == 0  # now pinned: no flag needed
+
+
+def test_node_without_python_or_openssl_still_gets_verified_files(lab, tmp_path):
+    """The receiver falls back to cat and a second pass with sha256sum."""
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "nopython", {"a.bin": 3 << 20})
+    clean(lab, b)
+    hide = "for t in python3 openssl; do p=$(command -v $t) && mv $p $p.hidden; done; true"
+    show = "for p in /usr/bin/python3.hidden /usr/bin/openssl.hidden; do [ -e $p ] && mv $p ${p%.hidden}; done; true"
+    lab.run("node3", hide)
+    try:
+        assert lab.run("node3", "command -v python3 openssl || echo none").stdout.strip() == "none"
+        with ssh_connections(v.plan) as conns:
+            report = push.push(v.plan, v.profile, [b], conns, nodes=["node3"])
+        assert report.ok, report.problems
+    finally:
+        lab.run("node3", show)
+    assert remote_sha(lab, "node3", push.remote_path(b, b.files[0])) == b.files[0].sha256

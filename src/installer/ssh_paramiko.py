@@ -320,13 +320,12 @@ class SshTransport:
                             "give the user sudo rights on the node, or set ssh.sudo_password (a secret reference)")
         return result
 
-    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None,
-                   truncate: bool = False) -> RunResult:
-        """Append local[offset:] to `remote` (emptied first with truncate).
-        Returns the remote `cat`'s result (exit status and stderr: 'No space
+    def put_stream(self, local: Path, argv: Sequence[str], *, offset: int = 0,
+                   progress: ProgressCallback | None = None) -> RunResult:
+        """Stream local[offset:] into the stdin of `argv` on the node (as
+        root). Returns its result: exit status, stdout, and stderr ('No space
         left on device' and the like)."""
-        write = 'exec cat > "$1"' if truncate else 'exec cat >> "$1"'
-        command, prefix = self._wrap(["sh", "-c", write, "onsite", remote], None, True)
+        command, prefix = self._wrap(argv, None, True)
         doing = f"sending {local.name}"
         chan = self._open(doing)
         sent = offset
@@ -356,10 +355,12 @@ class SshTransport:
             status = chan.recv_exit_status()
             if status == -1:  # paramiko's value for "closed without an exit status"
                 raise self._dropped(doing)
-            stderr = b""
+            stdout, stderr = b"", b""
+            while chan.recv_ready():
+                stdout += chan.recv(65536)
             while chan.recv_stderr_ready():
                 stderr += chan.recv_stderr(65536)
-            return RunResult(status, "", stderr.decode("utf-8", "replace"))
+            return RunResult(status, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
         except (socket.timeout, TimeoutError):
             self._dead = self._dead or f"no progress for {self.stall_timeout:.0f} s"
             raise self._dropped(doing) from None

@@ -74,11 +74,10 @@ class Transport(Protocol):
         Raises TransportError(command-timeout) when it runs past `timeout`."""
         ...
 
-    def put_stream(self, local: Path, remote: str, *, offset: int = 0, progress: ProgressCallback | None = None,
-                   truncate: bool = False) -> RunResult:
-        """Append local[offset:] to the remote file (created if missing,
-        emptied first with truncate); the result carries the remote side's
-        exit status and stderr."""
+    def put_stream(self, local: Path, argv: Sequence[str], *, offset: int = 0,
+                   progress: ProgressCallback | None = None) -> RunResult:
+        """Stream local[offset:] into the stdin of `argv` on the node; the
+        result carries its exit status, stdout and stderr."""
         ...
 
     def get(self, remote: str, local: Path) -> None: ...
