@@ -275,3 +275,20 @@ def test_clear_errors_where_it_cannot_run(monkeypatch, capsys):
         labmod.check_host()
     assert "apt-get install onsite-no-such-package" in exc.value.hint
     assert exc.value.exit_code == 3
+
+
+def test_sixteen_nodes_come_up(tmp_path, lab):
+    state = tmp_path / "state"
+    big = Lab(state, name="os16")
+    t0 = time.monotonic()
+    try:
+        big.up(nodes=16, subnet="198.18.103.0/24")
+        took = time.monotonic() - t0
+        print(f"16 nodes up in {took:.1f} s")
+        assert [s["ssh"] for s in big.status()] == [True] * 16
+        names = {big.run(n.name, "hostname").stdout.strip() for n in big.nodes}
+        assert len(names) == 16 and len({n.host_key for n in big.nodes}) == 16
+        assert validate.validate_file(big.answer_file).ok
+    finally:
+        big.down()
+    assert _leftovers("os16", state) == []
