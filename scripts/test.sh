@@ -3,5 +3,6 @@
 # need root; they bring up their own lab of nodes and always tear it down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+.venv/bin/ruff check src tests bench scripts
 .venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

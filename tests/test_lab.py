@@ -37,7 +37,7 @@ def tcp(address: str, port: int = 22, timeout: float = 1.0) -> str:
             return "open"
     except ConnectionRefusedError:
         return "refused"
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return "timeout"
     except OSError as exc:
         return f"error {exc.errno}"

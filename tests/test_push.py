@@ -12,8 +12,7 @@ import pytest
 
 from installer import bundle, push
 from installer.cli import main
-from installer.events import TransferDone, TransferProgress
-from installer.transport import TransportError
+from installer.events import TransferProgress
 
 from .conftest import lab_validation, ssh_connections
 

@@ -30,13 +30,15 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__, journal as journal_mod, preflight, push, secrets
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
+from . import __version__
+from . import journal as journal_mod
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, _load_valid, print_problems
 from .cli_remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
+from .install import Install, InstallOptions
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
-from .problems import Problem, ProblemError, Problems
+from .problems import Problems
 from .runner import Runner, StepFinished, StepOutput, StepStarted
-from .steps import instances, load_steps
+from .secrets import resolve_all
 
 
 class _PlainStepPrinter:
@@ -61,19 +63,6 @@ class _PlainStepPrinter:
                 pass  # in the step's log; the failure report shows its tail
 
 
-def _resolve_secrets(plan, profile) -> dict[str, str]:
-    out = {}
-    problems = Problems()
-    for name, ref in sorted(plan.secrets.items()):
-        try:
-            out[name] = secrets.resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", _prompt)
-        except secrets.SecretError as exc:
-            problems.add(Problem(message=exc.message, hint=exc.hint, path=("secrets", name), code="secret"))
-    if not problems.ok:
-        raise ProblemError(problems)
-    return out
-
-
 def _journal_dir(args, plan) -> Path:
     return Path(args.journal_dir) if args.journal_dir else journal_mod.default_dir(Path(args.file), plan)
 
@@ -84,70 +73,23 @@ def cmd_install(args) -> int:
         return loaded
     plan, profile = loaded.plan, loaded.profile
     print_problems(loaded.problems, summary=False)
-    bundles = _find_bundles(args)
-    steps = load_steps(bundles, set(profile.roles))
-    insts = instances(plan, steps)
-    if args.only:
-        unknown = [n for n in args.only if n not in {x.name for x in plan.nodes}]
-        if unknown:
-            raise UsageError(f"--only {unknown[0]}: no such node in the plan")
-        insts = [i for i in insts if i.node in args.only]
-    assume_done: list[str] = []
-    if args.from_step:
-        order = [s.id for s in steps]
-        if args.from_step not in order:
-            raise UsageError(f"--from {args.from_step}: no such step (steps: {', '.join(order)})")
-        before = set(order[: order.index(args.from_step)])
-        assume_done = [i.key for i in insts if i.step.id in before]
-    folder = _journal_dir(args, plan)
-    existing = Journal.load(folder) if Journal.exists(folder) else None
-
+    options = InstallOptions(only=args.only, from_step=args.from_step, resume=args.resume, restart=args.restart,
+                             parallel=args.parallel, skip_preflight=args.skip_preflight)
+    job = Install(plan, profile, _find_bundles(args), _journal_dir(args, plan), options)
     if args.dry_run:
-        print(f"would install {plan.site_name}: {len(insts)} step runs on {len({i.node for i in insts})} nodes "
-              f"from {', '.join(b.id for b in bundles) or 'no bundles'}")
-        for i in insts:
-            rec = existing.status(i.key) if existing else PENDING
-            how = "skip (--from)" if i.key in assume_done else (
-                "re-check" if rec == DONE and i.step.check else ("done" if rec == DONE else "run"))
-            print(f"  {i.node:<10} {i.step.id:<24} {how:<10} {i.step.title}")
+        print(f"would install {plan.site_name}: {len(job.instances)} step runs on {len({i.node for i in job.instances})} nodes "
+              f"from {', '.join(b.id for b in job.bundles) or 'no bundles'}")
+        for node, step, how, title in job.dry_run():
+            print(f"  {node:<10} {step:<24} {how:<10} {title}")
         return EXIT_OK
-
-    if existing is not None:
-        if existing.data.get("plan_hash") != plan.fingerprint() and not args.restart:
-            changes = journal_mod.plan_changes(existing.data.get("plan"), plan.to_data())
-            raise ProblemError(Problem(
-                message=f"the plan changed since this install began ({folder}): " + ", ".join(changes[:8])
-                + (" ..." if len(changes) > 8 else ""),
-                hint="put the answer file back as it was to continue, or start again with --restart", code="plan-changed"),
-                exit_code=EXIT_INVALID)
-        if not existing.complete and not (args.resume or args.restart):
-            c = existing.counts()
-            raise ProblemError(Problem(
-                message=f"an earlier install of {plan.site_name} stopped before the end "
-                        f"({c.get(DONE, 0)} done, {c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
-                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending)",
-                hint="continue it with --resume, or start again with --restart", code="journal-incomplete"),
-                exit_code=EXIT_INVALID)
-        if args.restart:
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder.rename(folder.with_name(f"{folder.name}-{stamp}"))
-            existing = None
-    resuming = existing is not None
-    if existing is None:
-        jr = Journal.create(folder, plan, {b.name: b.version for b in bundles}, [i.key for i in insts])
-    else:
-        jr = existing
-        jr.mark_running_unknown()
-        jr.ensure_steps([i.key for i in insts])
-    print(f"journal: {folder}")
-    secret_values = _resolve_secrets(plan, profile)
+    jr = job.open_journal()
+    print(f"journal: {job.folder}")
+    secret_values = resolve_all(plan, profile, _prompt)
     t0 = time.monotonic()
     conns, factory = _connections(args, plan)
     with conns:
-        if not resuming and not args.skip_preflight:
-            report = preflight.run(plan, profile, conns, nodes=args.only)
-            journal_mod.write_json_atomic(folder / "preflight.json",
-                                          [dict(r.__dict__) for r in report.results])
+        report = job.preflight(conns)
+        if report is not None:
             if not report.ok:
                 _print_preflight(report)
                 return EXIT_FAILED
@@ -156,20 +98,17 @@ def cmd_install(args) -> int:
         if sys.stdout.isatty() and not args.plain:
             from .live import LiveView
 
-            view = LiveView([n.name for n in plan.nodes if not args.only or n.name in args.only],
-                            [st.id for st in steps], {i.key for i in insts})
+            view = LiveView(job.nodes, [st.id for st in job.steps], {i.key for i in job.instances})
             push_listener = step_listener = view
         else:
             view = None
             push_listener, step_listener = _PlainPushPrinter(t0=t0), _PlainStepPrinter(t0=t0)
-        runner = Runner(plan, profile, steps, insts, conns, jr, secrets=secret_values, listener=step_listener,
-                        parallel=args.parallel * 2, resume=resuming, assume_done=assume_done)
+        runner = job.runner(conns, secret_values, step_listener)
         if view is not None:
             view.__enter__()
         try:
-            if bundles:
-                pushed = push.push(plan, profile, bundles, conns, parallel=args.parallel, listener=push_listener,
-                                   nodes=args.only)
+            if job.bundles:
+                pushed = job.push(conns, push_listener)
                 if not pushed.ok:
                     if view is not None:
                         view.__exit__(None, None, None)

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from . import answerfile, bundle, events, preflight, push
-from .events import human_bytes
 from .cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
 from .connections import Connections
+from .events import human_bytes
 from .problems import Problem, ProblemError, Problems
 from .transport import Endpoint
 

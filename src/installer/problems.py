@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 PathPart = str | int
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
 

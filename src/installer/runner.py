@@ -253,7 +253,7 @@ class Runner:
         with open(log_path, "a", encoding="utf-8") as log:
             def write(stream: str, line: str) -> None:
                 line = self.mask(line)
-                stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+                stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
                 log.write(f"{stamp} [{stream}] {line}\n")
                 log.flush()
                 if stream in ("out", "err"):

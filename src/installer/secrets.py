@@ -45,3 +45,19 @@ def resolve(ref: str, label: str, prompt: Prompt | None = None) -> str:
                               "use env:NAME or file:PATH for unattended runs")
         return prompt(label)
     raise SecretError(f"{label}: {ref!r} is not a secret reference", "write env:NAME, file:PATH or prompt")
+
+
+def resolve_all(plan, profile, prompt: Prompt | None = None) -> dict[str, str]:
+    """Every secret the plan references, resolved; all problems at once."""
+    from .problems import Problem, ProblemError, Problems
+
+    out: dict[str, str] = {}
+    problems = Problems()
+    for name, ref in sorted(plan.secrets.items()):
+        try:
+            out[name] = resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", prompt)
+        except SecretError as exc:
+            problems.add(Problem(message=exc.message, hint=exc.hint, path=("secrets", name), code="secret"))
+    if not problems.ok:
+        raise ProblemError(problems)
+    return out

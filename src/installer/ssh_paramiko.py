@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import math
 import select
 import socket
@@ -26,8 +27,6 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import logging
 
 import paramiko
 
@@ -90,7 +89,7 @@ class SshTransport:
         except ConnectionRefusedError:
             raise self._err("refused", f"{where} refused the connection: nothing listens there",
                             "check that sshd runs on the node and that the SSH port is right") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise self._err("timeout", f"no answer from {where} within {self.connect_timeout:.0f} s",
                             "check the address, the cable or VLAN, and firewalls between here and the node") from None
         except OSError as exc:
@@ -307,7 +306,7 @@ class SshTransport:
             status = chan.recv_exit_status()
             if status == -1:
                 raise self._dropped(doing)
-        except (paramiko.SSHException, EOFError, OSError, socket.timeout):
+        except (TimeoutError, paramiko.SSHException, EOFError, OSError):
             raise self._dropped(doing) from None
         finally:
             chan.close()
@@ -361,7 +360,7 @@ class SshTransport:
             while chan.recv_stderr_ready():
                 stderr += chan.recv_stderr(65536)
             return RunResult(status, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             self._dead = self._dead or f"no progress for {self.stall_timeout:.0f} s"
             raise self._dropped(doing) from None
         except (paramiko.SSHException, EOFError, OSError):
