@@ -144,6 +144,12 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def cmd_wizard(args) -> int:
+    from .tui.app import run
+
+    return run(Path(args.file) if args.file else None, [Path(b) for b in args.bundle] if args.bundle else None)
+
+
 def cmd_version(args) -> int:
     print(f"onsite {__version__}")
     for name in available_profiles():
@@ -182,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the answer file's JSON Schema")
     p.set_defaults(func=cmd_schema)
 
+    p = sub.add_parser("wizard", help="the interactive wizard (also: onsite with no arguments, in a terminal)")
+    p.add_argument("file", nargs="?", help="an answer file to open (or to create)")
+    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
+    p.set_defaults(func=cmd_wizard)
+
     _add_optional_commands(sub)
     return parser
 
@@ -211,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.version:
             return cmd_version(args)
         if not args.command:
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                from .tui.app import run
+
+                return run()
             parser.print_help()
             return EXIT_OK
         return args.func(args)
