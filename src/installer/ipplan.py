@@ -46,7 +46,7 @@ def propose(
     else:
         start = gw + 10 if (gw + 10) in net else next(net.hosts())
     blocked = {gw, net.network_address, net.broadcast_address}
-    blocked.update(ipaddress.IPv4Address(t) for t in taken)
+    blocked.update(ipaddress.IPv4Address(t) for t in taken if _is_ipv4(t))
     out: dict[str, str] = {}
     candidate = start
     for slot in slots:
@@ -65,3 +65,11 @@ def propose(
         else:
             candidate += 1
     return out
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        return False

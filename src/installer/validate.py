@@ -342,6 +342,16 @@ class _Semantics:
             if a == gw:
                 self.ctx.error(("ips", slot), f"{slot} is the gateway's address ({gw})",
                                "nodes and VIPs need addresses of their own", code="gateway-clash")
+        for kind in ("dns", "ntp"):
+            for j, server in enumerate(getattr(self.plan, kind)):
+                try:
+                    addr = ipaddress.IPv4Address(server)
+                except ValueError:
+                    continue  # a host name
+                for slot, a in self.addr.items():
+                    if a == addr:
+                        self.ctx.error(("ips", slot), f"{slot} ({a}) is the address of a {kind.upper()} server (network.{kind}[{j}])",
+                                       f"give {slot} another address: that one belongs to another machine", code="server-clash")
 
     def _reserved(self, a: ipaddress.IPv4Address) -> str:
         net = self.net

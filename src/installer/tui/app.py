@@ -228,11 +228,11 @@ class OnsiteApp(App):
     def page_index(self, page_id: str) -> int:
         return next(i for i, p in enumerate(self.pages, start=1) if p.id == page_id)
 
-    def go(self, index: int) -> None:
+    def go(self, index: int, focus: str | None = None) -> None:
         index = max(1, min(index, len(self.pages)))
         page = self.pages[index - 1]
         self.current = index
-        screen = PAGE_CLASSES[page.id](page, index, len(self.pages))
+        screen = PAGE_CLASSES[page.id](page, index, len(self.pages), focus)
         if len(self.screen_stack) > 1:
             self.switch_screen(screen)
         else:
@@ -260,15 +260,7 @@ class OnsiteApp(App):
     def jump_to(self, problem: Problem) -> None:
         from ..problems import format_path
 
-        self.go(self.page_index(page_of(problem)))
-        path = format_path(problem.path) if problem.path else ""
-
-        def focus() -> None:
-            screen = self.screen
-            if isinstance(screen, Page) and path:
-                screen.focus_path(path)
-
-        self.call_after_refresh(focus)
+        self.go(self.page_index(page_of(problem)), focus=format_path(problem.path) if problem.path else None)
 
     def resume_install(self) -> None:
         self.resume_requested = True

@@ -57,6 +57,10 @@ class FieldRow(Vertical):
 
     def show_problems(self) -> None:
         problems = self.state.exact_problems(self.path)
+        shown = (problems[0].message, problems[0].severity) if problems else None
+        if shown == getattr(self, "_shown", False):
+            return  # unchanged: no redraw (this runs for every field on every key)
+        self._shown = shown
         msg = self.query_one(".field-message", Static)
         if problems:
             p = problems[0]
@@ -84,11 +88,12 @@ class Page(Screen):
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, page: PageDef, index: int, total: int) -> None:
+    def __init__(self, page: PageDef, index: int, total: int, focus: str | None = None) -> None:
         super().__init__(name=page.id)
         self.page = page
         self.index = index
         self.total = total
+        self.initial_focus = focus  # a field path to open on (a problem to fix)
 
     @property
     def wizard(self) -> OnsiteApp:
@@ -121,7 +126,10 @@ class Page(Screen):
         self.call_after_refresh(self.focus_first)
 
     def focus_first(self) -> None:
-        """Keyboard first: the page opens with its first field focused."""
+        """Keyboard first: the page opens with its first field focused (or
+        the field of the problem it was opened for)."""
+        if self.initial_focus and self.focus_path(self.initial_focus):
+            return
         for widget in self.query_one("#page-body").query("Input, Select, DataTable, ListView, Button"):
             if widget.focusable and widget.display:
                 widget.focus()
@@ -161,13 +169,14 @@ class Page(Screen):
     def action_save(self) -> None:
         self.wizard.save_dialog()
 
-    def focus_path(self, path: str) -> None:
+    def focus_path(self, path: str) -> bool:
         try:
             widget = self.query_one(f"#{_wid(path)}")
         except Exception:  # noqa: BLE001 - no such field on this page: stay where we are
-            return
+            return False
         widget.focus()
         widget.scroll_visible()
+        return True
 
 
 class FormPage(Page):

@@ -103,11 +103,29 @@ class WizardState:
         return fieldpath.get(self.data, path, default)
 
     def set(self, path: str, value: Any) -> None:
-        if fieldpath.get(self.data, path) == value:
+        old = fieldpath.get(self.data, path)
+        if old == value:
             return
         fieldpath.set(self.data, path, value)
+        parts = fieldpath.parse(path)
+        if len(parts) == 3 and parts[0] == "nodes" and parts[2] == "name" and isinstance(old, str):
+            self._rename_references(old, value)
         self.dirty = True
         self.revalidate()
+
+    def _rename_references(self, old: str, new: Any) -> None:
+        """A renamed node stays a member of its VIPs, with its priority."""
+        if not isinstance(new, str):
+            return  # (an empty name is carried too, so typing after clearing keeps the link)
+        for vip in self.data.get("vips") or []:
+            if not isinstance(vip, dict):
+                continue
+            members = vip.get("members")
+            if isinstance(members, list):
+                vip["members"] = [new if m == old else m for m in members]
+            prios = vip.get("priorities")
+            if isinstance(prios, dict) and old in prios:
+                vip["priorities"] = {(new if k == old else k): v for k, v in prios.items()}
 
     def set_text(self, field: FieldDef, path: str, text: str) -> None:
         """Set a field from what was typed, by the field's kind."""
@@ -143,8 +161,10 @@ class WizardState:
         """Fill the IP sheet from the subnet; returns a sentence for the deployer."""
         subnet = self.get("network.subnet", "")
         gateway = self.get("network.gateway") or None
+        servers = [x for x in (self.get("network.dns") or []) + (self.get("network.ntp") or [])
+                   if isinstance(x, str) and x.count(".") == 3 and x.replace(".", "").isdigit()]
         try:
-            ips = ipplan.propose(subnet, list(self.profile.slots), gateway=gateway)
+            ips = ipplan.propose(subnet, list(self.profile.slots), gateway=gateway, taken=servers)
         except (ipplan.IpPlanError, ValueError) as exc:
             return f"cannot suggest: {exc}"
         if not gateway:

@@ -1,0 +1,198 @@
+"""The wizard, driven through Textual's Pilot: the real app, real core.
+
+From Welcome to a saved answer file (compared with tests/expected/), what a
+secret typed into the wizard becomes, opening an invalid file, and (on the
+lab) a full install through the wizard that ends on Done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from installer import bundle, validate
+from installer.journal import Journal
+from installer.tui.app import OnsiteApp
+
+HERE = Path(__file__).parent
+BASE = HERE / "corpus" / "base.yaml"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def type_into(pilot, widget_id: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(f"#{widget_id}")
+    widget.focus()
+    widget.value = ""
+    await pilot.pause()
+    await pilot.press(*["space" if c == " " else c for c in text])
+    await pilot.pause()
+
+
+async def wait_for(pilot, condition, timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what} (on page {pilot.app.screen.name})")
+        await pilot.pause(0.1)
+
+
+def test_from_welcome_to_a_saved_answer_file(tmp_path):
+    target = tmp_path / "site.yaml"
+
+    async def go():
+        app = OnsiteApp(target, autostart=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.screen.name == "welcome"
+            await pilot.press("enter")  # "New plan" has the focus
+            await pilot.pause()
+            assert app.screen.name == "site"
+            await type_into(pilot, "f-site--name", "Campus North")
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert app.screen.name == "network"
+            await type_into(pilot, "f-network--subnet", "10.20.30.0/24")
+            await type_into(pilot, "f-network--gateway", "10.20.30.254")
+            await type_into(pilot, "f-network--ntp", "10.20.30.2, ntp.campus.example")
+            await pilot.click("#suggest")  # skips the gateway and the NTP server's address
+            await pilot.pause()
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert app.screen.name == "nodes"
+            await type_into(pilot, "f-nodes-3---name", "fallback")  # renamed: VIP membership follows
+            table = app.screen.query_one("#roles")
+            table.focus()
+            roles = list(app.state.profile.roles)
+            table.move_cursor(row=roles.index("monitoring"), column=3)  # node3 drops monitoring
+            await pilot.press("space")
+            table.move_cursor(row=roles.index("monitoring"), column=1)  # node1 takes it
+            await pilot.press("space")
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert app.screen.name == "ports"
+            ports = app.screen.query_one("#ports")
+            ports.focus()
+            ports.move_cursor(row=3)  # haproxy frontend
+            await type_into(pilot, "port-input", "8443")
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert app.screen.name == "ssh"
+            for i in range(4):
+                await type_into(pilot, f"f-nodes-{i}---ssh--key", "/etc/onsite/deploy_ed25519")
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert app.screen.name == "review"
+            assert app.state.plan is not None, [p.render() for p in app.state.problems.errors]
+            await pilot.press("ctrl+n")  # save, then on to preflight
+            await pilot.pause()
+            await pilot.press("enter")  # the save dialog proposes the answer file's path
+            await pilot.pause()
+            assert app.screen.name == "preflight"
+
+    run(go())
+    expected = (HERE / "expected" / "wizard-site.yaml").read_text()
+    assert target.read_text() == expected
+    assert validate.validate_file(target).ok
+
+
+def test_a_typed_password_never_reaches_the_file(tmp_path):
+    target = tmp_path / "site.yaml"
+    shutil.copy(BASE, target)
+
+    async def go():
+        app = OnsiteApp(target, autostart=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            app.go(app.page_index("ssh"))
+            await pilot.pause()
+            app.state.set("nodes[1].ssh.auth", "password")
+            await type_into(pilot, "f-nodes-1---ssh--password", "hunter2secret")
+            msg = [r for r in app.screen.query("FieldRow") if r.path == "nodes[1].ssh.password"][0]
+            assert "a secret is written here in clear" in str(msg.query_one(".field-message").render())
+            assert "hunter2secret" not in str(msg.query_one(".field-message").render())
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.state.get("nodes[1].ssh.password") == "prompt"
+
+    run(go())
+    text = target.read_text()
+    assert "hunter2secret" not in text
+    assert "password: prompt" in text
+
+
+def test_opening_an_invalid_file_lands_on_its_first_problem(tmp_path):
+    target = tmp_path / "site.yaml"
+    target.write_text(BASE.read_text().replace("IP3: 10.20.30.13", "IP3: 10.20.30.300"))
+
+    async def go():
+        app = OnsiteApp(target, autostart=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.click("#open")
+            await pilot.pause()
+            await pilot.pause()
+            assert app.screen.name == "network"
+            assert app.focused is not None and app.focused.id == "f-ips--IP3"
+            row = [r for r in app.screen.query("FieldRow") if r.path == "ips.IP3"][0]
+            assert "is not an IPv4 address" in str(row.query_one(".field-message").render())
+            await type_into(pilot, "f-ips--IP3", "10.20.30.13")
+            assert app.state.plan is not None
+
+    run(go())
+
+
+def test_a_broken_yaml_file_is_explained_on_welcome(tmp_path):
+    target = tmp_path / "site.yaml"
+    target.write_text("version: 1\nsite: [unclosed\n")
+
+    async def go():
+        app = OnsiteApp(target, autostart=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.click("#open")
+            await pilot.pause()
+            assert app.screen.name == "welcome"
+            text = str(app.screen.query_one("#welcome-message").render())
+            assert "site.yaml:3" in text and "not valid YAML" in text
+
+    run(go())
+
+
+@pytest.mark.lab
+def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
+    for n in lab.nodes:
+        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
+    target = tmp_path / "site.yaml"
+    target.write_text(lab.answer_file.read_text())
+    built = tmp_path / "runner-test"
+    bundle.build(HERE / "bundles" / "runner", built)
+
+    async def go():
+        app = OnsiteApp(target, bundles=[built])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.click("#open")
+            await pilot.pause()
+            assert app.screen.name == "review"
+            await pilot.press("ctrl+n")  # saved already: straight on
+            await wait_for(pilot, lambda: app.screen.name == "preflight", 10, "preflight page")
+            await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, 60, "preflight to pass")
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: app.screen.name == "done", 120, "the install to finish")
+            text = str(app.screen.query_one("#done-text").render())
+            assert "Installed: 33 steps ran" in text and "service" in text
+
+    run(go())
+    [folder] = (tmp_path / "onsite-journal").iterdir()
+    assert Journal.load(folder).complete
