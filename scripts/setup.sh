@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine to run onsite from this checkout and its
 # tests: system packages for the lab (OpenSSH server, iproute2, keepalived),
-# then a virtual environment in .venv with onsite and its test tools.
+# then a virtual environment in .venv with onsite and its test tools, at the
+# versions in constraints.txt (the wizard snapshots depend on Textual's).
 # Safe to run again. Needs root (apt-get).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,11 +24,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # The host's own sshd is not needed; the lab runs its own inside each node.
 
+# pip's output goes to a log; a failure shows it and stops the setup.
+quiet() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" >&2 || true
+        rm -f "$log"
+        echo "setup: failed: $*" >&2
+        exit 1
+    fi
+    rm -f "$log"
+}
+
 py=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+quiet .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
+quiet .venv/bin/python -m pip install --disable-pip-version-check -c constraints.txt -e '.[test]'
 .venv/bin/onsite --version >/dev/null
 echo "setup: ready (.venv/bin/onsite)"

@@ -1,0 +1,72 @@
+"""Snapshots (pytest-textual-snapshot) of every wizard page at 80x24 and
+120x40. The plan is the corpus base file; preflight and install pages are
+fed canned core events, so the pictures do not depend on a lab or a clock.
+
+Update after an intended change: pytest tests/test_wizard_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from installer import events, yamlio
+from installer.runner import RunOutcome, StepFinished, StepOutput, StepStarted
+from installer.tui.app import OnsiteApp
+from installer.tui.state import WizardState, load_pages
+
+BASE = Path(__file__).parent / "corpus" / "base.yaml"
+PAGES = [p.id for p in load_pages()]
+SIZES = [(80, 24), (120, 40)]
+
+
+def _state() -> WizardState:
+    return WizardState(yamlio.parse_text(BASE.read_text(), "site.yaml").data, Path("/srv/onsite/site.yaml"))
+
+
+def _feed_preflight(screen) -> None:
+    for node in ("node1", "node2", "node3", "escape"):
+        for check, status, detail in (("ssh", "ok", f"root@{node}:22, host key verified"), ("ports", "ok", "29 ports free"),
+                                      ("disk-used", "ok" if node != "node3" else "fail", "41 % used (limit 95 %)"
+                                       if node != "node3" else "97 % used (limit 95 %)")):
+            screen.drain(events.CheckResult(node, check, status, detail))
+    screen._pump()
+
+
+def _feed_install(screen) -> None:
+    screen.clock = lambda: screen.t0
+    nodes = ["node1", "node2", "node3", "escape"]
+    steps = ["base", "hosts", "etcd-conf", "cluster-init", "join", "finish"]
+    screen.setup_matrix(nodes, steps, {f"{n}/{s}" for n in nodes for s in steps if not (n == "escape" and s in ("etcd-conf", "cluster-init", "join"))})
+    for n in nodes:
+        screen.drain(events.TransferPlanned(n, ("runner-test-1.0.0",), 2_000_000, 0))
+        screen.drain(events.TransferProgress(n, "payload.bin", 1_000_000, 2_000_000, 50e6, 0.02))
+    for n in nodes:
+        screen.drain(StepStarted(n, "base", "Prepare", 1))
+        screen.drain(StepFinished(n, "base", "done", 0.4))
+    screen.drain(StepStarted("node1", "hosts", "Write the node list", 1))
+    screen.drain(StepOutput("node1", "hosts", "out", "writing /etc/hosts"))
+    screen._pump()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("page", PAGES)
+def test_page_snapshot(page, size, snap_compare):
+    app = OnsiteApp(Path("/srv/onsite/site.yaml"), autostart=False)
+
+    async def run_before(pilot) -> None:
+        app.state = _state()
+        if page == "done":
+            app.backend.outcome = RunOutcome(ran=33, skipped=0)
+            app.backend.journal_dir = Path("/srv/onsite/onsite-journal/campus-north")
+        app.go(app.page_index(page))
+        await pilot.pause()
+        await pilot.pause()
+        if page == "preflight":
+            _feed_preflight(app.screen)
+        elif page == "install":
+            _feed_install(app.screen)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
