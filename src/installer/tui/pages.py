@@ -80,6 +80,8 @@ def _wid(path: str) -> str:
 class Page(Screen):
     """Common frame: title line, body, navigation, footer with keys."""
 
+    AUTO_FOCUS = None  # pages choose their focus (focus_first), after Textual's own would
+
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
@@ -732,8 +734,17 @@ class WelcomePage(Page):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#resume", Button).display = self.wizard.backend.unfinished_install(self.state)
+        unfinished = self.wizard.backend.unfinished_install(self.state)
+        self.query_one("#resume", Button).display = unfinished
         self.query_one("#next", Button).display = False
+        self.unfinished = unfinished
+
+    def focus_first(self) -> None:
+        if self.state.path is not None and self.state.path.exists():
+            # started on a file: opening it (or resuming its install) is the likely intent
+            self.query_one("#resume" if self.unfinished else "#open", Button).focus()
+        else:
+            super().focus_first()
 
     @on(Button.Pressed, "#new")
     def _new(self) -> None:

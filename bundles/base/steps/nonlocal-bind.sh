@@ -1,0 +1,7 @@
+#!/bin/bash
+# HAProxy and the RADIUS/portal services listen on a VIP before Keepalived
+# has moved it here: the kernel must allow binding to an address not held.
+set -euo pipefail
+echo "net.ipv4.ip_nonlocal_bind = 1" > /etc/sysctl.d/60-onsite-vip.conf
+sysctl -q -w net.ipv4.ip_nonlocal_bind=1
+echo "net.ipv4.ip_nonlocal_bind = $(sysctl -n net.ipv4.ip_nonlocal_bind)"
