@@ -309,7 +309,7 @@ class SshTransport:
         except (TimeoutError, paramiko.SSHException, EOFError, OSError):
             raise self._dropped(doing) from None
         finally:
-            chan.close()
+            _close_quietly(chan)
         result = RunResult(status, out.finish(), err.finish())
         if timeout and status == 124:
             raise self._err("command-timeout", f"{argv[0]} ran longer than {timeout:.0f} s and was stopped on the node",
@@ -366,7 +366,7 @@ class SshTransport:
         except (paramiko.SSHException, EOFError, OSError):
             raise self._dropped(doing) from None
         finally:
-            chan.close()
+            _close_quietly(chan)
 
     def get(self, remote: str, local: Path) -> None:
         result = self.run(["cat", remote], timeout=600)
@@ -378,6 +378,15 @@ class SshTransport:
         self._closed.set()
         if self._t is not None:
             self._t.close()
+
+
+def _close_quietly(chan: paramiko.Channel) -> None:
+    """Closing a channel of a dead connection raises (EOFError, socket
+    errors); that must never replace the TransportError being raised."""
+    try:
+        chan.close()
+    except (EOFError, OSError, paramiko.SSHException):
+        pass
 
 
 def _send_all(chan: paramiko.Channel, data: bytes) -> None:
