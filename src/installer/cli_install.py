@@ -74,7 +74,7 @@ def cmd_install(args) -> int:
     plan, profile = loaded.plan, loaded.profile
     print_problems(loaded.problems, summary=False)
     options = InstallOptions(only=args.only, from_step=args.from_step, resume=args.resume, restart=args.restart,
-                             parallel=args.parallel, skip_preflight=args.skip_preflight)
+                             parallel=args.parallel, skip_preflight=args.skip_preflight, transfer=args.transfer)
     job = Install(plan, profile, _find_bundles(args), _journal_dir(args, plan), options)
     if args.dry_run:
         print(f"would install {plan.site_name}: {len(job.instances)} step runs on {len({i.node for i in job.instances})} nodes "
@@ -109,6 +109,10 @@ def cmd_install(args) -> int:
         try:
             if job.bundles:
                 pushed = job.push(conns, push_listener)
+                if view is None:
+                    print(job.transfer_note)
+                    for note in job.relay_notes:
+                        print(f"note: {note}")
                 if not pushed.ok:
                     if view is not None:
                         view.__exit__(None, None, None)
@@ -235,13 +239,14 @@ def cmd_support_bundle(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from .cli_remote import add_remote_options
+    from .cli_remote import add_remote_options, add_transfer_options
 
     p = sub.add_parser("install", help="validate, preflight, push and run the install steps")
     add_remote_options(p)
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    add_transfer_options(p)
     p.add_argument("--resume", action="store_true", help="continue the install the journal describes")
     p.add_argument("--restart", action="store_true", help="start again (the old journal is kept beside the new one)")
     p.add_argument("--from", dest="from_step", metavar="STEP", help="start at STEP; earlier steps count as done")

@@ -111,6 +111,10 @@ class _PlainPushPrinter:
                       f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s", file=self.out, flush=True)
             elif isinstance(ev, events.NodeFailed):
                 print(f"{stamp} {ev.node}: FAILED: {ev.problem.message}", file=self.out, flush=True)
+            elif type(ev).__name__ == "RelayHop":
+                print(f"{stamp} {ev.node}: receives from {ev.source}", file=self.out, flush=True)
+            elif type(ev).__name__ == "RelayFallback":
+                print(f"{stamp} {ev.node}: {ev.reason}", file=self.out, flush=True)
 
 
 def cmd_push(args) -> int:
@@ -121,9 +125,22 @@ def cmd_push(args) -> int:
     if not bundles:
         raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
     conns, factory = _connections(args, loaded.plan)
+    from . import relay
+
+    notes: list[str] = []
     with conns:
-        report = push.push(loaded.plan, loaded.profile, bundles, conns, parallel=args.parallel,
-                           listener=_PlainPushPrinter(), nodes=args.only)
+        use_relay, why = relay.choose(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, nodes=args.only)
+        print(why)
+        printer = _PlainPushPrinter()
+        if use_relay:
+            result = relay.relay_push(loaded.plan, loaded.profile, bundles, conns, listener=printer, nodes=args.only)
+            report = result.report
+            notes = result.cleanup_warnings
+        else:
+            report = push.push(loaded.plan, loaded.profile, bundles, conns, parallel=args.parallel, listener=printer,
+                               nodes=args.only)
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
     _pin(args, loaded, factory)
     total = report.sent_bytes
     print(f"push: {len(report.results)} nodes, {human_bytes(total)} sent, {len(report.problems)} failed")
@@ -189,6 +206,14 @@ def add_remote_options(p) -> None:
     p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
 
 
+def add_transfer_options(p) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--relay", dest="transfer", action="store_const", const="relay",
+                   help="send bundles once; the nodes pass them on over their LAN")
+    g.add_argument("--direct", dest="transfer", action="store_const", const="direct", help="send bundles to every node")
+    p.set_defaults(transfer="auto")
+
+
 def add_commands(sub) -> None:
     remote = add_remote_options
 
@@ -197,6 +222,7 @@ def add_commands(sub) -> None:
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    add_transfer_options(p)
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")

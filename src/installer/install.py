@@ -41,6 +41,7 @@ class InstallOptions:
     restart: bool = False
     parallel: int = 4
     skip_preflight: bool = False
+    transfer: str = "auto"  # auto | relay | direct (see installer.relay.choose)
 
 
 def _usage(message: str, hint: str = "") -> ProblemError:
@@ -74,6 +75,8 @@ class Install:
         self.existing = Journal.load(self.folder) if Journal.exists(self.folder) else None
         self.journal: Journal | None = None
         self.resuming = False
+        self.transfer_note = ""
+        self.relay_notes: list[str] = []
 
     @property
     def nodes(self) -> list[str]:
@@ -139,6 +142,15 @@ class Install:
         return report
 
     def push(self, conns: Connections, listener: Listener = ignore) -> push_mod.PushReport:
+        from . import relay
+
+        use_relay, why = relay.choose(self.plan, self.profile, self.bundles, conns, mode=self.options.transfer,
+                                      nodes=self.options.only)
+        self.transfer_note = why
+        if use_relay:
+            result = relay.relay_push(self.plan, self.profile, self.bundles, conns, listener=listener, nodes=self.options.only)
+            self.relay_notes = [f"{n}: {why}" for n, why in result.fallback.items()] + result.cleanup_warnings
+            return result.report
         return push_mod.push(self.plan, self.profile, self.bundles, conns, parallel=self.options.parallel,
                              listener=listener, nodes=self.options.only)
 
