@@ -89,7 +89,7 @@ if [ $# -gt 0 ]; then
     # shellcheck disable=SC2029  # the words are for the next node's receiver
     tee -p -- "$part" | ssh -i "$here/key" -o UserKnownHostsFile="$here/known_hosts" -o StrictHostKeyChecking=yes \
         -c aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr \
-        -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=3 -o ServerAliveCountMax=3 \
+        -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2 \
         "root@$addr" "$enc $sha $name $*" || echo "fail $name relay-broken"
 else
     cat > "$part" || { rm -f -- "$part"; echo "fail $me write"; exit 1; }
@@ -162,6 +162,13 @@ class Relay:
 set -eu
 umask 077
 dir=$1
+# what an interrupted push left on a node unreachable at its cleanup: its
+# receivers, its folder (with that push's key), its authorized_keys line
+for old in "$(dirname "$dir")"/*/; do
+    [ -d "$old" ] || continue
+    pkill -9 -f -- "$old" 2>/dev/null || true
+    rm -rf -- "$old"
+done
 mkdir -p "$dir"
 IFS= read -r key
 printf '%s' "$key" | base64 -d > "$dir/key"
@@ -186,7 +193,12 @@ printf '%s\n' "$3" >> /root/.ssh/authorized_keys
     def cleanup(self) -> list[str]:
         """Remove the temporary key and receiver everywhere they were put."""
         warnings = []
-        script = 'rm -rf -- "$1"; if [ -f /root/.ssh/authorized_keys ]; then sed -i "/ $2\\$/d" /root/.ssh/authorized_keys; fi'
+        # Stop what is left of the chain first (a broken relay leaves receivers
+        # running, which would race a direct push for the same .part): every
+        # process of this relay has its folder in its command line.
+        script = ('pkill -f -- "$1/" 2>/dev/null; for _ in 1 2 3 4 5 6 7 8 9 10; do pgrep -f -- "$1/" >/dev/null || break; '
+                  'sleep 0.2; done; pkill -9 -f -- "$1/" 2>/dev/null; rm -rf -- "$1"; '
+                  'if [ -f /root/.ssh/authorized_keys ]; then sed -i "/ $2\\$/d" /root/.ssh/authorized_keys; fi; true')
         for n in self.prepared:
             try:
                 t = self.conns.get(n)

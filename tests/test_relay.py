@@ -1,0 +1,121 @@
+"""Relay push on the lab: the installer sends once, the nodes pass it on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from installer import push, relay
+from installer.events import TransferProgress
+
+from .conftest import lab_validation, ssh_connections
+from .test_push import clean, make_bundle, part_size, remote_sha
+
+pytestmark = pytest.mark.lab
+
+
+def relay_traces(lab) -> dict[str, str]:
+    out = {}
+    for n in lab.nodes:
+        res = lab.run(n.name, "grep -c onsite-relay /root/.ssh/authorized_keys; ls /var/lib/onsite/relay 2>/dev/null | wc -l",
+                      check=False)
+        out[n.name] = " ".join(res.stdout.split())
+    return out
+
+
+def test_relayed_push_leaves_verified_copies_and_no_key(lab, tmp_path):
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "relayok", {"a.bin": 6 << 20, "dir/b c $(x).txt": b"odd name\n"})
+    clean(lab, b)
+    events = []
+    with ssh_connections(v.plan) as conns:
+        result = relay.relay_push(v.plan, v.profile, [b], conns, listener=events.append)
+    assert result.report.ok, result.report.problems
+    assert result.relayed == ["node1", "node2", "node3", "escape"] and not result.fallback
+    for n in lab.nodes:
+        for f in b.files:
+            assert remote_sha(lab, n.name, push.remote_path(b, f)) == f.sha256
+    hops = [(e.node, e.source) for e in events if isinstance(e, relay.RelayHop)]
+    assert hops == [("node1", "installer"), ("node2", "node1"), ("node3", "node2"), ("escape", "node3")]
+    assert any(isinstance(e, TransferProgress) for e in events)
+    assert set(relay_traces(lab).values()) == {"0 0"}
+    # a repeat sends nothing
+    with ssh_connections(v.plan) as conns:
+        again = relay.relay_push(v.plan, v.profile, [b], conns)
+    assert again.report.ok and again.report.sent_bytes == 0
+
+
+def test_node_cut_off_mid_relay_falls_back_and_says_so(lab, tmp_path):
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "relaycut", {"big.bin": 24 << 20})
+    clean(lab, b)
+    target = push.remote_path(b, b.files[0])
+    box = {}
+
+    def go():
+        # the installer waits longer than the hops do (a hop gives up on a dead
+        # next node after ~4 s), as with the real defaults (30 s)
+        with ssh_connections(v.plan, keepalive=1, dead_after=3, stall_timeout=15) as conns:
+            box["result"] = relay.relay_push(v.plan, v.profile, [b], conns)
+
+    lab.limit_installer_link("60mbit")  # ~3.5 s for 24 MiB: time to cut node3 off
+    try:
+        th = threading.Thread(target=go)
+        th.start()
+        deadline = time.monotonic() + 20
+        while part_size(lab, "node3", target) < (2 << 20):
+            assert time.monotonic() < deadline, "the relay never reached node3"
+            time.sleep(0.05)
+        lab.cut_link("node3")
+        th.join(120)
+    finally:
+        lab.clear_installer_link()
+        lab.restore_link("node3")
+    result = box["result"]
+    assert set(result.relayed) == {"node1", "node2"}
+    assert "node3" in result.fallback and "escape" in result.fallback  # escape was behind node3 in the chain
+    assert "relay" in result.fallback["escape"]
+    problems = {p.node: p for p in result.report.problems}
+    assert set(problems) == {"node3"}, problems  # escape got its copy directly
+    assert remote_sha(lab, "escape", target) == b.files[0].sha256
+    assert remote_sha(lab, "node2", target) == b.files[0].sha256
+    assert any("node3" in w and "next push removes it" in w for w in result.cleanup_warnings)
+    # node3 is back: the next relay push removes the stale key and completes
+    time.sleep(1)
+    with ssh_connections(v.plan) as conns:
+        again = relay.relay_push(v.plan, v.profile, [b], conns)
+    assert again.report.ok, again.report.problems
+    assert remote_sha(lab, "node3", target) == b.files[0].sha256
+    assert set(relay_traces(lab).values()) == {"0 0"}
+
+
+def test_the_temporary_key_can_only_deliver_files(lab, tmp_path):
+    v = lab_validation(lab)
+    with ssh_connections(v.plan) as conns:
+        r = relay.Relay(v.plan, v.profile, [], conns)
+        chain = ["node1", "node2"]
+        r._setup(chain)
+        try:
+            ssh = (f"ssh -i {r.dir}/key -o UserKnownHostsFile={r.dir}/known_hosts -o StrictHostKeyChecking=yes "
+                   f"-o BatchMode=yes root@{lab.node('node2').address}")
+            out = lab.run("node1", f"{ssh} 'touch /tmp/relay-canary; id' < /dev/null", check=False)
+            assert "uid=0" not in out.stdout and "fail" in out.stdout
+            evil = "Li4vLi4vZXRjL2V2aWw="  # base64 of ../../etc/evil
+            out = lab.run("node1", f"{ssh} '{evil} {'0' * 64} node2' < /dev/null", check=False)
+            assert "fail node2 bad-path" in out.stdout
+            assert lab.run("node2", "ls /tmp/relay-canary /etc/evil 2>/dev/null | wc -l").stdout.strip() == "0"
+            # and it is refused from anywhere but the plan's nodes: the host is not one
+            key = lab.run("node1", f"cat {r.dir}/key").stdout
+            keyfile = tmp_path / "k"
+            keyfile.write_text(key)
+            keyfile.chmod(0o600)
+            import subprocess
+
+            res = subprocess.run(["ssh", "-i", str(keyfile), "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "BatchMode=yes",
+                                  f"root@{lab.node('node2').address}", "x"], capture_output=True, text=True, timeout=30)
+            assert res.returncode != 0 and "Permission denied" in res.stderr
+        finally:
+            assert r.cleanup() == []
+    assert set(relay_traces(lab).values()) == {"0 0"}
