@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_lab  # noqa: E402
 
 from installer import bundle, push, relay, validate  # noqa: E402
 from installer.connections import Connections  # noqa: E402
-from installer.lab import Lab  # noqa: E402
 from installer.ssh_paramiko import connect  # noqa: E402
 
 
@@ -32,10 +31,7 @@ def main() -> int:
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rate", default="1gbit")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="onsite-bench-fanout-", dir="/var/tmp"))
-    lab = Lab(work / "lab", name="osfan")
-    try:
-        lab.up(nodes=4, subnet="198.18.52.0/24")
+    with bench_lab("osfan", "198.18.52.0/24", 4) as (lab, work):
         src = work / "src"
         (src / "payload").mkdir(parents=True)
         (src / "bundle.yaml").write_text("name: fan\nversion: 1.0.0\ncomponents: ['*']\n")
@@ -76,9 +72,6 @@ def main() -> int:
         print(f"\nratio relay / direct: {relayed / direct:.2f} (relay is {direct / relayed:.1f} x faster)")
         print(f"automatic choice here: {why}")
         return 0
-    finally:
-        lab.down()
-        subprocess.run(["rm", "-rf", str(work)])
 
 
 if __name__ == "__main__":

@@ -17,15 +17,15 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_lab  # noqa: E402
 
 from installer import bundle, push, validate  # noqa: E402
 from installer.connections import Connections  # noqa: E402
-from installer.lab import Lab  # noqa: E402
 from installer.ssh_paramiko import connect  # noqa: E402
 from installer.transport import Endpoint  # noqa: E402
 
@@ -36,10 +36,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     size = args.size_mib << 20
-    work = Path(tempfile.mkdtemp(prefix="onsite-bench-", dir="/var/tmp"))
-    lab = Lab(work / "lab", name="osbnch")
-    try:
-        lab.up(nodes=1, subnet="198.18.50.0/24")
+    with bench_lab("osbnch", "198.18.50.0/24", 1) as (lab, work):
         node = lab.nodes[0]
         src = work / "src"
         (src / "payload").mkdir(parents=True)
@@ -101,9 +98,6 @@ def main() -> int:
               f"(stream alone {ref / best['onsite stream']:.2f} x; vs scp aes128-gcm "
               f"{best['scp aes128-gcm'] / best['onsite push (verified)']:.2f} x)")
         return 0
-    finally:
-        lab.down()
-        subprocess.run(["rm", "-rf", str(work)])
 
 
 if __name__ == "__main__":

@@ -17,19 +17,19 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_lab  # noqa: E402
 
 from installer import bundle, push, validate  # noqa: E402
 from installer.connections import Connections  # noqa: E402
 from installer.journal import Journal  # noqa: E402
-from installer.lab import Lab  # noqa: E402
 from installer.runner import Runner  # noqa: E402
 from installer.ssh_paramiko import connect  # noqa: E402
 from installer.steps import instances, load_steps  # noqa: E402
@@ -39,10 +39,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=100)
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="onsite-bench-steps-"))
-    lab = Lab(work / "lab", name="osstep")
-    try:
-        lab.up(nodes=4, subnet="198.18.51.0/24")
+    with bench_lab("osstep", "198.18.51.0/24", 4) as (lab, work):
         src = work / "src"
         (src / "steps").mkdir(parents=True)
         (src / "steps" / "noop.sh").write_text("true\n")
@@ -81,9 +78,6 @@ def main() -> int:
         print(f"{'ssh host true per command':<34} {ssh:8.2f} {1000 * ssh / args.steps:8.1f}")
         print(f"\nratio: the runner's per-step overhead is {ssh / onsite:.1f} x less than ssh-per-command")
         return 0
-    finally:
-        lab.down()
-        subprocess.run(["rm", "-rf", str(work)])
 
 
 if __name__ == "__main__":

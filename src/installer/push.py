@@ -221,8 +221,8 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         result.files_sent += 1
         result.sent_bytes += f.size - offset
         done_before += f.size - offset
-        listener(TransferProgress(node, f.path, done_before, need, meter.add(done_before),
-                                  (need - done_before) / meter.add(done_before) if meter.add(done_before) > 0 else None))
+        rate = meter.add(done_before)
+        listener(TransferProgress(node, f.path, done_before, need, rate, (need - done_before) / rate if rate > 0 else None))
 
 
 def _mb(n: int) -> str:
