@@ -103,6 +103,21 @@ def test_plan_command_prints_nodes_ports_and_vips(capsys):
     assert {"component": "etcd", "name": "client", "port": 2379, "protocol": "tcp"} in node1["ports"]
 
 
+def test_plan_lists_the_steps_bundles_would_run(tmp_path: Path, capsys):
+    from installer import bundle
+
+    built = tmp_path / "base"
+    bundle.build(Path(__file__).resolve().parent.parent / "bundles" / "base", built)
+    assert main(["plan", str(BASE), "--bundle", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert "steps:      hostname, hosts, nonlocal-bind, reach" in out  # node1: a VIP holder
+    assert "steps:      hostname, hosts, nonlocal-bind, reach" in out.split("escape  IP4")[1]
+    assert "bundles: base-1.0.0" in out
+    assert main(["plan", str(BASE), "--bundle", str(built), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["nodes"][0]["steps"] == ["hostname", "hosts", "nonlocal-bind", "reach"]
+
+
 def test_external_component_frees_its_ports(tmp_path: Path):
     text = BASE.read_text().replace("  haproxy: {frontend: 16443}\n", "  haproxy: {frontend: 6443}\n")
     text = text.replace("components:\n", "components:\n  kube-apiserver: {external: true}\n")

@@ -117,11 +117,24 @@ def cmd_plan(args) -> int:
     assert plan is not None and profile is not None
     views = node_views(plan, profile)
     if args.format == "json":
+        from .cli_remote import _find_bundles
+        from .steps import instances, load_steps
+
+        bundles = _find_bundles(args)
+        insts = instances(plan, load_steps(bundles, set(profile.roles)))
+        nodes = [{**v.to_json(), "steps": [i.step.id for i in insts if i.node == v.name]} for v in views]
         json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
-                   "nodes": [v.to_json() for v in views]}, sys.stdout, indent=2)
+                   "bundles": [b.id for b in bundles], "nodes": nodes}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
+    from .cli_remote import _find_bundles
+    from .steps import instances, load_steps
+
+    bundles = _find_bundles(args)
+    steps_of: dict[str, list[str]] = {}
+    for inst in instances(plan, load_steps(bundles, set(profile.roles))):
+        steps_of.setdefault(inst.node, []).append(inst.step.id)
     print(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
     for v in views:
         print(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
@@ -134,7 +147,12 @@ def cmd_plan(args) -> int:
             print(f"  ports:      {ports}")
         if v.external:
             print(f"  external:   {', '.join(v.external)}")
-    print("\nsteps: none yet (no bundle provides install steps)")
+        if bundles:
+            print(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
+    if bundles:
+        print(f"\nbundles: {', '.join(b.id for b in bundles)}")
+    else:
+        print("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
     return EXIT_OK
 
 
@@ -183,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show per node the roles, ports, VIPs and steps (no network)")
     p.add_argument("file")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="print the answer file's JSON Schema")
