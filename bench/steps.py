@@ -54,7 +54,7 @@ def main() -> int:
             ss = load_steps([b], set(profile.roles))
             insts = instances(plan, ss)
             jr = Journal.create(work / "journal", plan, {b.name: b.version}, [i.key for i in insts])
-            runner = Runner(plan, profile, ss, insts, conns, jr, parallel=len(plan.nodes))
+            runner = Runner(plan, profile, insts, conns, jr, parallel=len(plan.nodes))
             t0 = time.perf_counter()
             outcome = runner.run()
             onsite = time.perf_counter() - t0

@@ -42,6 +42,20 @@ def test_run_streams_lines_and_exit_status(lab):
         t.close()
 
 
+def test_get_copies_a_binary_file_exactly(lab, tmp_path):
+    data = bytes(range(256)) * 4096 + b"\n\x00\xff tail"
+    t = connect(endpoint(lab))
+    try:
+        assert t.run(["sh", "-c", 'cat > "$1"', "x", "/var/tmp/get-test.bin"], stdin=data).ok
+        t.get("/var/tmp/get-test.bin", tmp_path / "copy.bin")
+        assert (tmp_path / "copy.bin").read_bytes() == data
+        with pytest.raises(TransportError, match="cannot read /nonexistent"):
+            t.get("/nonexistent", tmp_path / "missing.bin")
+        assert not (tmp_path / "missing.bin").exists() and not (tmp_path / "missing.bin.part").exists()
+    finally:
+        t.close()
+
+
 def test_values_are_quoted_never_interpreted(lab, tmp_path):
     hostile = "a b; touch /tmp/canary-1 $(touch /tmp/canary-2) `touch /tmp/canary-3` '\"\\ \n*"
     t = connect(endpoint(lab))

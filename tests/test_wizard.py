@@ -196,3 +196,40 @@ def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
     run(go())
     [folder] = (tmp_path / "onsite-journal").iterdir()
     assert Journal.load(folder).complete
+
+
+@pytest.mark.lab
+def test_a_prompted_secret_is_asked_in_a_modal_and_stays_in_memory(lab, tmp_path):
+    for n in lab.nodes:
+        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
+    target = tmp_path / "site.yaml"
+    text = lab.answer_file.read_text()
+    import re
+
+    text = re.sub(r"postgres_superuser: file:\S+", "postgres_superuser: prompt", text)
+    target.write_text(text)
+    built = tmp_path / "runner-test"
+    bundle.build(HERE / "bundles" / "runner", built)
+    typed = "typed-in-the-wizard-7q"
+
+    async def go():
+        app = OnsiteApp(target, bundles=[built])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.go(app.page_index("install"))  # straight to the install (preflight is tested above)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "InputModal", 30, "the secret prompt")
+            assert "postgres_superuser" in str(app.screen.query_one("Label").render())
+            await pilot.press(*typed)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen.name == "done", 120, "the install to finish")
+
+    run(go())
+    [folder] = (tmp_path / "onsite-journal").iterdir()
+    assert Journal.load(folder).complete
+    log = (folder / "logs" / "node1" / "secret-use.log").read_text()
+    assert "connecting with password ********" in log
+    for p in [target, *folder.rglob("*")]:
+        if p.is_file():
+            assert typed not in p.read_text(errors="replace"), p
+    expected = __import__("hashlib").sha256(typed.encode()).hexdigest()
+    assert lab.run("node1", "cat /var/lib/onsite-test/secret.sha").stdout.strip() == expected  # the step got it

@@ -156,6 +156,6 @@ class Install:
 
     def runner(self, conns: Connections, secrets: dict[str, str], listener: Listener = ignore) -> Runner:
         assert self.journal is not None, "open_journal() first"
-        return Runner(self.plan, self.profile, self.steps, self.instances, conns, self.journal, secrets=secrets,
+        return Runner(self.plan, self.profile, self.instances, conns, self.journal, secrets=secrets,
                       listener=listener, parallel=self.options.parallel * 2, resume=self.resuming,
                       assume_done=self.assume_done)

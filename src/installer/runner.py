@@ -108,13 +108,12 @@ class _Masker:
 
 
 class Runner:
-    def __init__(self, plan: Plan, profile: Profile, steps: Sequence[Step], instances: Sequence[Instance],
+    def __init__(self, plan: Plan, profile: Profile, instances: Sequence[Instance],
                  conns: Connections, journal: Journal, *, secrets: dict[str, str] | None = None,
                  listener: Listener = ignore, parallel: int = 8, resume: bool = False,
                  assume_done: Sequence[str] = ()) -> None:
         self.plan = plan
         self.profile = profile
-        self.steps = {s.id: s for s in steps}
         self.instances = list(instances)
         self.conns = conns
         self.journal = journal

@@ -369,10 +369,37 @@ class SshTransport:
             _close_quietly(chan)
 
     def get(self, remote: str, local: Path) -> None:
-        result = self.run(["cat", remote], timeout=600)
-        if not result.ok:
-            raise self._err("protocol", f"cannot read {remote}: {result.stderr.strip()}", "check the path on the node")
-        local.write_text(result.stdout)
+        """Copy a file from the node, byte for byte (written to local.part,
+        renamed when complete)."""
+        command, prefix = self._wrap(["cat", "--", remote], None, True)
+        doing = f"reading {remote}"
+        chan = self._open(doing)
+        part = local.with_name(local.name + ".part")
+        try:
+            chan.exec_command(command)
+            chan.settimeout(self.stall_timeout)
+            if prefix:
+                chan.sendall(prefix)
+            chan.shutdown_write()
+            with open(part, "wb") as out:
+                while chunk := chan.recv(CHUNK):
+                    out.write(chunk)
+            stderr = b""
+            while chan.recv_stderr_ready():
+                stderr += chan.recv_stderr(65536)
+            status = chan.recv_exit_status()
+        except (TimeoutError, paramiko.SSHException, EOFError, OSError):
+            part.unlink(missing_ok=True)
+            raise self._dropped(doing) from None
+        finally:
+            _close_quietly(chan)
+        if status != 0:
+            part.unlink(missing_ok=True)
+            if status == -1:
+                raise self._dropped(doing)
+            raise self._err("protocol", f"cannot read {remote}: {stderr.decode('utf-8', 'replace').strip()}",
+                            "check the path on the node")
+        part.replace(local)
 
     def close(self) -> None:
         self._closed.set()

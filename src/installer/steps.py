@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from .bundle import Bundle
 from .plan import Plan
@@ -216,6 +215,3 @@ def instances(plan: Plan, steps: Sequence[Step]) -> list[Instance]:
         out.extend(Instance(s, n) for n in nodes)
     return out
 
-
-def describe(step: Step) -> dict[str, Any]:
-    return dataclasses.asdict(step)

@@ -691,11 +691,10 @@ class DonePage(Page):
         return "Quit"
 
     def body(self) -> ComposeResult:
-        yield Static("", id="done-text")
+        yield Static(self._summary(), id="done-text")
         yield Button("Write support bundle", id="support", compact=True)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def _summary(self) -> Text:
         plan = self.state.plan
         lines = Text()
         outcome = self.wizard.backend.outcome
@@ -710,7 +709,7 @@ class DonePage(Page):
         if self.wizard.backend.journal_dir is not None:
             lines.append(f"\nJournal and step logs: {self.wizard.backend.journal_dir}\n")
         lines.append(f"Answer file: {self.state.path}\n")
-        self.query_one("#done-text", Static).update(lines)
+        return lines
 
     def action_next(self) -> None:
         self.app.exit(0)
