@@ -297,7 +297,8 @@ class Runner:
                 if exc.kind == "command-timeout":
                     write("onsite", exc.message)
                     return self._failed(inst, t0, log_path, f"timed out after {step.timeout} s and was stopped", None)
-                self.conns.drop(inst.node)
+                if exc.kind == "dropped":
+                    self.conns.drop(inst.node)  # dead: the next use reconnects (a live one is shared by other steps)
                 msg = "aborted while it ran" if self._abort.is_set() else f"{exc.message}; the step may or may not have finished"
                 write("onsite", msg)
                 status = UNKNOWN if self.journal.status(key) == RUNNING else FAILED

@@ -258,10 +258,20 @@ class SshTransport:
         t = self._t
         if t is None or not t.is_active():
             raise self._dropped(doing)
-        try:
-            return t.open_session(timeout=self.stall_timeout)
-        except (paramiko.SSHException, EOFError, OSError):
-            raise self._dropped(doing) from None
+        delay = 0.1
+        while True:
+            try:
+                return t.open_session(timeout=self.stall_timeout)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if not t.is_active():
+                    raise self._dropped(doing) from None
+                # the connection lives; the node refused this one session (sshd's
+                # MaxSessions while other steps hold theirs): wait a little
+                if delay > 3:
+                    raise self._err("protocol", f"the node refused a new session while {doing}: {type(exc).__name__}: {exc}",
+                                    "the node's sshd limits sessions (MaxSessions); run again") from None
+                time.sleep(delay)
+                delay *= 2
 
     def run(self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = 300,
             on_stdout: LineCallback | None = None, on_stderr: LineCallback | None = None, sudo: bool = True) -> RunResult:
