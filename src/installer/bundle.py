@@ -277,6 +277,24 @@ def verify(path: Path, pubkey: Path | None = None) -> Bundle:
     return bundle
 
 
+def find(paths: list[Path] | None, answer_file: Path | None, pubkey: Path | None = None) -> list[Bundle]:
+    """The bundles for an install, verified: `paths` when given, else every
+    bundle folder in bundles/ next to the answer file. All problems at once."""
+    if not paths:
+        folder = Path(answer_file).resolve().parent / "bundles" if answer_file else None
+        paths = sorted(p for p in folder.glob("*") if (p / MANIFEST).is_file()) if folder and folder.is_dir() else []
+    out: list[Bundle] = []
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            out.append(verify(Path(p), pubkey))
+        except ProblemError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ProblemError(problems)
+    return out
+
+
 def _extract(tar_path: Path, dest: Path) -> None:
     with tarfile.open(tar_path) as tar:
         for member in tar.getmembers():

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import answerfile, bundle, events, preflight, push
+from . import answerfile, bundle, events, preflight, push, relay
 from .cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
 from .connections import Connections
 from .events import human_bytes
@@ -68,20 +68,7 @@ def _pin(args, loaded, factory: _Pinning) -> None:
 
 
 def _find_bundles(args) -> list[bundle.Bundle]:
-    paths = [Path(p) for p in (args.bundle or [])]
-    if not paths:
-        folder = Path(args.file).resolve().parent / "bundles"
-        paths = sorted(p for p in folder.glob("*") if (p / bundle.MANIFEST).is_file()) if folder.is_dir() else []
-    out = []
-    problems = Problems()
-    for p in paths:
-        try:
-            out.append(bundle.verify(p, Path(args.pubkey) if args.pubkey else None))
-        except ProblemError as exc:
-            problems.extend(exc.problems)
-    if not problems.ok:
-        raise ProblemError(problems)
-    return out
+    return bundle.find([Path(p) for p in (args.bundle or [])], Path(args.file), Path(args.pubkey) if args.pubkey else None)
 
 
 class _PlainPushPrinter:
@@ -111,9 +98,9 @@ class _PlainPushPrinter:
                       f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s", file=self.out, flush=True)
             elif isinstance(ev, events.NodeFailed):
                 print(f"{stamp} {ev.node}: FAILED: {ev.problem.message}", file=self.out, flush=True)
-            elif type(ev).__name__ == "RelayHop":
+            elif isinstance(ev, relay.RelayHop):
                 print(f"{stamp} {ev.node}: receives from {ev.source}", file=self.out, flush=True)
-            elif type(ev).__name__ == "RelayFallback":
+            elif isinstance(ev, relay.RelayFallback):
                 print(f"{stamp} {ev.node}: {ev.reason}", file=self.out, flush=True)
 
 
@@ -125,8 +112,6 @@ def cmd_push(args) -> int:
     if not bundles:
         raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
     conns, factory = _connections(args, loaded.plan)
-    from . import relay
-
     notes: list[str] = []
     with conns:
         use_relay, why = relay.choose(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, nodes=args.only)

@@ -93,11 +93,6 @@ class Install:
             out.append((i.node, i.step.id, how, i.step.title))
         return out
 
-    def unfinished(self) -> bool:
-        """Is there an earlier install of this plan that stopped before the end?"""
-        return (self.existing is not None and not self.existing.complete
-                and self.existing.data.get("plan_hash") == self.plan.fingerprint())
-
     def open_journal(self) -> Journal:
         """Apply the journal rules; raises ProblemError (exit 2) when refused."""
         existing = self.existing

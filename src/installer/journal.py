@@ -82,6 +82,14 @@ def plan_changes(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [path or "(top level)"]
 
 
+def unfinished(folder: Path, plan: Plan) -> bool:
+    """Is there an earlier install of this plan that stopped before the end?"""
+    if not Journal.exists(folder):
+        return False
+    j = Journal.load(folder)
+    return not j.complete and j.data.get("plan_hash") == plan.fingerprint()
+
+
 class Journal:
     def __init__(self, folder: Path, data: dict[str, Any]) -> None:
         self.folder = Path(folder)

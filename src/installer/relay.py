@@ -63,6 +63,7 @@ class RelayFallback(Event):
 # Names are the plan's node names (RFC 1123), addresses IPv4: plain words.
 _RECEIVE = r'''#!/bin/bash
 set -uo pipefail
+''' + push_mod.HASH_FN + r'''
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -eq 0 ]; then
     # shellcheck disable=SC2086  # words of the forced command, split on purpose
@@ -94,8 +95,7 @@ if [ $# -gt 0 ]; then
 else
     cat > "$part" || { rm -f -- "$part"; echo "fail $me write"; exit 1; }
 fi
-if command -v openssl >/dev/null 2>&1; then got=$(openssl dgst -sha256 -r < "$part" | cut -d' ' -f1)
-else got=$(sha256sum < "$part" | cut -d' ' -f1); fi
+got=$(onsite_sha256 < "$part")
 if [ "$got" = "$sha" ]; then mv -f -- "$part" "$dest" && echo "ok $me"
 else rm -f -- "$part"; echo "fail $me damaged"; fi
 '''

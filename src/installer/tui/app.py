@@ -119,11 +119,7 @@ class Backend:
         self.conns: Connections | None = None
 
     def _bundles(self) -> list[bundle_mod.Bundle]:
-        paths = self.bundle_paths
-        if paths is None:
-            folder = self.app.state.path.resolve().parent / "bundles" if self.app.state.path else None
-            paths = sorted(p for p in folder.glob("*") if (p / bundle_mod.MANIFEST).is_file()) if folder and folder.is_dir() else []
-        return [bundle_mod.verify(p) for p in paths]
+        return bundle_mod.find(self.bundle_paths, self.app.state.path)
 
     def _install(self, resume: bool = False) -> Install:
         state = self.app.state
@@ -136,11 +132,7 @@ class Backend:
     def unfinished_install(self, state: WizardState) -> bool:
         if state.plan is None or state.path is None:
             return False
-        folder = journal_mod.default_dir(state.path, state.plan)
-        if not journal_mod.Journal.exists(folder):
-            return False
-        j = journal_mod.Journal.load(folder)
-        return not j.complete and j.data.get("plan_hash") == state.plan.fingerprint()
+        return journal_mod.unfinished(journal_mod.default_dir(state.path, state.plan), state.plan)
 
     def _connections(self) -> Connections:
         from ..ssh_paramiko import connect
