@@ -346,6 +346,19 @@ def resolve_debs(packages: list[str]) -> list[str]:
     return sorted(n for n in names if n in packages or n not in base)
 
 
+def write_package_index(debs: Path) -> Path:
+    """debs/Packages: the folder as an apt "flat" repository, so a node
+    installs with `apt-get install` from it alone and apt resolves each
+    node's dependencies against what the node already has."""
+    entries = []
+    for p in sorted(debs.glob("*.deb")):
+        control = _apt(["dpkg-deb", "-f", str(p)]).rstrip("\n")
+        entries.append(f"{control}\nFilename: ./{p.name}\nSize: {p.stat().st_size}\nSHA256: {sha256_file(p)}\n")
+    index = debs / "Packages"
+    index.write_text("\n".join(entries))
+    return index
+
+
 def add_debs(bundle_dir: Path, packages: list[str], sign_key: Path | None = None) -> list[str]:
     """Download packages with their dependencies into bundle_dir/debs and
     rewrite the manifest. Returns the package names added."""
@@ -354,13 +367,13 @@ def add_debs(bundle_dir: Path, packages: list[str], sign_key: Path | None = None
     debs = bundle_dir / "debs"
     debs.mkdir(exist_ok=True)
     _apt(["apt-get", "download", *names], cwd=debs)
+    write_package_index(debs)
     data = yaml.safe_load((bundle_dir / MANIFEST).read_text())
-    known = {f["path"] for f in data.get("files", [])}
-    for p in sorted(debs.glob("*.deb")):
+    files = {f["path"]: f for f in data.get("files", [])}
+    for p in sorted([*debs.glob("*.deb"), debs / "Packages"]):
         rel = p.relative_to(bundle_dir).as_posix()
-        if rel not in known:
-            data["files"].append({"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)})
-    data["files"].sort(key=lambda f: f["path"])
+        files[rel] = {"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)}
+    data["files"] = sorted(files.values(), key=lambda f: f["path"])
     _write_manifest(bundle_dir, data, sign_key)
     del bundle
     return names

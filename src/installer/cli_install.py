@@ -32,7 +32,7 @@ from pathlib import Path
 
 from . import __version__
 from . import journal as journal_mod
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, _load_valid, print_problems
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_valid, print_problems
 from .cli_remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
 from .install import Install, InstallOptions
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
@@ -81,6 +81,9 @@ def cmd_install(args) -> int:
               f"from {', '.join(b.id for b in job.bundles) or 'no bundles'}")
         for node, step, how, title in job.dry_run():
             print(f"  {node:<10} {step:<24} {how:<10} {title}")
+        if job.missing_payloads:
+            print_problems(Problems(job.missing_payloads), out=sys.stderr, summary=False)
+            return EXIT_INVALID
         return EXIT_OK
     jr = job.open_journal()
     print(f"journal: {job.folder}")

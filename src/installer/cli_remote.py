@@ -139,12 +139,23 @@ def cmd_preflight(args) -> int:
     loaded = _load_valid(args.file)
     if isinstance(loaded, int):
         return loaded
+    missing = _missing_payloads(args, loaded)
     conns, factory = _connections(args, loaded.plan)
     with conns:
         report = preflight.run(loaded.plan, loaded.profile, conns, nodes=args.only)
     _pin(args, loaded, factory)
     _print_preflight(report)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    if missing:
+        print_problems(Problems(missing), out=sys.stderr, summary=False)
+    return EXIT_OK if report.ok and not missing else EXIT_FAILED
+
+
+def _missing_payloads(args, loaded) -> list:
+    """Vendor payloads the plan's steps need and the bundles lack (no network)."""
+    from .steps import instances, load_steps, missing_payloads
+
+    bundles = _find_bundles(args)
+    return missing_payloads(bundles, instances(loaded.plan, load_steps(bundles, set(loaded.profile.roles))))
 
 
 def _print_preflight(report: preflight.PreflightReport) -> None:

@@ -17,8 +17,9 @@ as `_`):
     ONSITE_NODES                              all node names, plan order
     ONSITE_NODE_<NAME>_ADDRESS                every node's address
     ONSITE_ROLE_<ROLE>_NODES / _ADDRESSES     holders of a role, plan order
+    ONSITE_VIPS                               VIP names, plan order
     ONSITE_VIP_<NAME>_ADDRESS _ROUTER_ID _MEMBERS _PRIORITY (this node's, 0 if
-        not a member) _INTERVAL _FALL _RISE
+        not a member) _INTERVAL _FALL _RISE _CHECK (the profile's check name)
     ONSITE_PORT_<COMPONENT>_<PORT>            effective ports
     ONSITE_SETTING_<COMPONENT>_<SETTING>      effective settings
     ONSITE_EXTERNAL                           components provided externally
@@ -64,8 +65,11 @@ def variables(plan: Plan, profile: Profile, node: str, secrets: dict[str, str]) 
         holders = plan.nodes_with_role(role)
         env[var("ONSITE_ROLE", role, "NODES")] = " ".join(h.name for h in holders)
         env[var("ONSITE_ROLE", role, "ADDRESSES")] = " ".join(plan.address_of(h) for h in holders)
+    env["ONSITE_VIPS"] = " ".join(v.name for v in plan.vips)
     for v in plan.vips:
         p = var("ONSITE_VIP", v.name)
+        spec = profile.vips.get(v.name)
+        env[f"{p}_CHECK"] = spec.check if spec else ""
         env[f"{p}_ADDRESS"] = plan.ips.get(v.address, "")
         env[f"{p}_ROUTER_ID"] = str(v.router_id)
         env[f"{p}_MEMBERS"] = " ".join(v.members)

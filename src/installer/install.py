@@ -28,7 +28,7 @@ from .plan import Plan
 from .problems import Problem, ProblemError
 from .profile import Profile
 from .runner import Runner
-from .steps import Instance, Step, instances, load_steps
+from .steps import Instance, Step, instances, load_steps, missing_payloads
 
 EXIT_INVALID = 2
 
@@ -65,6 +65,9 @@ class Install:
                 raise _usage(f"--only {unknown[0]}: no such node in the plan", f"nodes: {', '.join(n.name for n in plan.nodes)}")
             insts = [i for i in insts if i.node in only]
         self.instances: list[Instance] = insts
+        # Checked before anything connects: `onsite plan` lists these,
+        # preflight reports them as blockers and install refuses to start.
+        self.missing_payloads: list[Problem] = missing_payloads(self.bundles, insts)
         self.assume_done: list[str] = []
         if self.options.from_step:
             order = [s.id for s in self.steps]
@@ -94,7 +97,10 @@ class Install:
         return out
 
     def open_journal(self) -> Journal:
-        """Apply the journal rules; raises ProblemError (exit 2) when refused."""
+        """Apply the journal rules; raises ProblemError (exit 2) when refused,
+        or when a vendor payload a step needs is missing."""
+        if self.missing_payloads:
+            raise ProblemError(self.missing_payloads, exit_code=EXIT_INVALID)
         existing = self.existing
         if existing is not None:
             if existing.data.get("plan_hash") != self.plan.fingerprint() and not self.options.restart:

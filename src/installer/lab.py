@@ -36,6 +36,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -99,6 +100,32 @@ for key in "$root"/etc/ssh/ssh_host_*_key "$root"/etc/ssh/ssh_host_*_key.pub; do
 done
 exec chroot "$root" /usr/bin/python3 -c "$NODE_INIT"
 """
+
+
+# The host's own service state that a fresh server would not have. The nodes'
+# roots are overlays of the host's, so without this the host's PostgreSQL
+# cluster would show through as an earlier install on every node. Each path is
+# hidden by an overlay "whiteout" in the node's upper layer.
+HOST_STATE = ("/var/lib/postgresql/15/main", "/etc/postgresql/15/main")
+
+
+def _whiteout(upper: Path, path: str) -> None:
+    """Hide host `path` from a node: parents copied with their owner and mode
+    (an upper folder's attributes win over the host's), then a 0/0 device."""
+    if not os.path.lexists(path):
+        return
+    parts = Path(path).parts[1:]
+    for k in range(1, len(parts)):
+        host = Path("/", *parts[:k])
+        mine = upper.joinpath(*parts[:k])
+        if not mine.exists():
+            st = host.stat()
+            mine.mkdir()
+            os.chown(mine, st.st_uid, st.st_gid)
+            os.chmod(mine, st.st_mode & 0o7777)
+    target = upper.joinpath(*parts)
+    if not os.path.lexists(target):
+        os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
 
 
 class LabError(Exception):
@@ -353,6 +380,8 @@ class Lab:
         if not key.exists():
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{n.name}", "-f", str(key)])
         n.host_key = hostkeys.fingerprint_of_public_line(key.with_suffix(".pub").read_text())
+        for path in HOST_STATE:
+            _whiteout(d / "upper", path)
         shutil.copyfile(self.key_file.with_suffix(".pub"), d / "home/.ssh/authorized_keys")
         os.chmod(d / "home/.ssh/authorized_keys", 0o600)
         password = "yes" if self.password_user else "no"
@@ -473,6 +502,11 @@ class Lab:
         for v in plan.vips:
             v.check = VipCheck(interval=2, fall=3, rise=2)  # the lab moves VIPs in seconds
         plan.secrets = {s: f"file:{self.secret_file(s)}" for s in plan.secrets}
+        # The lab has no vendor payloads (Kubernetes, MongoDB, RocketMQ, Doris,
+        # portal, monitoring): they count as provided outside this install.
+        for comp in profile.components.values():
+            if comp.source == "vendor":
+                plan.components.setdefault(comp.name, {})["external"] = True
         answerfile.write(plan, self.answer_file, profile)
 
     # -- down -----------------------------------------------------------------

@@ -73,6 +73,9 @@ class Component:
     settings: dict[str, Any]
     secrets: tuple[str, ...]
     choices: dict[str, tuple[Any, ...]]
+    # Where its software comes from: "debian" (packages an offline bundle
+    # carries) or "vendor" (payload files the vendor supplies into a bundle).
+    source: str = "debian"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +172,7 @@ def _build(raw: dict[str, Any]) -> Profile:
             settings=dict(c.get("settings") or {}),
             secrets=tuple(c.get("secrets") or ()),
             choices={k: tuple(v) for k, v in (choices.get(cname) or {}).items()},
+            source=str(c.get("source", "debian")),
         )
     req_raw = dict(raw["requirements"])
     max_used = int(req_raw.pop("max_disk_used_percent", 95))

@@ -13,6 +13,8 @@ A step in a bundle manifest:
       timeout: 300                # seconds
       idempotent: false
       retries: 0                  # only for idempotent steps
+      component: mongodb          # optional: skipped where the plan marks it external
+      payload: [payload/mongodb.tar.gz]   # vendor files the step needs in its bundle
 
 `check` runs before the step (passing: skip it) and after it (failing: the
 step failed). Steps run in the order of the graph; instances are the
@@ -32,7 +34,7 @@ from .problems import Problem, ProblemError
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
-          "idempotent", "retries"}
+          "idempotent", "retries", "payload"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Step:
     idempotent: bool
     retries: int
     component: str | None = None
+    payload: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +104,15 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
             timeout = raw.get("timeout", DEFAULT_TIMEOUT)
             idempotent = raw.get("idempotent", False)
             retries = raw.get("retries", 0)
+            payload = raw.get("payload") or []
+            component = raw.get("component")
             ok = True
+            if not (isinstance(payload, list) and all(isinstance(x, str) and x for x in payload)):
+                problems.append(_bad(b, where, "payload must be a list of file paths in the bundle"))
+                ok = False
+            if component is not None and not isinstance(component, str):
+                problems.append(_bad(b, where, "component must be a component name"))
+                ok = False
             if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
                 problems.append(_bad(b, where, "roles must be a list of role names"))
                 ok = False
@@ -141,7 +152,8 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
             if ok:
                 steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
                                   depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
-                                  timeout=timeout, idempotent=idempotent, retries=retries, component=raw.get("component")))
+                                  timeout=timeout, idempotent=idempotent, retries=retries, component=component,
+                                  payload=tuple(payload)))
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:
@@ -202,6 +214,36 @@ def topological(steps: Sequence[Step]) -> list[Step]:
     for s in steps:
         add(s)
     return order
+
+
+def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> list[Problem]:
+    """Vendor payload files that steps about to run need and their bundle
+    lacks: one problem per file, naming the component, the nodes and both
+    remedies (add the file, or mark the component external)."""
+    by_id = {b.id: b for b in bundles}
+    nodes: dict[str, list[str]] = {}
+    steps: dict[str, Step] = {}
+    for i in insts:
+        if i.step.payload:
+            nodes.setdefault(i.step.id, []).append(i.node)
+            steps[i.step.id] = i.step
+    problems = []
+    for sid, step in steps.items():
+        b = by_id.get(step.bundle)
+        have = {f.path for f in b.files} if b else set()
+        for path in step.payload:
+            if path in have:
+                continue
+            comp = step.component or sid
+            src = b.root if b else step.bundle
+            problems.append(Problem(
+                message=f"{comp}: the vendor payload {path} is missing from bundle {step.bundle} "
+                        f"(step {sid} on {', '.join(nodes[sid])})",
+                hint=f"put the vendor's file at {path} in the bundle's source folder and rebuild it ({src}), "
+                     f"or, if {comp} is provided outside this install, set `{comp}: {{external: true}}` under "
+                     "`components:` in the answer file",
+                path=("components", comp), step=sid, code="payload-missing"))
+    return problems
 
 
 def instances(plan: Plan, steps: Sequence[Step]) -> list[Instance]:

@@ -1,0 +1,17 @@
+# shellcheck shell=bash
+# Which Debian packages each role needs (apt adds their dependencies).
+
+wanted_packages() {
+    local -A want=()
+    local p
+    has_role etcd && want[etcd-server]=1 && want[etcd-client]=1
+    has_role postgres && want[postgresql-15]=1 && want[patroni]=1
+    has_role redis && want[redis-server]=1 && want[redis-tools]=1
+    has_role sentinel && want[redis-sentinel]=1 && want[redis-tools]=1
+    if has_role radius || has_role escape; then
+        want[freeradius]=1 && want[freeradius-utils]=1 && want[keepalived]=1
+    fi
+    has_role socks5 && want[dante-server]=1
+    has_role k8s-master && want[haproxy]=1 && want[keepalived]=1
+    for p in "${!want[@]}"; do echo "$p"; done | sort
+}

@@ -1,0 +1,22 @@
+#!/bin/bash
+# etcd's configuration file for this node (etcd --config-file).
+set -euo pipefail
+. lib/onsite.sh
+client=$ONSITE_PORT_ETCD_CLIENT peer=$ONSITE_PORT_ETCD_PEER
+members=()
+for n in $(role_nodes etcd); do members+=("$n=http://$(node_address "$n"):$peer"); done
+cat <<CONF
+# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+name: $ONSITE_NODE
+data-dir: /var/lib/etcd
+listen-peer-urls: http://$ONSITE_NODE_ADDRESS:$peer
+listen-client-urls: http://$ONSITE_NODE_ADDRESS:$client,http://127.0.0.1:$client
+initial-advertise-peer-urls: http://$ONSITE_NODE_ADDRESS:$peer
+advertise-client-urls: http://$ONSITE_NODE_ADDRESS:$client
+initial-cluster: $(join , "${members[@]}")
+initial-cluster-token: onsite-$ONSITE_SITE
+initial-cluster-state: new
+# Patroni talks to etcd's v2 API: Debian's etcd 3.4 is built without the v3
+# gRPC gateway (HTTP/JSON) that Patroni's etcd3 client needs.
+enable-v2: true
+CONF

@@ -1,0 +1,7 @@
+#!/bin/bash
+set -euo pipefail
+. lib/onsite.sh
+file_current /etc/keepalived/onsite-check-haproxy.sh < files/onsite-check-haproxy.sh
+file_current /etc/keepalived/onsite-check-service-health.sh < files/onsite-check-service-health.sh
+bash render/keepalived.sh | file_current /etc/keepalived/keepalived.conf
+svc_running keepalived
