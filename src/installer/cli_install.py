@@ -122,10 +122,49 @@ def cmd_install(args) -> int:
                         view = None
                     print_problems(Problems(pushed.problems), out=sys.stderr, summary=False)
                     return EXIT_FAILED
-            return _run_steps(args, runner, jr)
+            rc = _run_steps(args, runner, jr)
         finally:
             if view is not None:
                 view.__exit__(None, None, None)
+        if rc == EXIT_OK and not args.only and not args.no_verify:
+            installed = {s.component for s in job.steps if s.component}
+            rc = _verify(plan, profile, conns, secret_values, job.folder, installed)
+        return rc
+
+
+def _verify(plan, profile, conns, secret_values, folder: Path, installed: set[str] | None) -> int:
+    from . import verify
+
+    print("\nverify:")
+
+    def show(c: verify.Check) -> None:
+        print(f"  {verify.MARK[c.status]:<4} {c.name:<22} {c.summary}")
+        if c.status == verify.FAILED and c.hint:
+            print(f"       {'':<22} -> {c.hint}")
+
+    report = verify.Verifier(plan, profile, conns, secret_values, installed).run(show)
+    js, md = verify.write(report, plan, profile, folder)
+    print(f"verify {'passed' if report.ok else 'FAILED'}: report {md}, data {js}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_verify(args) -> int:
+    from .cli_remote import _find_bundles
+
+    loaded = _load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    plan, profile = loaded.plan, loaded.profile
+    bundles = _find_bundles(args)
+    installed = {st.get("component") for b in bundles for st in b.steps if isinstance(st, dict) and st.get("component")} \
+        if bundles else None
+    secret_values = resolve_all(plan, profile, _prompt)
+    conns, factory = _connections(args, plan)
+    with conns:
+        rc = _verify(plan, profile, conns, secret_values, Path(args.output) if args.output else _journal_dir(args, plan),
+                     installed)
+    _pin(args, loaded, factory)
+    return rc
 
 
 def _run_steps(args, runner: Runner, jr: Journal) -> int:
@@ -257,7 +296,16 @@ def add_commands(sub) -> None:
     p.add_argument("--skip-preflight", action="store_true", help="do not run preflight first")
     p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
     p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
+    p.add_argument("--no-verify", action="store_true", help="do not run `onsite verify` after a complete install")
     p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("verify", help="prove the installed system works; print, and write a JSON and a Markdown report")
+    add_remote_options(p)
+    p.add_argument("--bundle", action="append", metavar="PATH", help="bundles whose components to check (default: bundles/* next to FILE; none: all)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key for the bundles")
+    p.add_argument("-o", "--output", metavar="DIR", help="where the reports go (default: the install's journal folder)")
+    p.add_argument("--journal-dir")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("status", help="the install journal as a step x node table")
     p.add_argument("file")
