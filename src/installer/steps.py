@@ -218,31 +218,31 @@ def topological(steps: Sequence[Step]) -> list[Step]:
 
 def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> list[Problem]:
     """Vendor payload files that steps about to run need and their bundle
-    lacks: one problem per file, naming the component, the nodes and both
-    remedies (add the file, or mark the component external)."""
+    lacks: one problem per missing file, naming the component, the steps and
+    nodes, and both remedies (add the file, or mark the component external)."""
     by_id = {b.id: b for b in bundles}
-    nodes: dict[str, list[str]] = {}
-    steps: dict[str, Step] = {}
+    need: dict[tuple[str, str], dict[str, object]] = {}
     for i in insts:
-        if i.step.payload:
-            nodes.setdefault(i.step.id, []).append(i.node)
-            steps[i.step.id] = i.step
-    problems = []
-    for sid, step in steps.items():
-        b = by_id.get(step.bundle)
+        b = by_id.get(i.step.bundle)
         have = {f.path for f in b.files} if b else set()
-        for path in step.payload:
+        for path in i.step.payload:
             if path in have:
                 continue
-            comp = step.component or sid
-            src = b.root if b else step.bundle
-            problems.append(Problem(
-                message=f"{comp}: the vendor payload {path} is missing from bundle {step.bundle} "
-                        f"(step {sid} on {', '.join(nodes[sid])})",
-                hint=f"put the vendor's file at {path} in the bundle's source folder and rebuild it ({src}), "
-                     f"or, if {comp} is provided outside this install, set `{comp}: {{external: true}}` under "
-                     "`components:` in the answer file",
-                path=("components", comp), step=sid, code="payload-missing"))
+            entry = need.setdefault((i.step.bundle, path), {"component": i.step.component or i.step.id,
+                                                            "steps": [], "nodes": [], "root": b.root if b else None})
+            for key, value in (("steps", i.step.id), ("nodes", i.node)):
+                if value not in entry[key]:  # type: ignore[operator]
+                    entry[key].append(value)  # type: ignore[union-attr]
+    problems = []
+    for (bundle_id, path), e in need.items():
+        comp = e["component"]
+        problems.append(Problem(
+            message=f"the vendor payload {path} for {comp} is missing from bundle {bundle_id} "
+                    f"(steps {', '.join(e['steps'])} on {', '.join(e['nodes'])})",  # type: ignore[arg-type]
+            hint=f"put the vendor's file at {path} in the bundle's source folder and build the bundle again "
+                 f"(this one is {e['root']}); or, if {comp} is provided outside this install, set "
+                 f"`{comp}: {{external: true}}` under `components:` in the answer file",
+            path=("components", str(comp)), code="payload-missing"))
     return problems
 
 

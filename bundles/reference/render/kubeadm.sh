@@ -1,0 +1,35 @@
+#!/bin/bash
+# kubeadm's configuration: the control-plane endpoint is the API VIP (IP5)
+# on HAProxy's port; etcd is the plan's etcd cluster (external to kubeadm).
+set -euo pipefail
+. lib/onsite.sh
+eps=() sans=("$ONSITE_VIP_K8S_API_ADDRESS")
+for a in $(role_addresses etcd); do eps+=("http://$a:$ONSITE_PORT_ETCD_CLIENT"); done
+for a in $(role_addresses k8s-master); do sans+=("$a"); done
+cat <<CONF
+# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: $ONSITE_NODE_ADDRESS
+  bindPort: $ONSITE_PORT_KUBE_APISERVER_API
+nodeRegistration:
+  name: $ONSITE_NODE
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+clusterName: $(yaml_str "$ONSITE_SITE")
+controlPlaneEndpoint: "$ONSITE_VIP_K8S_API_ADDRESS:$ONSITE_PORT_HAPROXY_FRONTEND"
+apiServer:
+  certSANs: [$(join ", " "${sans[@]}")]
+etcd:
+  external:
+    endpoints: [$(join ", " "${eps[@]}")]
+networking:
+  podSubnet: $ONSITE_SETTING_KUBE_APISERVER_POD_SUBNET
+  serviceSubnet: $ONSITE_SETTING_KUBE_APISERVER_SERVICE_SUBNET
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+port: $ONSITE_PORT_KUBELET_API
+CONF

@@ -1,0 +1,12 @@
+#!/bin/bash
+# The replica set's initiate document (mongosh), run once on the first node.
+set -euo pipefail
+. lib/onsite.sh
+rs=$ONSITE_SETTING_MONGODB_REPLICA_SET
+[[ $rs =~ ^[A-Za-z0-9_.-]+$ ]] || die "replica set name $rs: use letters, digits, '_', '.' and '-'"
+members=() id=0
+for a in $(role_addresses mongodb); do
+    members+=("{ _id: $id, host: \"$a:$ONSITE_PORT_MONGODB_MONGOD\" }")
+    id=$((id + 1))
+done
+printf 'rs.initiate({ _id: "%s", members: [%s] })\n' "$rs" "$(join ", " "${members[@]}")"

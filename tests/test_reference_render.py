@@ -1,0 +1,147 @@
+"""The reference bundle's configuration files, rendered from a plan and
+checked against golden files (tests/golden/<node>/<file>).
+
+The renderers are the bundle's own scripts (bundles/reference/render/*.sh),
+run here with the exact variables a node gets (installer.envfile), so what
+is checked is what a node writes. Secrets carry quotes, backslashes and a
+dollar sign: each file format must keep them intact (checked by parsing).
+
+After an intended change: ONSITE_UPDATE_GOLDEN=1 pytest tests/test_reference_render.py,
+then review the diff of tests/golden/.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from installer import envfile, probes, validate
+
+from .conftest import repo_root
+
+BUNDLE = repo_root() / "bundles/reference"
+GOLDEN = repo_root() / "tests/golden"
+PLAN = repo_root() / "tests/corpus/base.yaml"
+SECRETS = {
+    "postgres_superuser": "su'per\"pw\\$HOME",
+    "postgres_replication": "repl pw 'x'",
+    "redis_password": 'red"is\\pw $1',
+    "radius_shared_secret": 'ra"dius\\se\'cret',
+}
+RENDERERS = sorted(p.name for p in (BUNDLE / "render").glob("*.sh"))
+NODES = ["node1", "node2", "node3", "escape"]
+# Which nodes each file is for (by the roles in tests/corpus/base.yaml).
+FOR = {"radius-clients.sh": NODES, "radius-users.sh": NODES, "keepalived.sh": NODES}
+
+
+def _env(node: str) -> dict[str, str]:
+    result = validate.validate_file(PLAN)
+    assert result.plan is not None and result.profile is not None
+    env = envfile.variables(result.plan, result.profile, node, SECRETS)
+    return {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **env, "ONSITE_STEP": "render-test"}
+
+
+def render(script: str, node: str) -> str:
+    res = subprocess.run(["bash", f"render/{script}"], cwd=BUNDLE, env=_env(node), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+CASES = [(s, n) for s in RENDERERS for n in FOR.get(s, ["node1", "node2"])]
+
+
+@pytest.mark.parametrize(("script", "node"), CASES, ids=[f"{n}-{s}" for s, n in CASES])
+def test_golden(script, node):
+    got = render(script, node)
+    golden = GOLDEN / node / script.replace(".sh", ".out")
+    if os.environ.get("ONSITE_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(got)
+    assert golden.exists(), f"no golden file {golden}: run with ONSITE_UPDATE_GOLDEN=1 and review it"
+    assert got == golden.read_text(), f"{script} for {node} differs from {golden}"
+
+
+def test_every_renderer_has_golden_files():
+    assert len(RENDERERS) >= 14
+    assert {s for s, _ in CASES} == set(RENDERERS)
+
+
+def test_yaml_files_keep_secrets_intact():
+    patroni = yaml.safe_load(render("patroni.sh", "node1"))
+    auth = patroni["postgresql"]["authentication"]
+    assert auth["superuser"]["password"] == SECRETS["postgres_superuser"]
+    assert auth["replication"]["password"] == SECRETS["postgres_replication"]
+    assert patroni["etcd"]["hosts"] == "10.20.30.11:2379,10.20.30.12:2379,10.20.30.13:2379"
+    for doc in yaml.safe_load_all(render("kubeadm.sh", "node2")):
+        if doc["kind"] == "ClusterConfiguration":
+            assert doc["controlPlaneEndpoint"] == "10.20.30.15:16443"  # IP5 on HAProxy's port
+            assert doc["etcd"]["external"]["endpoints"][0] == "http://10.20.30.11:2379"
+    assert yaml.safe_load(render("etcd.sh", "node3"))["initial-cluster"].count("=http://") == 3
+
+
+def _redis_words(line: str) -> list[str]:
+    """Redis's config tokenizer (sdssplitargs) for double-quoted words."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] == " ":
+            i += 1
+            continue
+        if line[i] == '"':
+            i += 1
+            word = ""
+            while line[i] != '"':
+                if line[i] == "\\":
+                    i += 1
+                word += line[i]
+                i += 1
+            i += 1
+        else:
+            j = line.find(" ", i)
+            j = len(line) if j < 0 else j
+            word, i = line[i:j], j
+        out.append(word)
+    return out
+
+
+def test_redis_and_radius_quoting():
+    conf = render("redis.sh", "node2")
+    words = [_redis_words(x) for x in conf.splitlines() if x.startswith(("requirepass", "masterauth"))]
+    assert words == [["requirepass", SECRETS["redis_password"]], ["masterauth", SECRETS["redis_password"]]]
+    assert "replicaof 10.20.30.11 6379" in conf  # node1 is the first redis node
+    assert "replicaof" not in render("redis.sh", "node1")
+    sentinel = render("sentinel.sh", "node1")
+    assert "sentinel monitor onsite 10.20.30.11 6379 2" in sentinel  # quorum: 2 of 3
+    clients = render("radius-clients.sh", "node1")
+    assert 'secret = "ra\\"dius\\\\se\'cret"' in clients
+
+
+def test_probe_password_matches_the_installers():
+    users = render("radius-users.sh", "escape")
+    assert f'Cleartext-Password := "{probes.probe_password(SECRETS["radius_shared_secret"])}"' in users
+
+
+def test_keepalived_service_vip_escape_is_lowest_and_unicast():
+    esc = render("keepalived.sh", "escape")
+    assert "vrrp_instance k8s_api" not in esc  # the escape node is not an API VIP member
+    assert "priority 50" in esc and "10.20.30.16/24 dev eth0" in esc
+    assert "interval 10" in esc and "fall 6" in esc and "rise 2" in esc
+    n1 = render("keepalived.sh", "node1")
+    assert n1.count("vrrp_instance") == 2 and "priority 150" in n1
+    assert "\t\t10.20.30.14\n" in n1 and "\t\t10.20.30.11\n" not in n1  # peers, not itself
+
+
+def test_rocketmq_broker_roles():
+    first, second = render("rocketmq-broker.sh", "node1"), render("rocketmq-broker.sh", "node2")
+    assert "brokerId=0" in first and "brokerRole=ASYNC_MASTER" in first
+    assert "brokerId=1" in second and "brokerRole=SLAVE" in second
+    assert "namesrvAddr=10.20.30.11:9876;10.20.30.12:9876;10.20.30.13:9876" in first
+
+
+def test_a_hostile_replica_set_name_is_refused(tmp_path):
+    env = _env("node1")
+    env["ONSITE_SETTING_MONGODB_REPLICA_SET"] = 'rs0"}); db.dropDatabase(); ({"'
+    res = subprocess.run(["bash", "render/mongo-rs.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
+    assert res.returncode != 0 and "replica set name" in res.stderr
