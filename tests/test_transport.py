@@ -78,6 +78,9 @@ def test_remote_command_timeout(lab):
         assert time.monotonic() - t0 < 10
         assert t.run(["sh", "-c", "pgrep -x sleep || echo none"]).stdout.strip() == "none"  # killed on the node too
         assert t.run(["true"]).ok  # the connection is still usable
+        # A command's own exit status 124 (a check that ran `timeout` itself)
+        # is its result, not the transport's timeout.
+        assert t.run(["sh", "-c", "exit 124"], timeout=60).exit_status == 124
     finally:
         t.close()
 

@@ -280,7 +280,8 @@ class SshTransport:
         chan = self._open(doing)
         out = _Lines(on_stdout)
         err = _Lines(on_stderr)
-        deadline = time.monotonic() + timeout + 15 if timeout else None
+        started = time.monotonic()
+        deadline = started + timeout + 15 if timeout else None
         exited_at = 0.0
         try:
             chan.exec_command(command)
@@ -321,7 +322,9 @@ class SshTransport:
         finally:
             _close_quietly(chan)
         result = RunResult(status, out.finish(), err.finish())
-        if timeout and status == 124:
+        # 124 is `timeout`'s "stopped it" only if the time is up; before that it
+        # is the command's own exit status (a check that ran its own timeout).
+        if timeout and status == 124 and time.monotonic() - started >= timeout - 0.5:
             raise self._err("command-timeout", f"{argv[0]} ran longer than {timeout:.0f} s and was stopped on the node",
                             "the node may be overloaded or the step hung; see its log")
         if sudo and self.endpoint.user != "root" and status == 1 and any(s in result.stderr for s in SUDO_REFUSED):

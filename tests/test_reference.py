@@ -1,0 +1,275 @@
+"""The reference system, for real, on a lab of its own: a full install from
+empty nodes (Debian packages only from the bundle), `onsite verify`, a second
+install that changes nothing, and failover of every HA component.
+
+The lab here is separate from the session's shared lab (other tests leave
+faults and files behind on that one) and runs the real services: etcd,
+Patroni + PostgreSQL 15, Redis + Sentinel, FreeRADIUS, Dante, HAProxy and
+keepalived. Building the bundle downloads its Debian packages with apt.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from installer import bundle, probes
+from installer.cli import main
+from installer.lab import Lab
+
+from .conftest import _need_lab, repo_root
+
+REF = "/var/lib/onsite/bundles/reference-1.0.0"
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory):
+    """(lab, answer file): a fresh 4-node lab with the reference bundles next to it."""
+    _need_lab()
+    lock = open("/run/onsite-test-reflab.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    state = tmp_path_factory.mktemp("reflab") / "state"
+    lab = Lab(state, name="osref")
+    try:
+        lab.up(nodes=4, subnet="198.18.101.0/24")
+        bundles = lab.answer_file.parent / "bundles"
+        bundle.build(repo_root() / "bundles/base", bundles / "base")
+        bundle.build(repo_root() / "bundles/reference", bundles / "reference")
+        packages = [x for x in (repo_root() / "bundles/reference/debs.txt").read_text().split() if not x.startswith("#")]
+        bundle.add_debs(bundles / "reference", packages)
+        yield lab, lab.answer_file
+    finally:
+        lab.down()
+        lock.close()
+
+
+def svc(lab: Lab, node: str, action: str, name: str) -> None:
+    lab.run(node, f"cd {REF} && . lib/onsite.sh && svc_{action} {name}", timeout=60)
+
+
+def wait_until(what: str, fn, timeout: float, every: float = 0.5):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        got = fn()
+        if got:
+            return got, time.monotonic() - t0
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:g} s")
+
+
+def vip_holders(lab: Lab, address: str) -> list[str]:
+    return [n.name for n in lab.nodes
+            if f" {address}/" in lab.run(n.name, ["ip", "-o", "-4", "addr", "show"]).stdout]
+
+
+def secret(lab: Lab, name: str) -> str:
+    return lab.secret_file(name).read_text().strip()
+
+
+def psql(lab: Lab, node: str, sql: str) -> str:
+    return lab.run(node, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql]).stdout.strip()
+
+
+def patroni_leader(lab: Lab, asking: str) -> str | None:
+    res = lab.run(asking, ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"], check=False)
+    if res.returncode != 0:
+        return None
+    leaders = [m["Member"] for m in json.loads(res.stdout) if m["Role"] == "Leader" and m["State"] == "running"]
+    return leaders[0] if leaders else None
+
+
+def redis_cli(lab: Lab, node: str, port: int, *args: str) -> str:
+    # The password goes in through the environment, read from stdin.
+    script = 'read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec redis-cli --no-auth-warning -h 127.0.0.1 -p "$@"'
+    return lab.run(node, ["bash", "-c", script, "_", str(port), *args], input=secret(lab, "redis_password") + "\n").stdout
+
+
+def sentinel_primary(lab: Lab) -> str:
+    return redis_cli(lab, "node3", 26379, "sentinel", "get-master-addr-by-name", "onsite").split()[0]
+
+
+def last_report(answer: Path) -> dict:
+    [folder] = (answer.parent / "onsite-journal").iterdir()
+    return json.loads(sorted(folder.glob("verify-*.json"))[-1].read_text())
+
+
+# -- the install ---------------------------------------------------------------
+
+
+def test_full_install_from_empty_nodes_ends_with_verify_passing(ref, capsys):
+    lab, answer = ref
+    # Empty nodes: none of the services' packages is installed yet.
+    assert lab.run("node1", "dpkg-query -W -f '${db:Status-Status}' etcd-server patroni redis-sentinel freeradius "
+                            "dante-server haproxy 2>/dev/null", check=False).stdout.count("installed") == 0
+    t0 = time.monotonic()
+    rc = main(["install", str(answer), "--plain"])
+    out = capsys.readouterr().out
+    print(out[-4000:])
+    assert rc == 0, out[-3000:]
+    assert "install complete" in out and "verify passed" in out
+    took = time.monotonic() - t0
+    report = last_report(answer)
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert report["ok"] and all(status[k] == "ok" for k in
+                                ("etcd", "patroni", "sentinel", "vip:k8s-api", "vip:service", "radius",
+                                 "socks5:node1", "socks5:node2", "socks5:node3")), status
+    patroni = next(c for c in report["checks"] if c["name"] == "patroni")
+    assert len(patroni["details"]["standbys"]) == 2 and {s["state"] for s in patroni["details"]["standbys"]} == {"streaming"}
+    [md] = (answer.parent / "onsite-journal").glob("*/verify-*.md")
+    text = md.read_text()
+    assert "Result: **PASSED**" in text and "| radius | PASS |" in text
+    for name in ("postgres_superuser", "redis_password", "radius_shared_secret"):
+        assert secret(lab, name) not in text and secret(lab, name) not in json.dumps(report)
+    # Packages came from the bundle: each node has its roles' packages and no more.
+    assert "installed" in lab.run("escape", "dpkg-query -W -f '${db:Status-Status}' freeradius").stdout
+    assert "installed" not in lab.run("escape", "dpkg-query -W -f '${db:Status-Status}' patroni 2>/dev/null",
+                                      check=False).stdout
+    print(f"full reference install + verify: {took:.0f} s")
+
+
+def _fingerprint(lab: Lab) -> dict[str, str]:
+    """Service pids and config mtimes on every node: what a rerun must not change."""
+    out = {}
+    for n in lab.nodes:
+        out[n.name] = lab.run(n.name, "cat /run/onsite/svc/*.pid 2>/dev/null | sort; "
+                                      "stat -c '%n %Y' /etc/etcd/etcd.conf.yml /etc/patroni/config.yml "
+                                      "/etc/redis/*.conf /etc/keepalived/keepalived.conf /etc/danted.conf "
+                                      "/etc/freeradius/3.0/clients.conf 2>/dev/null", check=False).stdout
+    return out
+
+
+def test_second_install_changes_nothing(ref, capsys):
+    lab, answer = ref
+    before = _fingerprint(lab)
+    assert main(["install", str(answer), "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "install complete: 0 steps ran" in out and "verify passed" in out
+    assert _fingerprint(lab) == before
+
+
+def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, capsys):
+    lab, answer = ref
+    site = tmp_path / "site.yaml"
+    site.write_text(answer.read_text().replace("  mongodb:\n    external: true\n", ""))
+    rc = main(["install", str(site), "--bundle", str(answer.parent / "bundles/reference"),
+               "--bundle", str(answer.parent / "bundles/base"), "--plain"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "payload/mongodb.tar.gz for mongodb is missing from bundle reference-1.0.0" in err
+    assert "`mongodb: {external: true}`" in err
+    assert not (tmp_path / "onsite-journal").exists()  # nothing started
+
+
+# -- failover -------------------------------------------------------------------
+
+
+def test_patroni_primary_stops_new_leader_no_committed_row_lost(ref):
+    lab, _ = ref
+    leader = patroni_leader(lab, "node1")
+    assert leader
+    psql(lab, leader, "create table if not exists failover_probe (id int primary key)")
+    psql(lab, leader, "insert into failover_probe select g from generate_series(1, 1000) g on conflict do nothing")
+    committed = psql(lab, leader, "select count(*) from failover_probe")
+    others = [n for n in ("node1", "node2", "node3") if n != leader]
+    svc(lab, leader, "stop", "patroni")
+    try:
+        new, took = wait_until("a new Patroni leader",
+                               lambda: (x := patroni_leader(lab, others[0])) and x != leader and x, timeout=90)
+        print(f"patroni: {leader} stopped, {new} leads after {took:.1f} s")
+        assert psql(lab, new, "select count(*) from failover_probe") == committed == "1000"
+    finally:
+        svc(lab, leader, "start", "patroni")
+    # The old primary comes back as a standby of the new leader.
+    wait_until("two standbys streaming again",
+               lambda: psql(lab, patroni_leader(lab, others[0]) or others[0],
+                            "select count(*) from pg_stat_replication where state = 'streaming'") == "2", timeout=120)
+
+
+def test_redis_primary_stops_sentinel_promotes_a_replica(ref):
+    lab, _ = ref
+    primary = sentinel_primary(lab)
+    node = next(n.name for n in lab.nodes if n.address == primary)
+    redis_cli(lab, node, 6379, "set", "failover-key", "kept")
+    redis_cli(lab, node, 6379, "wait", "2", "5000")  # both replicas have it
+    svc(lab, node, "stop", "redis")
+    try:
+        new, took = wait_until("Sentinel to promote a replica", lambda: (x := sentinel_primary(lab)) != primary and x,
+                               timeout=60)
+        print(f"redis: {node} stopped, sentinel promoted {new} after {took:.1f} s")
+        new_node = next(n.name for n in lab.nodes if n.address == new)
+        assert "role:master" in redis_cli(lab, new_node, 6379, "info", "replication")
+        assert redis_cli(lab, new_node, 6379, "get", "failover-key").strip() == "kept"
+    finally:
+        svc(lab, node, "start", "redis")
+    wait_until("the old primary back as a replica",
+               lambda: "role:slave" in redis_cli(lab, node, 6379, "info", "replication"), timeout=60)
+
+
+def test_keepalived_stops_on_the_api_vip_holder_the_vip_moves(ref):
+    lab, answer = ref
+    from installer import validate
+
+    plan = validate.validate_file(answer).plan
+    ip5 = plan.ips["IP5"]
+    [holder] = vip_holders(lab, ip5)
+    svc(lab, holder, "stop", "keepalived")
+    try:
+        (new,), took = wait_until("IP5 on another node", lambda: [h for h in vip_holders(lab, ip5) if h != holder],
+                                  timeout=30)
+        print(f"keepalived: stopped on {holder}, IP5 on {new} after {took:.1f} s")
+        assert vip_holders(lab, ip5) == [new]
+    finally:
+        svc(lab, holder, "start", "keepalived")
+    wait_until("IP5 held by exactly one node", lambda: len(vip_holders(lab, ip5)) == 1, timeout=30)
+
+
+def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_back(ref):
+    lab, answer = ref
+    from installer import validate
+
+    plan = validate.validate_file(answer).plan
+    ip6 = plan.ips["IP6"]
+    vip = next(v for v in plan.vips if v.name == "service")
+    allowed = vip.check.interval * vip.check.fall + 5  # the configured checks, plus VRRP's own seconds
+    sec = secret(lab, "radius_shared_secret")
+    assert vip_holders(lab, ip6) != ["escape"]
+    for n in ("node1", "node2", "node3"):
+        svc(lab, n, "stop", "radius")
+    try:
+        _, took = wait_until("IP6 on the escape node", lambda: vip_holders(lab, ip6) == ["escape"], timeout=allowed + 20)
+        print(f"service VIP: radius stopped on the cluster, IP6 on escape after {took:.1f} s (checks allow {allowed} s)")
+        assert took <= allowed
+        answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
+        assert answer_.code == probes.ACCESS_ACCEPT  # the escape node serves through IP6
+    finally:
+        for n in ("node1", "node2", "node3"):
+            svc(lab, n, "start", "radius")
+    back = vip.check.interval * vip.check.rise + 10
+    (holder,), took = wait_until("IP6 back on a cluster node",
+                                 lambda: [h for h in vip_holders(lab, ip6) if h != "escape"], timeout=back + 20)
+    print(f"service VIP: radius back, IP6 on {holder} after {took:.1f} s")
+    assert vip_holders(lab, ip6) == [holder]
+
+
+def test_verify_passes_again_after_the_failovers(ref, capsys):
+    lab, answer = ref
+    rc = main(["verify", str(answer)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "PASS patroni" in out and "PASS sentinel" in out
+
+
+def test_verify_fails_and_names_what_is_down(ref, capsys):
+    lab, answer = ref
+    svc(lab, "node2", "stop", "etcd")
+    try:
+        rc = main(["verify", str(answer)])
+        out = capsys.readouterr().out
+        assert rc == 1
+        assert "FAIL etcd" in out and "198.18.101.12" in out
+    finally:
+        svc(lab, "node2", "start", "etcd")
