@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine to run onsite from this checkout and its
-# tests: system packages for the lab (OpenSSH server, iproute2, keepalived),
+# tests: system packages for the lab (OpenSSH server, iproute2, ...),
 # then a virtual environment in .venv with onsite and its test tools, at the
 # versions in constraints.txt (the wizard snapshots depend on Textual's).
 # Safe to run again. Needs root (apt-get).
@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 3
 fi
 
-packages=(python3 python3-venv openssh-server openssh-client iproute2 keepalived util-linux procps sudo tmux dpkg-dev shellcheck)
+packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo tmux dpkg-dev shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +23,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The host's own sshd is not needed; the lab runs its own inside each node.
+# The lab nodes get keepalived, etcd, PostgreSQL, ... from the reference
+# bundle, which `onsite bundle add-debs` fills through apt: its package
+# lists must be current (a day old at most).
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+    echo "setup: apt-get update (package lists older than a day)"
+    apt-get update -qq
+fi
 
 # pip's output goes to a log; a failure shows it and stops the setup.
 quiet() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The newcomer's main job, with no hardware: set up, bring up a lab of 4 real
-# nodes on this machine, and install the plan onto it. In a terminal this
+# nodes on this machine, and install the reference system onto it (etcd,
+# Patroni, Redis + Sentinel, FreeRADIUS, Dante, HAProxy, keepalived), ending
+# with `onsite verify`. In a terminal this
 # opens the wizard on the lab's answer file (Welcome -> Open -> Review ->
 # Preflight -> Install -> Done); without one it runs `onsite install`.
 # Needs root. `onsite lab down` removes the lab.
@@ -9,11 +11,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/onsite lab up
 answer=$(.venv/bin/python -c 'from installer.lab import Lab; print(Lab().answer_file)')
-# The bundles to install sit next to the answer file, where onsite looks.
-bundles="$(dirname "$answer")/bundles"
-rm -rf "$bundles/base"
-mkdir -p "$bundles"
-.venv/bin/onsite bundle build bundles/base -o "$bundles/base"
+# The bundles to install sit next to the answer file, where onsite looks:
+# base and the reference system with its Debian packages (apt downloads them).
+bash scripts/build-bundles.sh "$(dirname "$answer")/bundles"
 .venv/bin/onsite validate "$answer"
 if [ -t 0 ] && [ -t 1 ]; then
     exec .venv/bin/onsite wizard "$answer"

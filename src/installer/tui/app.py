@@ -115,6 +115,7 @@ class Backend:
         self.bundle_paths = bundles
         self.runner = None
         self.outcome = None
+        self.verify_report = None
         self.journal_dir: Path | None = None
         self.conns: Connections | None = None
 
@@ -174,6 +175,14 @@ class Backend:
                         raise ProblemError(pushed.problems)
                 self.runner = job.runner(conns, secrets, listener)
                 self.outcome = self.runner.run()
+                if self.outcome.ok and self.journal_dir is not None:
+                    # The same proof as `onsite install` ends with (installer.verify).
+                    from .. import verify
+
+                    installed = {s.component for s in job.steps if s.component}
+                    report = verify.Verifier(job.plan, job.profile, conns, secrets, installed).run()
+                    verify.write(report, job.plan, job.profile, self.journal_dir)
+                    self.verify_report = report
                 return self.outcome
         except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
             self._report(exc)

@@ -699,7 +699,22 @@ class DonePage(Page):
         lines = Text()
         outcome = self.wizard.backend.outcome
         if outcome is not None:
-            lines.append(f"Installed: {outcome.ran} steps ran, {outcome.skipped} already in place.\n\n", style="bold green")
+            lines.append(f"Installed: {outcome.ran} steps ran, {outcome.skipped} already in place.\n", style="bold green")
+        report = self.wizard.backend.verify_report
+        if report is not None:
+            from ..verify import MARK, OK, SKIPPED
+
+            checked = [c for c in report.checks if c.status != SKIPPED]
+            if not checked:
+                lines.append("Verify: these bundles install nothing verify checks.\n")
+            else:
+                lines.append("Verify: " + ("PASSED" if report.ok else "FAILED") + "\n",
+                             style="bold green" if report.ok else "bold red")
+                for c in checked:
+                    lines.append(f"  {MARK[c.status]:<4} {c.name:<13} {c.summary}"[:76] + "\n",
+                                 style="" if c.status == OK else "red")
+        if outcome is not None or report is not None:
+            lines.append("\n")
         if plan is not None:
             lines.append("Addresses to use\n", style="bold")
             for v in plan.vips:
