@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from installer import preflight
+from installer import bundle, preflight
 from installer.cli import main
 
-from .conftest import lab_validation, ssh_connections
+from .conftest import lab_validation, repo_root, ssh_connections
 
 pytestmark = pytest.mark.lab
 
@@ -139,6 +139,27 @@ def test_unreachable_node_fails_ssh_and_others_are_still_checked(lab, capsys):
         assert "blocker" in out and "escape" in out
     finally:
         lab.start_sshd("escape")
+
+
+def test_cli_preflight_on_a_clean_lab_is_ready(lab, capsys):
+    assert main(["preflight", str(lab.answer_file)]) == 0
+    out = capsys.readouterr().out
+    assert "ready to install" in out and "blocker" not in out
+
+
+def test_cli_preflight_names_a_missing_vendor_payload(lab, tmp_path, capsys):
+    for name in ("base", "reference"):
+        bundle.build(repo_root() / "bundles" / name, tmp_path / "bundles" / name)
+    site = tmp_path / "site.yaml"  # bundles/ next to it are found without --bundle
+    text = lab.answer_file.read_text()
+    assert "  mongodb:\n    external: true\n" in text
+    site.write_text(text.replace("  mongodb:\n    external: true\n", ""))
+    assert main(["preflight", str(site)]) == 1
+    out = capsys.readouterr().out
+    # the nodes passed; the payload alone blocks, named in full under the table
+    assert "1 blocker:\n  bundles: payload: the vendor payload payload/mongodb.tar.gz for mongodb is missing " \
+           "from bundle reference-1.0.0 (steps mongodb, mongodb-replica-set on node1, node2, node3)" in out
+    assert "`mongodb: {external: true}` under `components:`" in out
 
 
 def test_clock_skew_is_judged_from_offsets():

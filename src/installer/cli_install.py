@@ -281,12 +281,11 @@ def cmd_support_bundle(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from .cli_remote import add_remote_options, add_transfer_options
+    from .cli_remote import add_bundle_options, add_remote_options, add_transfer_options
 
     p = sub.add_parser("install", help="validate, preflight, push and run the install steps")
     add_remote_options(p)
-    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
-    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+    add_bundle_options(p)
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
     add_transfer_options(p)
     p.add_argument("--resume", action="store_true", help="continue the install the journal describes")
@@ -301,8 +300,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("verify", help="prove the installed system works; print, and write a JSON and a Markdown report")
     add_remote_options(p)
-    p.add_argument("--bundle", action="append", metavar="PATH", help="bundles whose components to check (default: bundles/* next to FILE; none: all)")
-    p.add_argument("--pubkey", help="trusted ed25519 public key for the bundles")
+    add_bundle_options(p, "bundles whose components to check (default: bundles/* next to the answer file; none: all)")
     p.add_argument("-o", "--output", metavar="DIR", help="where the reports go (default: the install's journal folder)")
     p.add_argument("--journal-dir")
     p.set_defaults(func=cmd_verify)

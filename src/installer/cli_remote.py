@@ -142,20 +142,20 @@ def cmd_preflight(args) -> int:
     missing = _missing_payloads(args, loaded)
     conns, factory = _connections(args, loaded.plan)
     with conns:
-        report = preflight.run(loaded.plan, loaded.profile, conns, nodes=args.only)
+        report = preflight.run(loaded.plan, loaded.profile, conns, nodes=args.only, missing_payloads=missing)
     _pin(args, loaded, factory)
     _print_preflight(report)
-    if missing:
-        print_problems(Problems(missing), out=sys.stderr, summary=False)
-    return EXIT_OK if report.ok and not missing else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _missing_payloads(args, loaded) -> list:
-    """Vendor payloads the plan's steps need and the bundles lack (no network)."""
+def _missing_payloads(args, loaded) -> list[Problem]:
+    """Vendor payloads the plan's steps (on --only nodes) need and the bundles
+    lack (no network)."""
     from .steps import instances, load_steps, missing_payloads
 
     bundles = _find_bundles(args)
-    return missing_payloads(bundles, instances(loaded.plan, load_steps(bundles, set(loaded.profile.roles))))
+    insts = instances(loaded.plan, load_steps(bundles, set(loaded.profile.roles)))
+    return missing_payloads(bundles, [i for i in insts if not args.only or i.node in args.only])
 
 
 def _print_preflight(report: preflight.PreflightReport) -> None:
@@ -172,7 +172,15 @@ def _print_preflight(report: preflight.PreflightReport) -> None:
         table.add_row(r.node, r.check, f"[{style[r.status]}]{r.status}[/]", detail)
     console.print(table)
     b = len(report.blockers)
-    console.print(f"{b} blocker{'s' * (b != 1)}" if b else "ready to install")
+    if not b:
+        console.print("ready to install")
+        return
+    # The blockers once more, unfolded: what to fix, where, and how.
+    console.print(f"{b} blocker{'s' * (b != 1)}:")
+    for r in report.blockers:
+        console.print(f"  {r.node}: {r.check}: {r.detail}", soft_wrap=True, markup=False)
+        if r.hint:
+            console.print(f"    → {r.hint}", soft_wrap=True, markup=False)
 
 
 def cmd_bundle_build(args) -> int:
@@ -202,6 +210,11 @@ def add_remote_options(p) -> None:
     p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
 
 
+def add_bundle_options(p, what: str = "a bundle folder (default: bundles/* next to the answer file)") -> None:
+    p.add_argument("--bundle", action="append", metavar="PATH", help=what + " (repeatable)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+
+
 def add_transfer_options(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--relay", dest="transfer", action="store_const", const="relay",
@@ -215,14 +228,14 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("push", help="send each node the bundles its roles need")
     remote(p)
-    p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
-    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+    add_bundle_options(p)
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
     add_transfer_options(p)
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")
     remote(p)
+    add_bundle_options(p, "bundles whose vendor payloads to check (default: bundles/* next to the answer file)")
     p.set_defaults(func=cmd_preflight)
 
     b = sub.add_parser("bundle", help="build, verify and fill offline bundles")
@@ -243,4 +256,4 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_bundle_add_debs)
 
 
-__all__ = ["add_commands", "EXIT_INVALID"]
+__all__ = ["add_commands", "add_bundle_options", "EXIT_INVALID"]

@@ -138,7 +138,8 @@ class Install:
         parts of the system (its ports are taken, by design)."""
         if self.resuming or self.options.skip_preflight:
             return None
-        report = preflight_mod.run(self.plan, self.profile, conns, listener=listener, nodes=self.options.only)
+        report = preflight_mod.run(self.plan, self.profile, conns, listener=listener, nodes=self.options.only,
+                                   missing_payloads=self.missing_payloads)
         journal_mod.write_json_atomic(self.folder / "preflight.json", [dataclasses.asdict(r) for r in report.results])
         return report
 

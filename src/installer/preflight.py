@@ -12,6 +12,8 @@ Checks, each ok / warn / fail (fail blocks the install):
   clock      skew between nodes below 500 ms
   vips       no VIP answers yet (ARP probe from a node) or sits on a node
   leftovers  signs of an earlier install, named (warn)
+  payload    (node "bundles") a vendor payload a step needs is missing from
+             its bundle; found without the network by the caller
 
 One remote script gathers each node's facts; values reach it as arguments.
 """
@@ -27,10 +29,12 @@ from .connections import Connections
 from .events import CheckResult, Listener, ignore
 from .plan import Plan
 from .planner import node_views
+from .problems import Problem
 from .profile import Profile
 from .transport import Transport, TransportError, sh_script
 
 MAX_SKEW = 0.5
+BUNDLES = "bundles"  # the "node" of checks about the bundles, not a machine
 MEMORY_TOLERANCE = 0.9  # MemTotal is below the installed memory
 
 _FACTS = r'''
@@ -96,7 +100,9 @@ class _Facts:
 
 
 def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener = ignore, parallel: int = 8,
-        nodes: Sequence[str] | None = None) -> PreflightReport:
+        nodes: Sequence[str] | None = None, missing_payloads: Sequence[Problem] = ()) -> PreflightReport:
+    """Check the nodes; `missing_payloads` (installer.steps.missing_payloads)
+    become blockers of their own, so every front end shows them in one place."""
     results: list[CheckResult] = []
 
     def emit(node: str, check: str, status: str, detail: str, hint: str = "") -> None:
@@ -104,6 +110,8 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
         results.append(r)
         listener(r)
 
+    for p in missing_payloads:
+        emit(BUNDLES, "payload", "fail", p.message, p.hint)
     names = [n.name for n in plan.nodes if nodes is None or n.name in nodes]
     facts: dict[str, _Facts] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names))), thread_name_prefix="preflight") as pool:

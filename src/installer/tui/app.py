@@ -157,7 +157,7 @@ class Backend:
             with self._connections() as conns:
                 from .. import preflight
 
-                return preflight.run(job.plan, job.profile, conns, listener=listener)
+                return preflight.run(job.plan, job.profile, conns, listener=listener, missing_payloads=job.missing_payloads)
         except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
             self._report(exc)
             return None
