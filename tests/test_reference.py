@@ -119,6 +119,8 @@ def test_full_install_from_empty_nodes_ends_with_verify_passing(ref, capsys):
                                  "socks5:node1", "socks5:node2", "socks5:node3")), status
     patroni = next(c for c in report["checks"] if c["name"] == "patroni")
     assert len(patroni["details"]["standbys"]) == 2 and {s["state"] for s in patroni["details"]["standbys"]} == {"streaming"}
+    # synchronous_mode: a commit waits for one standby from the end of the install on
+    assert sorted(s["sync_state"] for s in patroni["details"]["standbys"]) == ["async", "sync"]
     [md] = (answer.parent / "onsite-journal").glob("*/verify-*.md")
     text = md.read_text()
     assert "Result: **PASSED**" in text and "| radius | PASS |" in text

@@ -4,7 +4,9 @@ install and at any time later.
 Each check asks the system itself, not onsite's journal:
 
   etcd       every member healthy, as many members as the plan has
-  patroni    one leader, every other member streaming from it, with its lag
+  patroni    one leader, every other member streaming from it, with its lag;
+             with synchronous_mode, a synchronous standby (a commit waits
+             for it, so a failover loses no committed row)
   sentinel   Sentinel sees the primary, every replica and every sentinel,
              and has quorum
   vip:NAME   exactly one member holds the address; the service VIP on a
@@ -146,6 +148,11 @@ class Verifier:
         if len(streaming) != want:
             raise _Fail(f"leader {leader}, {len(streaming)} of {want} standbys streaming ({lags or 'none'})",
                         "look at /var/log/onsite/patroni.log on the standbys", details=details)
+        if self._setting("patroni", "synchronous_mode") and want and \
+                not any(s["sync_state"] in ("sync", "quorum") for s in streaming):
+            raise _Fail(f"leader {leader}: synchronous_mode is on but no standby is synchronous ({lags}): "
+                        "a commit waits for no standby", "patronictl -c /etc/patroni/config.yml list shows the "
+                        "Sync Standby; look at /var/log/onsite/patroni.log on the leader", details=details)
         return Check("patroni", OK, f"leader {leader}; {want} standbys streaming: {lags}", details=details)
 
     def sentinel(self) -> Check:

@@ -7,16 +7,25 @@ patroni_leader() {
         python3 -c 'import json,sys; print(*[m["Host"] for m in json.load(sys.stdin) if m["Role"] == "Leader"])'
 }
 
-# How many standbys stream from the leader (asked on the leader itself).
-patroni_streaming() {
+# "STREAMING SYNC": how many standbys stream from the leader, and how many
+# of them a commit waits for (asked on the leader itself).
+patroni_standbys() {
     local leader
     leader=$(patroni_leader)
     [ -n "$leader" ] || return 1
     PGPASSWORD=$ONSITE_SECRET_POSTGRES_SUPERUSER PGCONNECT_TIMEOUT=5 \
-        psql -h "$leader" -p "$ONSITE_PORT_PATRONI_POSTGRES" -U postgres -d postgres -Atc \
-        "select count(*) from pg_stat_replication where state = 'streaming'"
+        psql -h "$leader" -p "$ONSITE_PORT_PATRONI_POSTGRES" -U postgres -d postgres -AtF ' ' -c \
+        "select count(*) filter (where state = 'streaming'),
+                count(*) filter (where state = 'streaming' and sync_state in ('sync', 'quorum'))
+         from pg_stat_replication"
 }
 
+# Every standby streams and, with synchronous_mode, one of them is
+# synchronous: Patroni names it a loop (loop_wait) after they connect, and
+# until then a commit does not wait for any standby.
 patroni_ready() {
-    [ "$(patroni_streaming)" = "$(($(count_of "$(role_nodes postgres)") - 1))" ]
+    local streaming sync
+    read -r streaming sync <<< "$(patroni_standbys)" || return 1
+    [ "$streaming" = "$(($(count_of "$(role_nodes postgres)") - 1))" ] || return 1
+    [ "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE" != true ] || [ "$sync" -ge 1 ]
 }
