@@ -153,7 +153,18 @@ def test_yaml_dates_and_nan_stay_text():
     assert doc.data == {"a": "2024-01-01", "b": ".nan"}
 
 
-CORE_MODULES = ["problems", "yamlio", "resources", "profile", "plan", "validate", "ipplan", "answerfile", "planner"]
+CORE_MODULES = ["problems", "yamlio", "resources", "profile", "plan", "validate", "ipplan", "answerfile", "planner",
+                "fieldpath", "hostkeys", "secrets", "events", "transport", "connections", "bundle", "steps", "envfile",
+                "journal", "runner", "preflight", "push", "receiver", "relay", "probes", "verify", "install"]
+
+
+def test_the_contract_and_the_test_name_the_same_core():
+    import tomllib
+
+    from .conftest import repo_root
+
+    contract = tomllib.loads((repo_root() / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    assert sorted(contract["source_modules"]) == sorted(f"installer.{m}" for m in CORE_MODULES)
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)
