@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -100,11 +101,18 @@ def test_the_temporary_key_can_only_deliver_files(lab, tmp_path):
         try:
             ssh = (f"ssh -i {r.dir}/key -o UserKnownHostsFile={r.dir}/known_hosts -o StrictHostKeyChecking=yes "
                    f"-o BatchMode=yes root@{lab.node('node2').address}")
+            # whatever command is asked for, the receiver runs, and it wants a header
             out = lab.run("node1", f"{ssh} 'touch /tmp/relay-canary; id' < /dev/null", check=False)
-            assert "uid=0" not in out.stdout and "fail" in out.stdout
-            evil = "Li4vLi4vZXRjL2V2aWw="  # base64 of ../../etc/evil
-            out = lab.run("node1", f"{ssh} '{evil} {'0' * 64} node2' < /dev/null", check=False)
-            assert "fail node2 bad-path" in out.stdout
+            assert "uid=0" not in out.stdout and "fail ? - header" in out.stdout
+            for path in ("../../etc/evil", "/etc/evil", "x/../../../etc/evil"):
+                header = json.dumps({"node": "node2", "files": [{"path": path, "size": 1, "offset": 0, "sha256": "0" * 64}]})
+                out = lab.run("node1", f"{ssh} onsite-relay", input=f"{len(header)}\n{header}X", check=False)
+                assert "fail node2 - header bad path" in out.stdout, out
+            # a next hop that is not an address (an ssh option, say) is refused before anything runs
+            header = json.dumps({"node": "node2", "next": [{"node": "x", "address": "-oProxyCommand=touch /tmp/relay-canary"}],
+                                 "files": []})
+            out = lab.run("node1", f"{ssh} onsite-relay", input=f"{len(header)}\n{header}", check=False)
+            assert "fail node2 - header bad next hop" in out.stdout, out
             assert lab.run("node2", "ls /tmp/relay-canary /etc/evil 2>/dev/null | wc -l").stdout.strip() == "0"
             # and it is refused from anywhere but the plan's nodes: the host is not one
             key = lab.run("node1", f"cat {r.dir}/key").stdout

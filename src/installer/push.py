@@ -3,31 +3,42 @@
 Per node (nodes in parallel, capped):
 1. one command asks for every file's state on the node: final file present
    (its sha256), a `.part` left by an interrupted push (its size), or nothing;
+   and whether the node has python3 for the receiver;
 2. a file whose final copy already has the right hash is not sent again, so
    a repeat push sends no payload;
 3. free space is checked before anything is sent;
-4. each file is appended to `<dst>.part` from where an earlier push stopped,
-   its sha256 is checked on the node, and only then is it renamed to `<dst>`
-   (atomic within the folder). A node never holds a final-named file that is
-   partial or wrong. A disk that fills up mid-file gets its `.part` removed.
+4. every file still needed goes in ONE stream into the node's receiver
+   (installer/receiver.py, run by the node's python3): it appends each file
+   to `<dst>.part` from where an earlier push stopped, hashes it as it
+   arrives, and renames only a verified copy to `<dst>` (atomic within the
+   folder), reporting each file. A node never holds a final-named file that
+   is partial or wrong; a disk that fills up gets its `.part` removed.
+   One stream instead of two commands per file matters: a bundle of Debian
+   packages has hundreds of files.
+   A node without python3 gets each file through `cat`, then a second pass
+   that hashes it (openssl, else sha256sum) before the rename.
 
 Bundles land in /var/lib/onsite/bundles/<name>-<version>/ on the nodes.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib import resources
 
+from . import receiver
 from .bundle import Bundle, BundleFile
 from .connections import Connections, transport_problem
 from .events import Listener, NodeFailed, RateMeter, TransferDone, TransferPlanned, TransferProgress, ignore
 from .plan import Plan
 from .problems import Problem, ProblemError
 from .profile import Profile
-from .transport import Transport, TransportError, sh_script
+from .transport import LocalFileError, Segment, Transport, TransportError, sh_script
 
 REMOTE_ROOT = "/var/lib/onsite/bundles"
 SPACE_MARGIN = 16 << 20
@@ -40,48 +51,43 @@ onsite_sha256() {
     if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r | cut -d' ' -f1
     elif command -v python3 >/dev/null 2>&1; then python3 -c 'import hashlib,sys
 h = hashlib.sha256()
-while b := sys.stdin.buffer.read(1 << 22): h.update(b)
+for b in iter(lambda: sys.stdin.buffer.read(1 << 22), b""): h.update(b)
 print(h.hexdigest())'
     else sha256sum | cut -d' ' -f1; fi
 }
 '''
 
-# Where the node has python3, one process writes and hashes what arrives
-# (1 MiB reads, hashlib with SHA-NI): no second pass over the file. A resumed
-# file's prefix is hashed first. Prints the sha256 of the whole file.
-_RECEIVE_PY = r'''
-import hashlib, sys
-path, offset = sys.argv[1], int(sys.argv[2])
-h = hashlib.sha256()
-if offset:
-    with open(path, "rb") as f:
-        while b := f.read(1 << 22):
-            h.update(b)
-inp = sys.stdin.buffer
-with open(path, "ab" if offset else "wb") as out:
-    while b := inp.read1(1 << 20):
-        out.write(b)
-        h.update(b)
-print(h.hexdigest())
-'''
-_RECEIVE = 'if command -v python3 >/dev/null 2>&1; then exec python3 -c "$1" "$2" "$3"; fi; ' \
-    'if [ "$3" = 0 ]; then exec cat > "$2"; else exec cat >> "$2"; fi'
-
-# $1 part, $2 final name, $3 expected sha256, $4 the receiver's hash (if
-# any; else hashed now): rename only a verified copy.
-_FINISH = r'''
-h=${4:-$(onsite_sha256 < "$1")}
-if [ "$h" = "$3" ]; then mv -f -- "$1" "$2" && echo ok
-else rm -f -- "$1"; echo damaged; fi
-'''
-
-_STATE_SCRIPT = HASH_FN + r'''
+# First line: which receiver the node can run; then per file: H sha256 (the
+# final file), P size (a .part), E (unreadable) or N (nothing).
+STATE_SCRIPT = HASH_FN + r'''
+if python3 -c 'import sys; sys.exit(sys.version_info < (3, 6))' 2>/dev/null; then echo "receiver python3"
+else echo "receiver sh"; fi
 for f do
     if [ -f "$f" ]; then h=$(onsite_sha256 < "$f") && echo "H $h" || echo "E"
     elif [ -f "$f.part" ]; then echo "P $(stat -c %s -- "$f.part")"
     else echo "N"; fi
 done
 '''
+
+# Nodes without python3: one file per stream; $1 part, $2 offset.
+_CAT = 'if [ "$2" = 0 ]; then exec cat > "$1"; else exec cat >> "$1"; fi'
+
+# $1 part, $2 final name, $3 expected sha256: rename only a verified copy.
+_FINISH = HASH_FN + r'''
+if [ "$(onsite_sha256 < "$1")" = "$3" ]; then mv -f -- "$1" "$2" && echo ok
+else rm -f -- "$1"; echo damaged; fi
+'''
+
+
+@cache
+def receiver_source() -> str:
+    """The text of installer/receiver.py, which runs on the nodes."""
+    return resources.files("installer").joinpath("receiver.py").read_text(encoding="utf-8")
+
+
+def receiver_header(node: str, files: Sequence[dict], hops: Sequence[dict] = ()) -> Segment:
+    """The start of a receiver's stream (see installer/receiver.py)."""
+    return Segment(data=receiver.encode_header(node, files, hops))
 
 
 @dataclasses.dataclass
@@ -172,10 +178,9 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         return
     dirs = sorted({r.rsplit("/", 1)[0] for _, _, r in items})
     _check(t, ["mkdir", "-p", "--", *dirs], node, "creating the bundle folders")
-    states = _check(t, sh_script(_STATE_SCRIPT, *(r for _, _, r in items)), node, "reading the files' state", timeout=3600).split("\n")
+    receiver, states = node_state(t, node, [r for _, _, r in items])
     todo: list[tuple[Bundle, BundleFile, str, int]] = []
-    for (b, f, r), state in zip(items, states, strict=False):
-        kind, _, value = state.partition(" ")
+    for (b, f, r), (kind, value) in zip(items, states, strict=True):
         if kind == "H" and value == f.sha256:
             result.files_skipped += 1
             continue
@@ -189,44 +194,129 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     if need + SPACE_MARGIN > avail:
         raise _fail(node, f"not enough free space in {REMOTE_ROOT}: needs {_mb(need + SPACE_MARGIN)}, has {_mb(avail)}",
                     "free space on the node, or mount a larger disk there, then push again", "push-disk-space")
-    meter = RateMeter()
+    progress = _Progress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener)
+    try:
+        if receiver == "python3":
+            _send_stream(t, node, todo, result, progress)
+        else:
+            _send_each(t, node, todo, result, progress)
+    except LocalFileError as exc:
+        raise _fail(node, str(exc), "rebuild or copy the bundle again (onsite bundle verify checks it)", "push-local") from None
+
+
+def node_state(t: Transport, node: str, paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
+    """(receiver the node can run: python3 | sh, [(H|P|E|N, value)] per path)."""
+    lines = _check(t, sh_script(STATE_SCRIPT, *paths), node, "reading the files' state", timeout=3600).splitlines()
+    if len(lines) != len(paths) + 1 or not lines[0].startswith("receiver "):
+        raise _fail(node, f"reading the files' state gave {len(lines)} lines for {len(paths)} files",
+                    "check the node's shell and disk under " + REMOTE_ROOT, "push-remote")
+    return lines[0].split()[1], [(k, v) for k, _, v in (line.partition(" ") for line in lines[1:])]
+
+
+class _Progress:
+    """TransferProgress events for one node from 'bytes sent so far'."""
+
+    def __init__(self, node: str, files: list[tuple[str, int]], listener: Listener) -> None:
+        self.node, self.listener = node, listener
+        self.names = [name for name, _ in files]
+        self.ends: list[int] = []
+        for _, size in files:
+            self.ends.append((self.ends[-1] if self.ends else 0) + size)
+        self.total = self.ends[-1] if self.ends else 0
+        self.meter = RateMeter()
+        self.last = 0.0
+
+    def __call__(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        rate = self.meter.add(done, now)
+        if force or now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            name = self.names[min(bisect.bisect_right(self.ends, done - 1), len(self.names) - 1)] if self.names else ""
+            eta = (self.total - done) / rate if rate > 0 else None
+            self.listener(TransferProgress(self.node, name, done, self.total, rate, eta))
+
+
+def _send_stream(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str, int]], result: NodeResult,
+                 progress: _Progress) -> None:
+    """Every file in one stream into the node's python3 receiver."""
+    files = [{"path": f"{b.id}/{f.path}", "size": f.size, "offset": off, "sha256": f.sha256} for b, f, _, off in todo]
+    segments = [receiver_header(node, files)] + [Segment(path=b.root / f.path, offset=off, length=f.size - off)
+                                                 for b, f, _, off in todo]
+    res = t.put_stream(["python3", "-c", receiver_source()], segments, progress=progress)
+    verdicts = parse_verdicts(res.stdout)
+    done = 0
+    for i, (_, f, r, off) in enumerate(todo):
+        verdict = verdicts.get((node, i))
+        if verdict is None:
+            break
+        if verdict[0] != "ok":
+            raise _verdict_problem(node, r, verdict)
+        result.files_sent += 1
+        result.sent_bytes += f.size - off
+        result.resumed_files += off > 0
+        done += f.size - off
+    else:
+        progress(done, force=True)
+        if res.ok:
+            return
+    stream_fail = verdicts.get((node, "-"))
+    if stream_fail is not None:
+        raise _verdict_problem(node, "", stream_fail)
+    raise _fail(node, f"the receiver stopped after {result.files_sent} of {len(todo)} files: "
+                f"{res.stderr.strip()[-300:] or f'exit {res.exit_status}'}",
+                "check python3 and the disk under " + REMOTE_ROOT + " on the node, then push again", "push-remote")
+
+
+def parse_verdicts(stdout: str) -> dict[tuple[str, int | str], list[str]]:
+    """The receivers' `ok NODE IDX` / `fail NODE IDX KIND TEXT` lines, by
+    (node, file index or "-"): [ok] or [KIND, TEXT]."""
+    out: dict[tuple[str, int | str], list[str]] = {}
+    for line in stdout.splitlines():
+        words = line.split(" ", 4)
+        if len(words) >= 3 and words[0] in ("ok", "fail"):
+            key = (words[1], int(words[2]) if words[2].isdigit() else words[2])
+            out.setdefault(key, ["ok"] if words[0] == "ok" else [words[3] if len(words) > 3 else "?", " ".join(words[4:])])
+    return out
+
+
+def _verdict_problem(node: str, remote: str, verdict: list[str]) -> ProblemError:
+    kind, text = verdict[0], verdict[1] if len(verdict) > 1 else ""
+    if kind == "nospace":
+        return _fail(node, f"the disk filled up while writing {remote}; the partial copy was removed",
+                     "free space on the node, then push again", "push-disk-full")
+    if kind == "damaged":
+        return _fail(node, f"{remote} arrived damaged (sha256 differs); the partial copy was removed",
+                     "push again; if it repeats, check the node's disk and memory", "push-hash")
+    return _fail(node, f"writing {remote or 'the bundle files'} failed: {kind} {text}".rstrip(),
+                 "check the node's disk and permissions under " + REMOTE_ROOT, "push-write")
+
+
+def _send_each(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str, int]], result: NodeResult,
+               progress: _Progress) -> None:
+    """One stream per file into `cat`, then a second pass that hashes it."""
     done_before = 0
     for b, f, r, offset in todo:
         part = r + ".part"
-        if offset:
-            result.resumed_files += 1
-        last = [0.0]
-
-        def progress(pos: int, _base=done_before - offset, _file=f.path) -> None:
-            now = time.monotonic()
-            done = _base + pos
-            rate = meter.add(done, now)
-            if now - last[0] >= PROGRESS_EVERY:
-                last[0] = now
-                eta = (need - done) / rate if rate > 0 else None
-                listener(TransferProgress(node, _file, done, need, rate, eta))
-
-        res = t.put_stream(b.root / f.path, ["sh", "-c", _RECEIVE, "onsite", _RECEIVE_PY, part, str(offset)],
-                           offset=offset, progress=progress)
+        res = t.put_stream(["sh", "-c", _CAT, "onsite", part, str(offset)],
+                           [Segment(path=b.root / f.path, offset=offset, length=f.size - offset)],
+                           progress=lambda sent, _base=done_before: progress(_base + sent))
         if not res.ok:
             if "No space left" in res.stderr:
                 t.run(["rm", "-f", "--", part])
-                raise _fail(node, f"the disk filled up while writing {r}", "free space on the node, then push again", "push-disk-full")
+                raise _verdict_problem(node, r, ["nospace"])
             raise _fail(node, f"writing {r} failed: {res.stderr.strip()[-300:]}", "check the node's disk", "push-write")
-        got = res.stdout.strip()  # the receiver's hash, or nothing when it was plain cat
-        verdict = _check(t, sh_script(HASH_FN + _FINISH, part, r, f.sha256, got), node, f"verifying {f.path}", timeout=3600)
+        verdict = _check(t, sh_script(_FINISH, part, r, f.sha256), node, f"verifying {f.path}", timeout=3600)
         if verdict.strip() != "ok":
-            raise _fail(node, f"{f.path} arrived damaged (sha256 differs); the partial copy was removed",
-                        "push again; if it repeats, check the node's disk and memory", "push-hash")
+            raise _verdict_problem(node, r, ["damaged"])
         result.files_sent += 1
         result.sent_bytes += f.size - offset
+        result.resumed_files += offset > 0
         done_before += f.size - offset
-        rate = meter.add(done_before)
-        listener(TransferProgress(node, f.path, done_before, need, rate, (need - done_before) / rate if rate > 0 else None))
+        progress(done_before, force=True)
 
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n < 10e9 else f"{n / 1e9:.1f} GB"
 
 
-__all__ = ["push", "PushReport", "bundles_for_nodes", "REMOTE_ROOT"]
+__all__ = ["push", "PushReport", "bundles_for_nodes", "node_state", "parse_verdicts", "receiver_header", "receiver_source", "REMOTE_ROOT"]

@@ -1,27 +1,28 @@
 """Relay push: the installer's link carries a bundle once; the nodes pass it on.
 
-The bundle's files stream from the installer into the first node, which
-writes each byte to its `.part` and at the same time forwards it to the next
-node over the LAN, and so on down a chain (OpenSSH on the nodes, `tee -p`):
-with a slow installer link the whole chain finishes about when the first
-node does. Every node then checks the sha256 of its copy and only a verified
-copy is renamed to its final name; each node reports its verdict up the
-chain.
+The files stream from the installer into the first node's receiver
+(installer/receiver.py), which writes each byte to its `.part`, hashes it as
+it arrives and at the same time passes it on to the next node over the LAN
+(OpenSSH on the nodes), and so on down a chain: with a slow installer link
+the whole chain finishes about when the first node does. Every node renames
+only a verified copy, and reports each file and its progress; the reports of
+the nodes down the chain travel up it to the installer, so progress shows
+each hop.
 
 Node-to-node access uses a key pair made for this push only:
 - the private key goes (through stdin, mode 0600) to the nodes that forward;
 - the public key goes into each receiving node's authorized_keys as
   `restrict,from="<the plan's node addresses>",command="<receiver>"`: it can
-  do nothing but hand a file to the receiver, which accepts only paths under
-  the bundle folder;
+  do nothing but hand files to the receiver, which accepts only paths under
+  the bundle folder and checks every name and address it is given;
 - nodes verify each other's host keys against the keys the installer read
   through its own verified connections;
 - everything is removed afterwards, also after a failure or Ctrl-C; a key
   left on a node that was unreachable then is removed by the next push.
 
 A node that is not reached (dead, cut off, or a hop before it failed) falls
-back to a direct push, and the report says so. Relay needs root logins on
-all nodes; otherwise the push is direct.
+back to a direct push, and the report says why. Relay needs root logins and
+python3 on the nodes; a node without them is pushed directly.
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ import dataclasses
 import secrets
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from . import push as push_mod
 from .bundle import Bundle
 from .connections import Connections, transport_problem
-from .events import Event, Listener, RateMeter, TransferDone, TransferPlanned, TransferProgress, ignore
+from .events import Event, Listener, TransferDone, TransferPlanned, ignore
 from .plan import Plan
+from .problems import ProblemError
 from .profile import Profile
-from .transport import TransportError, sh_script
+from .transport import Segment, TransportError
 
 RELAY_ROOT = "/var/lib/onsite/relay"
 MARK = "onsite-relay-"
@@ -55,50 +58,6 @@ class RelayHop(Event):
 @dataclasses.dataclass(frozen=True)
 class RelayFallback(Event):
     reason: str
-
-
-# The receiver on every node. Arguments (from the installer) or the words of
-# SSH_ORIGINAL_COMMAND (from the previous node, through the forced command):
-#   B64(RELPATH) SHA256 SELF-NAME [NEXT-NAME=NEXT-ADDRESS ...]
-# Names are the plan's node names (RFC 1123), addresses IPv4: plain words.
-_RECEIVE = r'''#!/bin/bash
-set -uo pipefail
-''' + push_mod.HASH_FN + r'''
-here=$(cd "$(dirname "$0")" && pwd)
-if [ $# -eq 0 ]; then
-    # shellcheck disable=SC2086  # words of the forced command, split on purpose
-    set -- ${SSH_ORIGINAL_COMMAND:-}
-fi
-[ $# -ge 3 ] || { echo "fail ? usage"; exit 2; }
-me=$3
-[[ $me =~ ^[a-z0-9-]+$ ]] || { echo "fail ? bad-name"; exit 2; }
-rel=$(printf '%s' "$1" | base64 -d 2>/dev/null) || { echo "fail $me bad-path"; exit 2; }
-sha=$2
-shift 3
-case "/$rel/" in */../*|*//*) echo "fail $me bad-path"; exit 2 ;; esac
-[[ $sha =~ ^[0-9a-f]{64}$ ]] || { echo "fail $me bad-hash"; exit 2; }
-dest=/var/lib/onsite/bundles/$rel
-part=$dest.part
-mkdir -p -- "$(dirname -- "$dest")"
-if [ $# -gt 0 ]; then
-    next=$1
-    shift
-    name=${next%%=*}
-    addr=${next#*=}
-    [[ $name =~ ^[a-z0-9-]+$ && $addr =~ ^[0-9.]+$ ]] || { echo "fail $me bad-next"; exit 2; }
-    enc=$(printf '%s' "$rel" | base64 -w0)
-    # shellcheck disable=SC2029  # the words are for the next node's receiver
-    tee -p -- "$part" | ssh -i "$here/key" -o UserKnownHostsFile="$here/known_hosts" -o StrictHostKeyChecking=yes \
-        -c aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr \
-        -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2 \
-        "root@$addr" "$enc $sha $name $*" || echo "fail $name relay-broken"
-else
-    cat > "$part" || { rm -f -- "$part"; echo "fail $me write"; exit 1; }
-fi
-got=$(onsite_sha256 < "$part")
-if [ "$got" = "$sha" ]; then mv -f -- "$part" "$dest" && echo "ok $me"
-else rm -f -- "$part"; echo "fail $me damaged"; fi
-'''
 
 
 @dataclasses.dataclass
@@ -143,10 +102,12 @@ class Relay:
         self.dir = f"{RELAY_ROOT}/{self.id}"
         self.prepared: list[str] = []
 
+    def _address(self, node: str) -> str:
+        return self.plan.address_of(self.plan.node(node))
+
     # -- setup and teardown ------------------------------------------------------------
     def _setup(self, chain: list[str]) -> None:
         private, public = _keypair()
-        addresses = [self.plan.address_of(self.plan.node(n)) for n in chain]
         host_keys: dict[str, str] = {}
         for n in chain:
             t = self.conns.get(n)  # its host key was verified on connect
@@ -154,10 +115,12 @@ class Relay:
             if not res.ok:
                 raise TransportError("protocol", n, "cannot read the node's host key for the relay", "use --direct")
             host_keys[n] = " ".join(res.stdout.split()[:2])
-        known = "".join(f"{self.plan.address_of(self.plan.node(n))} {host_keys[n]}\n" for n in chain)
-        entry = f'restrict,from="{",".join(addresses)}",command="{self.dir}/receive" {public} {MARK}{self.id}'
-        # $1 folder, $2 known_hosts (base64), $3 the authorized_keys line; the
-        # private key (base64) is the first line of stdin: never in argv.
+        known = "".join(f"{self._address(n)} {host_keys[n]}\n" for n in chain)
+        addresses = ",".join(self._address(n) for n in chain)
+        entry = f'restrict,from="{addresses}",command="python3 {self.dir}/receive.py" {public} {MARK}{self.id}'
+        # $1 folder, $2 known_hosts (base64), $3 the receiver (base64), $4 the
+        # authorized_keys line; the private key (base64) is the first line of
+        # stdin: never in argv.
         script = r'''
 set -eu
 umask 077
@@ -173,20 +136,20 @@ mkdir -p "$dir"
 IFS= read -r key
 printf '%s' "$key" | base64 -d > "$dir/key"
 printf '%s' "$2" | base64 -d > "$dir/known_hosts"
-cat > "$dir/receive" <<'ONSITE_RECEIVE_EOF'
-''' + _RECEIVE + r'''ONSITE_RECEIVE_EOF
-chmod 700 "$dir/receive"
+printf '%s' "$3" | base64 -d > "$dir/receive.py"
 mkdir -p /root/.ssh
 chmod 700 /root/.ssh
 touch /root/.ssh/authorized_keys
 sed -i "/ onsite-relay-[0-9a-f]*\$/d" /root/.ssh/authorized_keys  # stale keys of an interrupted push
-printf '%s\n' "$3" >> /root/.ssh/authorized_keys
+printf '%s\n' "$4" >> /root/.ssh/authorized_keys
 '''
         key_line = base64.b64encode(private) + b"\n"
         known_b64 = base64.b64encode(known.encode()).decode()
+        receiver_b64 = base64.b64encode(push_mod.receiver_source().encode()).decode()
         for n in chain:
             self.prepared.append(n)
-            res = self.conns.get(n).run(["bash", "-c", script, "onsite", self.dir, known_b64, entry], stdin=key_line, timeout=60)
+            res = self.conns.get(n).run(["bash", "-c", script, "onsite", self.dir, known_b64, receiver_b64, entry],
+                                        stdin=key_line, timeout=60)
             if not res.ok:
                 raise TransportError("protocol", n, f"relay setup failed: {res.stderr.strip()[-200:]}", "use --direct")
 
@@ -220,19 +183,18 @@ printf '%s\n' "$3" >> /root/.ssh/authorized_keys
         results = {n: push_mod.NodeResult(n) for n in self.wanted}
         warnings: list[str] = []
         try:
-            live = []
-            for n in chain:  # nodes that cannot even be reached go direct (and fail there, clearly)
-                try:
-                    self.conns.get(n)
-                    live.append(n)
-                except TransportError as exc:
-                    fallback[n] = f"not reachable ({exc.message})"
+            states = self._states(chain, fallback)
+            live = [n for n in chain if n in states]
             if len(live) >= 2:
                 self._setup(live)
-                relayed = self._stream(live, results, fallback)
+                relayed = self._stream(live, states, results, fallback)
         except TransportError as exc:
             for n in chain:
                 fallback.setdefault(n, f"relay setup failed on {exc.node}: {exc.message}")
+            relayed = []
+        except ProblemError as exc:
+            for n in chain:
+                fallback.setdefault(n, f"the relay could not start: {exc.problems.errors[0].message}")
             relayed = []
         finally:
             warnings = self.cleanup()
@@ -245,73 +207,92 @@ printf '%s\n' "$3" >> /root/.ssh/authorized_keys
             results.update(rep.results)
         return RelayReport(push_mod.PushReport(results), relayed, {n: fallback[n] for n in direct}, warnings)
 
-    def _stream(self, chain: list[str], results: dict[str, push_mod.NodeResult], fallback: dict[str, str]) -> list[str]:
+    def _states(self, chain: list[str], fallback: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+        """Each reachable node's files (H/P/E/N per file of every bundle), in
+        parallel; nodes that cannot take part go into `fallback` with why."""
+        paths = [push_mod.remote_path(b, f) for b in self.bundles for f in b.files]
+
+        def ask(n: str) -> tuple[str, list[tuple[str, str]]]:
+            return push_mod.node_state(self.conns.get(n), n, paths)
+
+        out = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(chain)))) as pool:
+            futures = {n: pool.submit(ask, n) for n in chain}
+            for n, fut in futures.items():
+                try:
+                    receiver, state = fut.result()
+                except TransportError as exc:  # cannot even be reached: goes direct (and fails there, clearly)
+                    fallback[n] = f"not reachable ({exc.message})"
+                    continue
+                except ProblemError as exc:
+                    fallback[n] = exc.problems.errors[0].message
+                    continue
+                if receiver != "python3":
+                    fallback[n] = "the node has no python3 (3.6 or newer) for the relay's receiver"
+                    continue
+                out[n] = state
+        return out
+
+    def _stream(self, chain: list[str], states: dict[str, list[tuple[str, str]]], results: dict[str, push_mod.NodeResult],
+                fallback: dict[str, str]) -> list[str]:
         """Send every needed file down the chain; returns the nodes that hold
-        every file verified."""
-        first = chain[0]
-        t = self.conns.get(first)
-        items = [(b, f) for b in self.bundles for f in b.files if any(b in self.wanted[n] for n in chain)]
-        # what each node already has: files whose final copy matches are skipped everywhere
-        states = {}
+        every file they need, verified."""
+        items = [(b, f) for b in self.bundles for f in b.files]
+        todo = []  # (index in items, bundle, file, nodes that skip it)
+        for i, (b, f) in enumerate(items):
+            skip = [n for n in chain if b not in self.wanted[n] or states[n][i] == ("H", f.sha256)]
+            if len(skip) < len(chain):
+                todo.append((i, b, f, skip))
+        total = sum(f.size for _, _, f, _ in todo)
         for n in chain:
-            out = self.conns.get(n).run(sh_script(push_mod._STATE_SCRIPT, *(push_mod.remote_path(b, f) for b, f in items)),
-                                        timeout=3600).stdout.split("\n")
-            states[n] = out
-        todo = [(i, b, f) for i, (b, f) in enumerate(items)
-                if any(not states[n][i].startswith(f"H {f.sha256}") for n in chain)]
-        total = sum(f.size for _, _, f in todo)
-        for n in chain:
-            self.listener(TransferPlanned(n, tuple(b.id for b in self.wanted[n]), total, len(items) - len(todo)))
-        self.listener(RelayHop(first, "installer"))
+            mine = [f for _, _, f, skip in todo if n not in skip]
+            results[n].files_skipped = sum(1 for b, _ in items if b in self.wanted[n]) - len(mine)
+            self.listener(TransferPlanned(n, tuple(b.id for b in self.wanted[n]), total, results[n].files_skipped))
+        if not todo:
+            return chain
+        self.listener(RelayHop(chain[0], "installer"))
         for a, b in zip(chain, chain[1:]):
             self.listener(RelayHop(b, a))
-        ok_nodes = set(chain)
-        meter = RateMeter()
-        done = 0
+        names = [(f.path, f.size) for _, _, f, _ in todo]
+        progress = {n: push_mod._Progress(n, names, self.listener) for n in chain}
+
+        def on_line(line: str) -> None:
+            words = line.split()
+            if len(words) == 3 and words[0] == "progress" and words[1] in progress and words[2].isdigit():
+                progress[words[1]](int(words[2]))
+
+        files = [{"path": f"{b.id}/{f.path}", "size": f.size, "offset": 0, "sha256": f.sha256, "skip": skip}
+                 for _, b, f, skip in todo]
+        hops = [{"node": n, "address": self._address(n)} for n in chain[1:]]
+        segments = [push_mod.receiver_header(chain[0], files, hops)] + [Segment(path=b.root / f.path, length=f.size)
+                                                                        for _, b, f, _ in todo]
         t0 = time.monotonic()
-        hops = [f"{n}={self.plan.address_of(self.plan.node(n))}" for n in chain[1:]]
-        for _, b, f in todo:
-            rel = f"{b.id}/{f.path}"
-            enc = base64.b64encode(rel.encode()).decode()
-            last = [0.0]
-
-            def progress(pos: int, _base=done) -> None:
-                now = time.monotonic()
-                rate = meter.add(_base + pos, now)
-                if now - last[0] >= 0.1:
-                    last[0] = now
-                    eta = (total - _base - pos) / rate if rate else None
-                    for n in chain:
-                        self.listener(TransferProgress(n, f.path, _base + pos, total, rate, eta))
-
-            try:
-                res = t.put_stream(b.root / f.path, [f"{self.dir}/receive", enc, f.sha256, first, *hops], progress=progress)
-            except TransportError as exc:
-                for n in chain:
-                    fallback.setdefault(n, f"the relay broke at {first}: {exc.message}")
-                results[first].problem = transport_problem(exc, step="push")
-                self.conns.drop(first)
-                return []
-            verdicts = [line.split() for line in res.stdout.splitlines() if len(line.split()) >= 2]
-            got = {w[1]: w for w in verdicts}
-            for n in list(ok_nodes):
-                verdict = got.get(n)
-                if verdict is None or verdict[0] != "ok":
-                    ok_nodes.discard(n)
-                    why = " ".join(verdict[2:]) if verdict else "no verified copy came back"
-                    fallback.setdefault(n, f"the relay did not bring it {f.path} ({why})")
-            done += f.size
+        try:
+            res = self.conns.get(chain[0]).put_stream(["python3", f"{self.dir}/receive.py"], segments, on_stdout=on_line)
+        except TransportError as exc:
             for n in chain:
-                if n in ok_nodes:
-                    results[n].sent_bytes += f.size
-                    results[n].files_sent += 1
+                fallback.setdefault(n, f"the relay broke at {chain[0]}: {exc.message}")
+            results[chain[0]].problem = transport_problem(exc, step="push")
+            self.conns.drop(chain[0])
+            return []
+        verdicts = push_mod.parse_verdicts(res.stdout)
+        ok_nodes = []
         for n in chain:
-            results[n].files_skipped = len(items) - len(todo)
+            mine = [(k, f) for k, (_, _, f, skip) in enumerate(todo) if n not in skip]
+            bad = next(((k, f) for k, f in mine if verdicts.get((n, k)) != ["ok"]), None)
+            if bad is not None:
+                k, f = bad
+                why = verdicts.get((n, k)) or verdicts.get((n, "-"))
+                fallback[n] = f"the relay did not bring it {f.path}" + (f" ({' '.join(why).strip()})" if why else "")
+                continue
+            ok_nodes.append(n)
+            results[n].files_sent = len(mine)
+            results[n].sent_bytes = sum(f.size for _, f in mine)
             results[n].seconds = time.monotonic() - t0
-            if n in ok_nodes:
-                self.listener(TransferDone(n, results[n].sent_bytes, results[n].files_sent, results[n].files_skipped, 0,
-                                           results[n].seconds))
-        return [n for n in chain if n in ok_nodes]
+            progress[n](total, force=True)
+            self.listener(TransferDone(n, results[n].sent_bytes, results[n].files_sent, results[n].files_skipped, 0,
+                                       results[n].seconds))
+        return ok_nodes
 
 
 def relay_push(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connections, *,
@@ -353,18 +334,16 @@ def choose(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Conne
     with tempfile.NamedTemporaryFile(prefix="onsite-probe-") as tmp:
         tmp.write(os.urandom(PROBE_BYTES))
         tmp.flush()
-        probe = Path(tmp.name)
+        probe = [Segment(path=Path(tmp.name), length=PROBE_BYTES)]
         sink = ["sh", "-c", "cat > /dev/null"]
 
         def send(n: str) -> None:
-            conns.get(n).put_stream(probe, sink)
+            conns.get(n).put_stream(sink, probe)
 
         try:
             t0 = time.monotonic()
             send(wanted[0])
             one = PROBE_BYTES / (time.monotonic() - t0)
-            from concurrent.futures import ThreadPoolExecutor
-
             t0 = time.monotonic()
             with ThreadPoolExecutor(len(wanted)) as pool:
                 list(pool.map(send, wanted))

@@ -31,7 +31,7 @@ from pathlib import Path
 import paramiko
 
 from .hostkeys import fingerprint_of_blob
-from .transport import Endpoint, LineCallback, ProgressCallback, RunResult, TransportError, sh_join
+from .transport import Endpoint, LineCallback, LocalFileError, ProgressCallback, RunResult, Segment, TransportError, sh_join
 
 # paramiko logs failures (with tracebacks) at ERROR; with no logging set up,
 # Python would print them on the user's terminal. Every failure becomes a
@@ -281,42 +281,14 @@ class SshTransport:
         out = _Lines(on_stdout)
         err = _Lines(on_stderr)
         started = time.monotonic()
-        deadline = started + timeout + 15 if timeout else None
-        exited_at = 0.0
         try:
             chan.exec_command(command)
             if prefix or stdin:
                 chan.settimeout(self.stall_timeout)
                 chan.sendall(prefix + (stdin or b""))
             chan.shutdown_write()
-            chan.setblocking(False)
-            while True:
-                if chan.recv_ready():
-                    out.feed(chan.recv(65536))
-                    continue
-                if chan.recv_stderr_ready():
-                    err.feed(chan.recv_stderr(65536))
-                    continue
-                if chan.exit_status_ready():
-                    # sshd may send the exit status before the last output: the
-                    # output is complete at EOF. A daemon the command started may
-                    # hold the stream open, so EOF gets a short grace period.
-                    if chan.eof_received or chan.closed:
-                        break
-                    exited_at = exited_at or time.monotonic()
-                    if time.monotonic() - exited_at > EOF_GRACE:
-                        break
-                if chan.closed and not chan.exit_status_ready():
-                    raise self._dropped(doing)
-                if deadline and time.monotonic() > deadline:
-                    raise self._err("command-timeout", f"{argv[0]} ran longer than {timeout:.0f} s and was stopped",
-                                    "the node may be overloaded or the step hung; see its log")
-                if self._dead:
-                    raise self._dropped(doing)
-                select.select([chan], [], [], 0.2)
-            status = chan.recv_exit_status()
-            if status == -1:
-                raise self._dropped(doing)
+            status = self._collect(chan, out, err, doing, started + timeout + 15 if timeout else None,
+                                   f"{argv[0]} ran longer than {timeout:.0f} s and was stopped")
         except (TimeoutError, paramiko.SSHException, EOFError, OSError):
             raise self._dropped(doing) from None
         finally:
@@ -332,47 +304,92 @@ class SshTransport:
                             "give the user sudo rights on the node, or set ssh.sudo_password (a secret reference)")
         return result
 
-    def put_stream(self, local: Path, argv: Sequence[str], *, offset: int = 0,
-                   progress: ProgressCallback | None = None) -> RunResult:
-        """Stream local[offset:] into the stdin of `argv` on the node (as
-        root). Returns its result: exit status, stdout, and stderr ('No space
-        left on device' and the like)."""
+    def _collect(self, chan: paramiko.Channel, out: _Lines, err: _Lines, doing: str, deadline: float | None,
+                 too_long: str) -> int:
+        """Read stdout and stderr until the command's end; its exit status.
+
+        sshd may send the exit status before the last output: the output is
+        complete at EOF. A daemon the command started may hold the stream
+        open, so EOF gets a short grace period after the exit status."""
+        chan.setblocking(False)
+        exited_at = 0.0
+        while True:
+            if chan.recv_ready():
+                out.feed(chan.recv(65536))
+                continue
+            if chan.recv_stderr_ready():
+                err.feed(chan.recv_stderr(65536))
+                continue
+            if chan.exit_status_ready():
+                if chan.eof_received or chan.closed:
+                    break
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > EOF_GRACE:
+                    break
+            if chan.closed and not chan.exit_status_ready():
+                raise self._dropped(doing)
+            if deadline and time.monotonic() > deadline:
+                raise self._err("command-timeout", too_long, "the node may be overloaded or the step hung; see its log")
+            if self._dead:
+                raise self._dropped(doing)
+            select.select([chan], [], [], 0.2)
+        status = chan.recv_exit_status()
+        if status == -1:  # paramiko's value for "closed without an exit status"
+            raise self._dropped(doing)
+        return status
+
+    def put_stream(self, argv: Sequence[str], segments: Sequence[Segment], *,
+                   progress: ProgressCallback | None = None, on_stdout: LineCallback | None = None) -> RunResult:
+        """Stream the segments into the stdin of `argv` on the node (as root);
+        stdout lines reach `on_stdout` while the stream is under way.
+
+        Files are read into one reused buffer (no allocation per chunk) and
+        sent through `_send_all`; a command that stops reading (a full disk)
+        ends the sending, and its exit status and output are returned."""
         command, prefix = self._wrap(argv, None, True)
-        doing = f"sending {local.name}"
+        names = [seg.path.name for seg in segments if seg.path is not None]
+        doing = f"sending {names[0] if len(names) == 1 else f'{len(names)} files'}"
         chan = self._open(doing)
-        sent = offset
+        out = _Lines(on_stdout)
+        err = _Lines(None)
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        sent = 0
+
+        def send(data: memoryview) -> None:
+            _send_all(chan, data)
+            while chan.recv_ready():  # keep the command's reports flowing (progress lines)
+                out.feed(chan.recv(65536))
+
         try:
             chan.exec_command(command)
             chan.settimeout(self.stall_timeout)  # no window for this long: the link is dead
-            if prefix:
-                chan.sendall(prefix)
-            with open(local, "rb") as fh:
-                fh.seek(offset)
-                while True:
-                    chunk = fh.read(CHUNK)
-                    if not chunk:
-                        break
-                    try:
-                        _send_all(chan, chunk)
-                    except (OSError, EOFError, paramiko.SSHException):
-                        if chan.exit_status_ready():
-                            break  # the remote side stopped (disk full...): report its status
-                        raise
-                    sent += len(chunk)
-                    if progress:
-                        progress(sent)
+            try:
+                if prefix:
+                    send(memoryview(prefix))
+                for seg in segments:
+                    if seg.path is None:
+                        send(memoryview(seg.data))
+                        continue
+                    with _local(seg.path, "rb", buffering=0) as fh:
+                        fh.seek(seg.offset)
+                        left = seg.length
+                        while left > 0:
+                            n = _local_read(fh, view[:min(CHUNK, left)])
+                            send(view[:n])
+                            left -= n
+                            sent += n
+                            if progress:
+                                progress(sent)
+            except (OSError, EOFError, paramiko.SSHException):
+                if not chan.exit_status_ready():
+                    raise
+                # the command stopped reading (a full disk...): report its status and words
             if not chan.exit_status_ready():
                 chan.shutdown_write()
-            chan.settimeout(self.stall_timeout + 60)
-            status = chan.recv_exit_status()
-            if status == -1:  # paramiko's value for "closed without an exit status"
-                raise self._dropped(doing)
-            stdout, stderr = b"", b""
-            while chan.recv_ready():
-                stdout += chan.recv(65536)
-            while chan.recv_stderr_ready():
-                stderr += chan.recv_stderr(65536)
-            return RunResult(status, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+            status = self._collect(chan, out, err, doing, time.monotonic() + self.stall_timeout + 60,
+                                   f"the node did not finish {doing} within {self.stall_timeout + 60:.0f} s of the last byte")
+            return RunResult(status, out.finish(), err.finish())
         except TimeoutError:
             self._dead = self._dead or f"no progress for {self.stall_timeout:.0f} s"
             raise self._dropped(doing) from None
@@ -418,6 +435,23 @@ class SshTransport:
         self._closed.set()
         if self._t is not None:
             self._t.close()
+
+
+def _local(path: Path, mode: str, **kw):
+    try:
+        return open(path, mode, **kw)
+    except OSError as exc:
+        raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _local_read(fh, view: memoryview) -> int:
+    try:
+        n = fh.readinto(view)
+    except OSError as exc:
+        raise LocalFileError(f"cannot read {fh.name}: {exc.strerror}") from None
+    if not n:
+        raise LocalFileError(f"{fh.name} is shorter than the bundle's manifest says: it changed since the bundle was checked")
+    return n
 
 
 def _close_quietly(chan: paramiko.Channel) -> None:

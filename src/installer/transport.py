@@ -15,7 +15,18 @@ from pathlib import Path
 from typing import Protocol
 
 LineCallback = Callable[[str], None]
-ProgressCallback = Callable[[int], None]  # bytes sent so far (absolute)
+ProgressCallback = Callable[[int], None]  # file bytes sent so far in this stream
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A piece of a stream: `data` as it is, or `length` bytes of the local
+    file `path` from `offset` (read as it is sent, never all in memory)."""
+
+    data: bytes = b""
+    path: Path | None = None
+    offset: int = 0
+    length: int = 0
 
 
 def sh_join(argv: Sequence[str]) -> str:
@@ -46,6 +57,11 @@ class TransportError(Exception):
         self.details = details
 
 
+class LocalFileError(Exception):
+    """A file to send could not be read here (gone, shorter, unreadable):
+    not the connection's fault, so not a TransportError."""
+
+
 @dataclasses.dataclass
 class RunResult:
     exit_status: int
@@ -74,10 +90,14 @@ class Transport(Protocol):
         Raises TransportError(command-timeout) when it runs past `timeout`."""
         ...
 
-    def put_stream(self, local: Path, argv: Sequence[str], *, offset: int = 0,
-                   progress: ProgressCallback | None = None) -> RunResult:
-        """Stream local[offset:] into the stdin of `argv` on the node; the
-        result carries its exit status, stdout and stderr."""
+    def put_stream(self, argv: Sequence[str], segments: Sequence[Segment], *,
+                   progress: ProgressCallback | None = None, on_stdout: LineCallback | None = None) -> RunResult:
+        """Stream the segments, in order, into the stdin of `argv` on the node
+        (as root), passing its stdout lines to `on_stdout` as they come. The
+        result carries its exit status, stdout and stderr, also when the
+        command stopped reading early (a full disk). Raises TransportError
+        (dropped) when the connection dies, LocalFileError when a local file
+        cannot be read to its length."""
         ...
 
     def get(self, remote: str, local: Path) -> None: ...

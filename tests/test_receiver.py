@@ -1,0 +1,131 @@
+"""The node-side receiver (installer/receiver.py) run here on a folder of its
+own: framing, one-pass verification, resume, skip, refusals. The lab tests
+(test_push, test_relay) run the same program on real nodes over SSH."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from installer import receiver
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def stream(node: str, files: list[dict], payloads: list[bytes]) -> io.BytesIO:
+    return io.BytesIO(receiver.encode_header(node, files) + b"".join(payloads))
+
+
+def framed(header: bytes) -> io.BytesIO:
+    return io.BytesIO(str(len(header)).encode() + b"\n" + header)
+
+
+def run(root, node, files, payloads, capfd):
+    code = receiver.main(["receiver"], stream(node, files, payloads), str(root))
+    lines = capfd.readouterr().out.splitlines()
+    return code, [x for x in lines if not x.startswith("progress ")], lines
+
+
+def test_files_arrive_verified_under_their_final_names(tmp_path, capfd):
+    a, b = os.urandom(3 * receiver.CHUNK + 17), b"small\n"
+    files = [{"path": "bun-1/a.bin", "size": len(a), "offset": 0, "sha256": sha(a)},
+             {"path": "bun-1/dir/b c.txt", "size": len(b), "offset": 0, "sha256": sha(b)}]
+    code, verdicts, lines = run(tmp_path, "node1", files, [a, b], capfd)
+    assert code == 0 and verdicts == ["ok node1 0", "ok node1 1"]
+    assert (tmp_path / "bun-1/a.bin").read_bytes() == a and (tmp_path / "bun-1/dir/b c.txt").read_bytes() == b
+    assert not list(tmp_path.rglob("*.part"))
+    assert lines[-1] == f"progress node1 {len(a) + len(b)}"  # the last progress line counts everything
+
+
+def test_a_resumed_file_hashes_its_prefix_and_appends(tmp_path, capfd):
+    data = os.urandom(2 * receiver.CHUNK + 5)
+    (tmp_path / "bun-1").mkdir()
+    (tmp_path / "bun-1/a.bin.part").write_bytes(data[:1000] + b"garbage past the offset")
+    files = [{"path": "bun-1/a.bin", "size": len(data), "offset": 1000, "sha256": sha(data)}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [data[1000:]], capfd)
+    assert code == 0 and verdicts == ["ok n1 0"]
+    assert (tmp_path / "bun-1/a.bin").read_bytes() == data
+
+
+def test_a_damaged_file_is_removed_and_the_next_one_still_arrives(tmp_path, capfd):
+    good = b"good"
+    files = [{"path": "b/x", "size": 3, "offset": 0, "sha256": sha(b"abc")},
+             {"path": "b/y", "size": 4, "offset": 0, "sha256": sha(good)}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [b"abd", good], capfd)
+    assert code == 1
+    assert verdicts == ["fail n1 0 damaged sha256 differs; the partial copy was removed", "ok n1 1"]
+    assert not (tmp_path / "b/x").exists() and not (tmp_path / "b/x.part").exists()
+    assert (tmp_path / "b/y").read_bytes() == good
+
+
+def test_a_cut_stream_keeps_the_part_for_the_next_push(tmp_path, capfd):
+    data = os.urandom(receiver.CHUNK + 100)
+    files = [{"path": "b/big", "size": len(data), "offset": 0, "sha256": sha(data)}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [data[:5000]], capfd)
+    assert code == 1 and verdicts[0].startswith("fail n1 - cut the stream ended")
+    assert not (tmp_path / "b/big").exists()
+    assert (tmp_path / "b/big.part").read_bytes() == data[:5000]
+
+
+def test_skipped_files_are_read_past_not_written(tmp_path, capfd):
+    files = [{"path": "b/x", "size": 3, "offset": 0, "sha256": sha(b"xxx"), "skip": ["n1"]},
+             {"path": "b/y", "size": 3, "offset": 0, "sha256": sha(b"yyy"), "skip": ["n2"]}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [b"xxx", b"yyy"], capfd)
+    assert code == 0 and verdicts == ["ok n1 1"]
+    assert not (tmp_path / "b/x").exists() and (tmp_path / "b/y").read_bytes() == b"yyy"
+
+
+def test_a_write_error_is_named_and_leaves_nothing(tmp_path, capfd):
+    (tmp_path / "b").write_text("a file where a folder should be")
+    files = [{"path": "b/x", "size": 3, "offset": 0, "sha256": sha(b"xxx")}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [b"xxx"], capfd)
+    assert code == 1 and verdicts[0].startswith("fail n1 0 write File exists (") and verdicts[0].endswith("/b/x.part)")
+    assert (tmp_path / "b").read_text() == "a file where a folder should be"
+
+
+@pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", "a/../../x", "a//b", "./a", "a/./b", "", "a\0b", 7])
+def test_paths_outside_the_root_are_refused_before_anything_is_written(tmp_path, capfd, path):
+    files = [{"path": "ok/first", "size": 1, "offset": 0, "sha256": sha(b"1")},
+             {"path": path, "size": 1, "offset": 0, "sha256": sha(b"2")}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [b"1", b"2"], capfd)
+    assert code == 2 and verdicts[0].startswith("fail n1 - header bad path")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("start", [b"", b"12", b"x\n{}", b"99999999999999\n", b"10\n{}"])
+def test_a_missing_or_cut_header_is_refused(tmp_path, capfd, start):
+    code = receiver.main(["receiver"], io.BytesIO(start), str(tmp_path))
+    assert code == 2 and capfd.readouterr().out.startswith("fail ? - header ")
+
+
+@pytest.mark.parametrize("header, why", [
+    (b"not json", "fail ? - header"),
+    (b'{"node": "Bad Name", "files": []}', "fail ? - header bad node name"),
+    (b'{"node": "n1", "files": [{"path": "a", "size": 1, "offset": 2, "sha256": "' + b"0" * 64 + b'"}]}',
+     "fail n1 - header bad size or offset"),
+    (b'{"node": "n1", "files": [{"path": "a", "size": 1, "sha256": "xyz"}]}', "fail n1 - header bad sha256"),
+    (b'{"node": "n1", "next": [{"node": "n2", "address": "-oProxyCommand=x"}], "files": []}',
+     "fail n1 - header bad next hop"),
+    (b'{"node": "n1", "next": [{"node": "n2", "address": "10.0.0.256"}], "files": []}', "fail n1 - header bad next hop"),
+])
+def test_unusable_headers_are_refused(tmp_path, capfd, header, why):
+    code = receiver.main(["receiver"], framed(header), str(tmp_path))
+    assert code == 2 and capfd.readouterr().out.startswith(why)
+
+
+def test_it_runs_as_python3_c_with_the_oldest_syntax_it_promises():
+    """The text push sends runs as a program (python3 -c), and parses as
+    Python 3.6 grammar: no walrus, no positional-only parameters."""
+    import ast
+
+    source = open(receiver.__file__, encoding="utf-8").read()
+    ast.parse(source, feature_version=(3, 6))
+    res = subprocess.run([sys.executable, "-c", source], input=b"2\n{}", capture_output=True, timeout=30)
+    assert res.returncode == 2 and res.stdout.startswith(b"fail ? - header bad node name")
