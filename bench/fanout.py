@@ -43,8 +43,10 @@ def main() -> int:
         plan, profile = v.plan, v.profile
 
         def clean() -> None:
+            # no copy left from the last run, and none of its writeback pending
             for n in lab.nodes:
                 lab.run(n.name, ["rm", "-rf", f"{push.REMOTE_ROOT}/{b.id}"])
+            lab.run(lab.nodes[0].name, ["sync"], timeout=300)  # one root filesystem under all nodes
 
         def timed(fn) -> float:
             clean()

@@ -247,3 +247,51 @@ def test_node_without_python_or_openssl_still_gets_verified_files(lab, tmp_path)
     finally:
         lab.run("node3", show)
     assert remote_sha(lab, "node3", push.remote_path(b, b.files[0])) == b.files[0].sha256
+
+
+def interrupt_when(condition, timeout: float = 30) -> threading.Thread:
+    """Ctrl-C (SIGINT to this process) once `condition()` holds."""
+    import signal
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    return th
+
+
+def test_ctrl_c_mid_push_stops_at_once_and_the_next_push_resumes(lab, tmp_path, capsys):
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "ctrlc", {"big.bin": 64 << 20})
+    clean(lab, b)
+    target = push.remote_path(b, b.files[0])
+    lab.limit_installer_link("100mbit")  # ~5.5 s per node alone, 4 nodes sharing: far from done when Ctrl-C comes
+    try:
+        interrupt_when(lambda: part_size(lab, "node1", target) >= (2 << 20))
+        t0 = time.monotonic()
+        rc = main(["push", str(lab.answer_file), "--bundle", str(b.root), "--direct"])
+        took = time.monotonic() - t0
+    finally:
+        lab.clear_installer_link()
+    assert rc == 130 and "interrupted" in capsys.readouterr().err
+    assert took < 10, f"Ctrl-C took effect after {took:.1f} s"
+    # the receivers write what was already on its way, see their stream end, and exit
+    deadline = time.monotonic() + 10
+    while any(lab.run(n.name, "pgrep -f '^python3 -c' || true").stdout.strip() for n in lab.nodes):
+        assert time.monotonic() < deadline, "a receiver is still running 10 s after Ctrl-C"
+        time.sleep(0.1)
+    parts = {n.name: part_size(lab, n.name, target) for n in lab.nodes}
+    assert all(0 <= size < b.files[0].size for size in parts.values()) and parts["node1"] > 0
+    assert all(remote_sha(lab, n.name, target) == "missing" for n in lab.nodes)
+    with ssh_connections(v.plan) as conns:
+        again = push.push(v.plan, v.profile, [b], conns)
+    assert again.ok, again.problems
+    assert again.results["node1"].resumed_files == 1
+    assert again.sent_bytes == 4 * b.files[0].size - sum(parts.values())
+    assert {remote_sha(lab, n.name, target) for n in lab.nodes} == {b.files[0].sha256}

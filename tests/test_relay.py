@@ -9,10 +9,11 @@ import time
 import pytest
 
 from installer import push, relay
+from installer.cli import main
 from installer.events import TransferProgress
 
 from .conftest import lab_validation, ssh_connections
-from .test_push import clean, make_bundle, part_size, remote_sha
+from .test_push import clean, interrupt_when, make_bundle, part_size, remote_sha
 
 pytestmark = pytest.mark.lab
 
@@ -127,3 +128,26 @@ def test_the_temporary_key_can_only_deliver_files(lab, tmp_path):
         finally:
             assert r.cleanup() == []
     assert set(relay_traces(lab).values()) == {"0 0"}
+
+
+def test_ctrl_c_mid_relay_leaves_no_key_and_the_next_push_completes(lab, tmp_path, capsys):
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "relayint", {"big.bin": 48 << 20})
+    clean(lab, b)
+    target = push.remote_path(b, b.files[0])
+    lab.limit_installer_link("60mbit")
+    try:
+        interrupt_when(lambda: part_size(lab, "escape", target) >= (2 << 20))  # the last hop is receiving
+        rc = main(["push", str(lab.answer_file), "--bundle", str(b.root), "--relay"])
+    finally:
+        lab.clear_installer_link()
+    assert rc == 130 and "interrupted" in capsys.readouterr().err
+    traces = relay_traces(lab)
+    assert set(traces.values()) == {"0 0"}, traces  # no temporary key, no relay folder
+    for n in lab.nodes:
+        # the relay's processes (python3 DIR/receive.py, ssh -i DIR/key), not this pgrep's own shell
+        assert lab.run(n.name, "pgrep -f '^(python3|ssh) .*/var/lib/onsite/relay/' || true").stdout.strip() == "", n.name
+    with ssh_connections(v.plan) as conns:
+        again = relay.relay_push(v.plan, v.profile, [b], conns)
+    assert again.report.ok and again.relayed == ["node1", "node2", "node3", "escape"]
+    assert {remote_sha(lab, n.name, target) for n in lab.nodes} == {b.files[0].sha256}

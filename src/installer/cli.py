@@ -15,10 +15,13 @@ hint; unexpected exceptions go to a crash log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -232,6 +235,28 @@ def _crash_log(exc: BaseException) -> str:
         fh.write(f"onsite {__version__}\n")
         traceback.print_exception(exc, file=fh)
     return path
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(stop: threading.Event, what: str):
+    """While the block runs, the first Ctrl-C sets `stop` (the core ends its
+    work at a safe point: a connection is never cut in the middle of an SSH
+    packet, so it can still clean up); the second raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(f"\nstopping {what}: nodes keep what arrived (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

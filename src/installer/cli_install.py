@@ -32,7 +32,7 @@ from pathlib import Path
 
 from . import __version__
 from . import journal as journal_mod
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_valid, print_problems
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_valid, ctrl_c_stops, print_problems
 from .cli_remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
 from .install import Install, InstallOptions
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
@@ -111,15 +111,21 @@ def cmd_install(args) -> int:
             view.__enter__()
         try:
             if job.bundles:
-                pushed = job.push(conns, push_listener)
+                stop = threading.Event()
+                with ctrl_c_stops(stop, "the push"):
+                    pushed = job.push(conns, push_listener, stop)
                 if view is None:
                     print(job.transfer_note)
                     for note in job.relay_notes:
                         print(f"note: {note}")
-                if not pushed.ok:
+                if stop.is_set() or not pushed.ok:
                     if view is not None:
                         view.__exit__(None, None, None)
                         view = None
+                    if stop.is_set():
+                        print(f"interrupted during the push; no step ran. Continue with: onsite install --resume {args.file}",
+                              file=sys.stderr)
+                        return EXIT_INTERRUPTED
                     print_problems(Problems(pushed.problems), out=sys.stderr, summary=False)
                     return EXIT_FAILED
             rc = _run_steps(args, runner, jr)

@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from . import answerfile, bundle, events, preflight, push, relay
-from .cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, print_problems
+from . import answerfile, bundle, events, preflight, relay
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, ctrl_c_stops, print_problems
 from .connections import Connections
 from .events import human_bytes
 from .problems import Problem, ProblemError, Problems
@@ -112,23 +112,19 @@ def cmd_push(args) -> int:
     if not bundles:
         raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
     conns, factory = _connections(args, loaded.plan)
-    notes: list[str] = []
-    with conns:
-        use_relay, why = relay.choose(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, nodes=args.only)
-        print(why)
-        printer = _PlainPushPrinter()
-        if use_relay:
-            result = relay.relay_push(loaded.plan, loaded.profile, bundles, conns, listener=printer, nodes=args.only)
-            report = result.report
-            notes = result.cleanup_warnings
-        else:
-            report = push.push(loaded.plan, loaded.profile, bundles, conns, parallel=args.parallel, listener=printer,
-                               nodes=args.only)
-    for note in notes:
-        print(f"warning: {note}", file=sys.stderr)
+    stop = threading.Event()
+    with conns, ctrl_c_stops(stop, "the push"):
+        done = relay.deliver(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, parallel=args.parallel,
+                             listener=_PlainPushPrinter(), nodes=args.only, stop=stop)
+    print(done.why)
+    for note in done.notes:
+        print(f"note: {note}")
     _pin(args, loaded, factory)
-    total = report.sent_bytes
-    print(f"push: {len(report.results)} nodes, {human_bytes(total)} sent, {len(report.problems)} failed")
+    report = done.report
+    print(f"push: {len(report.results)} nodes, {human_bytes(report.sent_bytes)} sent, {len(report.problems)} failed")
+    if stop.is_set():
+        print("interrupted: what arrived stays on the nodes; push again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if report.problems:
         print_problems(Problems(report.problems), out=sys.stderr, summary=False)
         return EXIT_FAILED

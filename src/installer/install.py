@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -143,18 +144,15 @@ class Install:
         journal_mod.write_json_atomic(self.folder / "preflight.json", [dataclasses.asdict(r) for r in report.results])
         return report
 
-    def push(self, conns: Connections, listener: Listener = ignore) -> push_mod.PushReport:
+    def push(self, conns: Connections, listener: Listener = ignore, stop: threading.Event | None = None) -> push_mod.PushReport:
+        """Send the bundles (relayed or direct); setting `stop` ends it soon,
+        keeping what arrived for the next run."""
         from . import relay
 
-        use_relay, why = relay.choose(self.plan, self.profile, self.bundles, conns, mode=self.options.transfer,
-                                      nodes=self.options.only)
-        self.transfer_note = why
-        if use_relay:
-            result = relay.relay_push(self.plan, self.profile, self.bundles, conns, listener=listener, nodes=self.options.only)
-            self.relay_notes = [f"{n}: {why}" for n, why in result.fallback.items()] + result.cleanup_warnings
-            return result.report
-        return push_mod.push(self.plan, self.profile, self.bundles, conns, parallel=self.options.parallel,
-                             listener=listener, nodes=self.options.only)
+        done = relay.deliver(self.plan, self.profile, self.bundles, conns, mode=self.options.transfer,
+                             parallel=self.options.parallel, listener=listener, nodes=self.options.only, stop=stop)
+        self.transfer_note, self.relay_notes = done.why, done.notes
+        return done.report
 
     def runner(self, conns: Connections, secrets: dict[str, str], listener: Listener = ignore) -> Runner:
         assert self.journal is not None, "open_journal() first"

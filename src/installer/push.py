@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -130,26 +131,47 @@ def remote_path(bundle: Bundle, f: BundleFile) -> str:
     return f"{REMOTE_ROOT}/{bundle.id}/{f.path}"
 
 
+class Interrupted(Exception):
+    """The push was asked to stop (Ctrl-C, the wizard's abort)."""
+
+
 def push(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connections, *, parallel: int = 4,
-         listener: Listener = ignore, nodes: Sequence[str] | None = None) -> PushReport:
+         listener: Listener = ignore, nodes: Sequence[str] | None = None, stop: threading.Event | None = None) -> PushReport:
+    """Push to every node (nodes in parallel). Setting `stop` ends every
+    node's stream at its next chunk; so does an exception in the caller's
+    thread (Ctrl-C) while it waits. What arrived stays in the .part files and
+    the next push resumes it."""
     wanted = bundles_for_nodes(plan, profile, bundles)
     names = [n for n in wanted if nodes is None or n in nodes]
     results = {n: NodeResult(n) for n in names}
+    stop = stop or threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1)), thread_name_prefix="push") as pool:
-        futures = [pool.submit(_push_node, conns, n, wanted[n], results[n], listener) for n in names]
-        for f in futures:
-            f.result()
+        futures = [pool.submit(_push_node, conns, n, wanted[n], results[n], listener, stop) for n in names]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            stop.set()  # the pool's exit waits for the workers: make that quick
+            raise
     return PushReport(results)
+
+
+def interrupted_problem(node: str) -> Problem:
+    return Problem(message="the push was interrupted; what arrived is kept",
+                   hint="push again (or run the install again): it resumes", node=node, code="push-interrupted")
 
 
 def _fail(node: str, message: str, hint: str, code: str) -> ProblemError:
     return ProblemError(Problem(message=message, hint=hint, node=node, code=code))
 
 
-def _push_node(conns: Connections, node: str, bundles: list[Bundle], result: NodeResult, listener: Listener) -> None:
+def _push_node(conns: Connections, node: str, bundles: list[Bundle], result: NodeResult, listener: Listener,
+               stop: threading.Event) -> None:
     t0 = time.monotonic()
     try:
-        _push_node_inner(conns, node, bundles, result, listener)
+        _push_node_inner(conns, node, bundles, result, listener, stop)
+    except Interrupted:
+        result.problem = interrupted_problem(node)
     except TransportError as exc:
         result.problem = transport_problem(exc, step="push")
         conns.drop(node)
@@ -170,7 +192,10 @@ def _check(t: Transport, argv: list[str], node: str, what: str, timeout: float =
     return res.stdout
 
 
-def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], result: NodeResult, listener: Listener) -> None:
+def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], result: NodeResult, listener: Listener,
+                     stop: threading.Event) -> None:
+    if stop.is_set():
+        raise Interrupted()
     t = conns.get(node)
     items = [(b, f, remote_path(b, f)) for b in bundles for f in b.files]
     if not items:
@@ -194,7 +219,7 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     if need + SPACE_MARGIN > avail:
         raise _fail(node, f"not enough free space in {REMOTE_ROOT}: needs {_mb(need + SPACE_MARGIN)}, has {_mb(avail)}",
                     "free space on the node, or mount a larger disk there, then push again", "push-disk-space")
-    progress = _Progress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener)
+    progress = _Progress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener, stop)
     try:
         if receiver == "python3":
             _send_stream(t, node, todo, result, progress)
@@ -216,8 +241,8 @@ def node_state(t: Transport, node: str, paths: Sequence[str]) -> tuple[str, list
 class _Progress:
     """TransferProgress events for one node from 'bytes sent so far'."""
 
-    def __init__(self, node: str, files: list[tuple[str, int]], listener: Listener) -> None:
-        self.node, self.listener = node, listener
+    def __init__(self, node: str, files: list[tuple[str, int]], listener: Listener, stop: threading.Event | None = None) -> None:
+        self.node, self.listener, self.stop = node, listener, stop
         self.names = [name for name, _ in files]
         self.ends: list[int] = []
         for _, size in files:
@@ -227,6 +252,9 @@ class _Progress:
         self.last = 0.0
 
     def __call__(self, done: int, force: bool = False) -> None:
+        """Called after every chunk sent: raises Interrupted once `stop` is set."""
+        if self.stop is not None and self.stop.is_set():
+            raise Interrupted()
         now = time.monotonic()
         rate = self.meter.add(done, now)
         if force or now - self.last >= PROGRESS_EVERY:
@@ -319,4 +347,4 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n < 10e9 else f"{n / 1e9:.1f} GB"
 
 
-__all__ = ["push", "PushReport", "bundles_for_nodes", "node_state", "parse_verdicts", "receiver_header", "receiver_source", "REMOTE_ROOT"]
+__all__ = ["push", "Interrupted", "PushReport", "bundles_for_nodes", "node_state", "parse_verdicts", "receiver_header", "receiver_source", "REMOTE_ROOT"]

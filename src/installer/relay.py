@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -90,7 +91,8 @@ def relay_possible(plan: Plan, nodes: Sequence[str]) -> str | None:
 
 class Relay:
     def __init__(self, plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connections, *,
-                 listener: Listener = ignore, nodes: Sequence[str] | None = None) -> None:
+                 listener: Listener = ignore, nodes: Sequence[str] | None = None, stop: threading.Event | None = None) -> None:
+        self.stop = stop or threading.Event()
         self.plan = plan
         self.profile = profile
         self.bundles = list(bundles)
@@ -186,8 +188,11 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
             states = self._states(chain, fallback)
             live = [n for n in chain if n in states]
             if len(live) >= 2:
+                self._check_stop()
                 self._setup(live)
                 relayed = self._stream(live, states, results, fallback)
+        except push_mod.Interrupted:
+            pass  # see below, after the cleanup
         except TransportError as exc:
             for n in chain:
                 fallback.setdefault(n, f"relay setup failed on {exc.node}: {exc.message}")
@@ -198,14 +203,26 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
             relayed = []
         finally:
             warnings = self.cleanup()
+        if self.stop.is_set():
+            # no direct push after a stop: every node keeps what arrived for the next push
+            for n in chain:
+                if n not in relayed:
+                    results[n].problem = push_mod.interrupted_problem(n)
+            return RelayReport(push_mod.PushReport(results), relayed, {}, warnings)
         direct = [n for n in chain if n not in relayed]
         for n in direct:
             fallback.setdefault(n, "not relayed")
             self.listener(RelayFallback(n, f"pushing directly: {fallback[n]}"))
         if direct:
-            rep = push_mod.push(self.plan, self.profile, self.bundles, self.conns, listener=self.listener, nodes=direct)
+            rep = push_mod.push(self.plan, self.profile, self.bundles, self.conns, listener=self.listener, nodes=direct,
+                                stop=self.stop)
             results.update(rep.results)
         return RelayReport(push_mod.PushReport(results), relayed, {n: fallback[n] for n in direct}, warnings)
+
+    def _check_stop(self, *_: object) -> None:
+        """Between chunks and report lines: raise Interrupted once asked to stop."""
+        if self.stop.is_set():
+            raise push_mod.Interrupted()
 
     def _states(self, chain: list[str], fallback: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
         """Each reachable node's files (H/P/E/N per file of every bundle), in
@@ -257,6 +274,7 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
         progress = {n: push_mod._Progress(n, names, self.listener) for n in chain}
 
         def on_line(line: str) -> None:
+            self._check_stop()
             words = line.split()
             if len(words) == 3 and words[0] == "progress" and words[1] in progress and words[2].isdigit():
                 progress[words[1]](int(words[2]))
@@ -268,7 +286,8 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
                                                                         for _, b, f, _ in todo]
         t0 = time.monotonic()
         try:
-            res = self.conns.get(chain[0]).put_stream(["python3", f"{self.dir}/receive.py"], segments, on_stdout=on_line)
+            res = self.conns.get(chain[0]).put_stream(["python3", f"{self.dir}/receive.py"], segments,
+                                                      progress=self._check_stop, on_stdout=on_line)
         except TransportError as exc:
             for n in chain:
                 fallback.setdefault(n, f"the relay broke at {chain[0]}: {exc.message}")
@@ -296,11 +315,36 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
 
 
 def relay_push(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connections, *,
-               listener: Listener = ignore, nodes: Sequence[str] | None = None) -> RelayReport:
-    return Relay(plan, profile, bundles, conns, listener=listener, nodes=nodes).run()
+               listener: Listener = ignore, nodes: Sequence[str] | None = None,
+               stop: threading.Event | None = None) -> RelayReport:
+    """Relay the bundles (see the module's docstring). Setting `stop` ends the
+    stream at its next chunk or report line; the key is removed, nothing is
+    pushed directly, and every node keeps what arrived for the next push."""
+    return Relay(plan, profile, bundles, conns, listener=listener, nodes=nodes, stop=stop).run()
 
 
-__all__ = ["relay_push", "relay_possible", "RelayHop", "RelayFallback", "RelayReport", "SMALL"]
+__all__ = ["deliver", "Delivery", "relay_push", "relay_possible", "RelayHop", "RelayFallback", "RelayReport", "SMALL"]
+
+
+@dataclasses.dataclass
+class Delivery:
+    report: push_mod.PushReport
+    why: str  # relay or direct, and why (measured, forced, or not possible)
+    notes: list[str]  # nodes pushed directly after a relay, and why; keys left on unreachable nodes
+
+
+def deliver(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connections, *, mode: str = "auto",
+            parallel: int = 4, listener: Listener = ignore, nodes: Sequence[str] | None = None,
+            stop: threading.Event | None = None) -> Delivery:
+    """Send every node its bundles, relayed or direct (`mode`: auto, relay,
+    direct; see choose). The one way bundles reach nodes, for `onsite push`,
+    `onsite install` and the wizard."""
+    use_relay, why = choose(plan, profile, bundles, conns, mode=mode, nodes=nodes)
+    if use_relay:
+        r = relay_push(plan, profile, bundles, conns, listener=listener, nodes=nodes, stop=stop)
+        return Delivery(r.report, why, [f"{n}: {reason}" for n, reason in r.fallback.items()] + r.cleanup_warnings)
+    return Delivery(push_mod.push(plan, profile, bundles, conns, parallel=parallel, listener=listener, nodes=nodes, stop=stop),
+                    why, [])
 
 
 PROBE_BYTES = 32 << 20  # 8 MiB measured connection ramp-up more than the link

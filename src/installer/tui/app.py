@@ -114,6 +114,7 @@ class Backend:
         self.app = app
         self.bundle_paths = bundles
         self.runner = None
+        self.push_stop = threading.Event()  # set by pause/abort while the bundles are on their way
         self.outcome = None
         self.verify_report = None
         self.journal_dir: Path | None = None
@@ -163,6 +164,7 @@ class Backend:
             return None
 
     def install(self, listener, on_ready: Callable) -> object:
+        self.push_stop = threading.Event()
         try:
             job = self._install(resume=self.app.resume_requested)
             job.open_journal()
@@ -170,7 +172,11 @@ class Backend:
             secrets = secrets_mod.resolve_all(job.plan, job.profile, self.app.ask_secret_blocking)
             with self._connections() as conns:
                 if job.bundles:
-                    pushed = job.push(conns, listener)
+                    pushed = job.push(conns, listener, self.push_stop)
+                    if self.push_stop.is_set():
+                        raise ProblemError(Problem(message="the push was stopped; no step ran",
+                                                   hint="resume the install later (Welcome → resume install): what "
+                                                        "arrived on the nodes is kept", code="push-interrupted"))
                     if not pushed.ok:
                         raise ProblemError(pushed.problems)
                 self.runner = job.runner(conns, secrets, listener)

@@ -650,17 +650,25 @@ class InstallPage(Page):
                 log.write(line)
 
     def action_pause(self) -> None:
-        if self.wizard.backend.runner is not None:
-            self.wizard.backend.runner.request_stop()
+        backend = self.wizard.backend
+        if backend.runner is not None:
+            backend.runner.request_stop()
             self.notify("pausing: running steps finish, nothing new starts")
+        else:
+            backend.push_stop.set()
+            self.notify("stopping the push: the nodes keep what arrived")
 
     def action_abort(self) -> None:
         from .app import ConfirmModal
 
         def decided(yes: bool | None) -> None:
-            if yes and self.wizard.backend.runner is not None:
-                self.wizard.backend.runner.abort()
+            backend = self.wizard.backend
+            if yes and backend.runner is not None:
+                backend.runner.abort()
                 self.notify("aborting: running steps are stopped and marked unknown", severity="warning")
+            elif yes:
+                backend.push_stop.set()
+                self.notify("stopping the push: the nodes keep what arrived", severity="warning")
 
         self.app.push_screen(ConfirmModal("Abort the install?", "Running steps are stopped and marked unknown. "
                                           "The install can be resumed later."), decided)
