@@ -295,3 +295,21 @@ def test_ctrl_c_mid_push_stops_at_once_and_the_next_push_resumes(lab, tmp_path, 
     assert again.results["node1"].resumed_files == 1
     assert again.sent_bytes == 4 * b.files[0].size - sum(parts.values())
     assert {remote_sha(lab, n.name, target) for n in lab.nodes} == {b.files[0].sha256}
+
+
+def test_push_as_a_sudo_user_with_a_password(lab, tmp_path):
+    """sudo -S reads its password line from stdin; the receiver's header and
+    files follow it on the same stream, byte for byte."""
+    v = lab_validation(lab)
+    ssh = v.plan.node("node2").ssh
+    ssh.user, ssh.auth = "deploy", "password"
+    ssh.password = ssh.sudo_password = f"file:{lab.secret_file('ssh-deploy')}"
+    b = make_bundle(tmp_path, "sudo", {"a.bin": (3 << 20) + 5, "b/c.txt": b"after the password\n"})
+    clean(lab, b)
+    with ssh_connections(v.plan) as conns:
+        report = push.push(v.plan, v.profile, [b], conns, nodes=["node2"])
+    assert report.ok, report.problems
+    for f in b.files:
+        assert remote_sha(lab, "node2", push.remote_path(b, f)) == f.sha256
+    owner = lab.run("node2", ["stat", "-c", "%U", push.remote_path(b, b.files[0])]).stdout.strip()
+    assert owner == "root"

@@ -41,7 +41,11 @@ def test_relayed_push_leaves_verified_copies_and_no_key(lab, tmp_path):
             assert remote_sha(lab, n.name, push.remote_path(b, f)) == f.sha256
     hops = [(e.node, e.source) for e in events if isinstance(e, relay.RelayHop)]
     assert hops == [("node1", "installer"), ("node2", "node1"), ("node3", "node2"), ("escape", "node3")]
-    assert any(isinstance(e, TransferProgress) for e in events)
+    # every hop's own progress came up the chain from its receiver, to the last byte
+    total = sum(f.size for f in b.files)
+    for n in lab.nodes:
+        mine = [e.done_bytes for e in events if isinstance(e, TransferProgress) and e.node == n.name]
+        assert mine and mine[-1] == total and mine == sorted(mine), (n.name, mine)
     assert set(relay_traces(lab).values()) == {"0 0"}
     # a repeat sends nothing
     with ssh_connections(v.plan) as conns:

@@ -8,6 +8,7 @@ Update after an intended change: pytest tests/test_wizard_snapshots.py --snapsho
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,8 +31,10 @@ def _feed_preflight(screen) -> None:
         for check, status, detail in (("ssh", "ok", f"root@{node}:22, host key verified"), ("ports", "ok", "29 ports free"),
                                       ("disk-used", "ok" if node != "node3" else "fail", "41 % used (limit 95 %)"
                                        if node != "node3" else "97 % used (limit 95 %)")):
-            screen.drain(events.CheckResult(node, check, status, detail))
+            screen.drain(events.CheckResult(node, check, status, detail,
+                                            "free space on the data disk before installing" if status == "fail" else ""))
     screen._pump()
+    screen._finished(SimpleNamespace(blockers=[r for r in screen.results if r.status == "fail"]))
 
 
 def _feed_install(screen) -> None:

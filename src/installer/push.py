@@ -257,7 +257,7 @@ class _Progress:
             raise Interrupted()
         now = time.monotonic()
         rate = self.meter.add(done, now)
-        if force or now - self.last >= PROGRESS_EVERY:
+        if force or done >= self.total or now - self.last >= PROGRESS_EVERY:
             self.last = now
             name = self.names[min(bisect.bisect_right(self.ends, done - 1), len(self.names) - 1)] if self.names else ""
             eta = (self.total - done) / rate if rate > 0 else None

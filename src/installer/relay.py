@@ -308,7 +308,6 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
             results[n].files_sent = len(mine)
             results[n].sent_bytes = sum(f.size for _, f in mine)
             results[n].seconds = time.monotonic() - t0
-            progress[n](total, force=True)
             self.listener(TransferDone(n, results[n].sent_bytes, results[n].files_sent, results[n].files_skipped, 0,
                                        results[n].seconds))
         return ok_nodes

@@ -495,11 +495,12 @@ class PreflightPage(Page):
     def body(self) -> ComposeResult:
         yield Static("checking every node...", id="pf-summary")
         yield DataTable(id="preflight", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="pf-detail")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.drain = _EventDrain()
-        self.results: dict[tuple[str, str], events.CheckResult] = {}
+        self.results: list[events.CheckResult] = []  # by row: the highlighted one is shown whole below the table
         table = self.query_one("#preflight", DataTable)
         table.add_columns("node", "check", "result", "detail")
         self.query_one("#next", Button).disabled = True
@@ -521,6 +522,25 @@ class PreflightPage(Page):
             if isinstance(ev, events.CheckResult):
                 style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[ev.status]
                 table.add_row(ev.node, ev.check, Text(ev.status, style=style), ev.detail[:80])
+                self.results.append(ev)
+        self._show(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#preflight")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show(event.cursor_row)
+
+    def _show(self, row: int) -> None:
+        """The highlighted result whole, with its remedy: the table's column is narrow."""
+        detail = self.query_one("#pf-detail", Static)
+        if not 0 <= row < len(self.results):
+            detail.update("")
+            return
+        r = self.results[row]
+        text = Text(f"{r.node} {r.check}: ", style="bold")
+        text.append(r.detail)
+        if r.hint and r.status != "ok":
+            text.append(f"\n→ {r.hint}", style="yellow" if r.status == "warn" else "bold")
+        detail.update(text)
 
     def _finished(self, report) -> None:
         self._pump()
@@ -529,11 +549,16 @@ class PreflightPage(Page):
             summary.update(Text("could not check the nodes (see the notification)", style="bold red"))
             return
         b = len(report.blockers)
-        summary.update(Text(f"{b} blocker{'s' * (b != 1)}: fix them and go back, then forward" if b else "ready to install",
+        summary.update(Text(f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'}, then go back and forward "
+                            "to check again" if b else "ready to install",
                             style="bold red" if b else "bold green"))
         self.query_one("#next", Button).disabled = b > 0
         if not b:
             self.query_one("#next", Button).focus()
+        else:  # land on the first blocker, with its remedy shown below the table
+            table = self.query_one("#preflight", DataTable)
+            table.move_cursor(row=next(i for i, r in enumerate(self.results) if r.status == "fail"))
+            table.focus()
 
 
 class InstallPage(Page):
