@@ -1,4 +1,4 @@
-"""Bundles: build, verify, sign, tamper detection (no network)."""
+"""Bundles: build, verify, sign, tamper detection, package names (no network)."""
 
 from __future__ import annotations
 
@@ -118,3 +118,14 @@ def test_resolve_debs_keeps_dependencies_and_drops_essentials():
     assert "keepalived" in names
     assert "libc6" not in names  # essential: on every Debian system
     assert any(n.startswith("libnl") for n in names)  # a real dependency
+
+
+def test_add_debs_refuses_a_package_apt_does_not_know(src, tmp_path, capsys):
+    """apt-cache passes over an unknown name when others are known: the
+    bundle would silently lack it. (apt's lists only; nothing is downloaded.)"""
+    out = tmp_path / "out"
+    bundle.build(src, out)
+    assert main(["bundle", "add-debs", str(out), "haproxy", "haproxx"]) == 2
+    err = capsys.readouterr().err
+    assert "apt knows no package haproxx" in err and "haproxy," not in err
+    assert not (out / "debs").exists()

@@ -340,8 +340,15 @@ def base_system() -> set[str]:
 
 
 def resolve_debs(packages: list[str]) -> list[str]:
-    """The packages and their dependencies (recursively), minus the base system."""
+    """The packages and their dependencies (recursively), minus the base
+    system. A name apt does not know is an error: apt-cache passes over it
+    silently when other names are known, and the bundle would lack it."""
     names = _closure(packages)
+    unknown = [p for p in packages if p not in names]
+    if unknown:
+        raise ProblemError(Problem(message=f"apt knows no package {', '.join(unknown)}",
+                                   hint="check the spelling (apt-cache search NAME), or refresh the package lists with "
+                                        "apt-get update", code="bundle"), exit_code=2)  # the command line is wrong
     base = base_system()
     return sorted(n for n in names if n in packages or n not in base)
 
