@@ -176,3 +176,8 @@ def test_core_imports_no_ui_and_no_transport(module):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"installer.{module} pulls in {out}"
+
+
+def test_the_wizard_without_a_terminal_says_what_to_run_instead(capsys):
+    assert main(["wizard", str(BASE)]) == 3  # pytest's stdin and stdout are not terminals
+    assert "onsite install FILE" in capsys.readouterr().err

@@ -227,14 +227,21 @@ def _leftovers(name: str, state: Path) -> list[str]:
     return found
 
 
-def test_down_leaves_nothing_behind(tmp_path, lab):
+def test_down_leaves_nothing_behind(tmp_path, lab, capsys):
+    """Through the commands a deployer types: up, status, down, status."""
     state = tmp_path / "state"
-    other = Lab(state, name="osdown")
-    other.up(nodes=2, subnet="198.18.101.0/24")
-    assert other.healthy()
+    where = ["--state-dir", str(state), "--name", "osdown"]
+    assert main(["lab", "up", "--nodes", "2", "--subnet", "198.18.102.0/24", *where]) == 0
+    assert Lab(state, name="osdown").healthy()
     assert _leftovers("osdown", state)  # the check sees a lab when there is one
-    other.down()
+    assert main(["lab", "status", *where]) == 0
+    out = capsys.readouterr().out
+    assert "198.18.102.11" in out and out.count("up, ssh ok") == 2
+    assert main(["lab", "down", *where]) == 0
+    assert "lab down: " in capsys.readouterr().out
     assert _leftovers("osdown", state) == []
+    assert main(["lab", "status", *where]) == 1
+    assert "no lab is up" in capsys.readouterr().out
 
 
 def test_down_after_a_crash_mid_up(tmp_path, lab, monkeypatch):

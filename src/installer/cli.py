@@ -166,6 +166,10 @@ def cmd_schema(args) -> int:
 
 
 def cmd_wizard(args) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("onsite wizard: needs a terminal (it is driven by the keyboard); for an unattended run use "
+              "`onsite install FILE`", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     from .tui.app import run
 
     return run(Path(args.file) if args.file else None, [Path(b) for b in args.bundle] if args.bundle else None)
