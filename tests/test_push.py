@@ -55,6 +55,16 @@ def clean(lab, b: bundle.Bundle) -> None:
         lab.run(n.name, ["rm", "-rf", f"{push.REMOTE_ROOT}/{b.id}"], check=False)
 
 
+def push_and_check(lab, plan, profile, b: bundle.Bundle, node: str) -> push.PushReport:
+    """Push `b` to one node; every file is there under its final name, with its hash."""
+    with ssh_connections(plan) as conns:
+        report = push.push(plan, profile, [b], conns, nodes=[node])
+    assert report.ok, report.problems
+    for f in b.files:
+        assert remote_sha(lab, node, push.remote_path(b, f)) == f.sha256
+    return report
+
+
 def test_push_to_all_nodes_then_repeat_sends_nothing(lab, tmp_path):
     v = lab_validation(lab)
     b = make_bundle(tmp_path, "allnodes", {"payload/a.bin": 3 << 20, "payload/small.txt": b"hi\n"})
@@ -91,11 +101,7 @@ def test_hostile_file_names_run_nothing(lab, tmp_path):
              "quote'\"s and spaces": b"4"}
     b = make_bundle(tmp_path, "hostile", names)
     clean(lab, b)
-    with ssh_connections(v.plan) as conns:
-        report = push.push(v.plan, v.profile, [b], conns, nodes=["node1"])
-    assert report.ok, report.problems
-    for f in b.files:
-        assert remote_sha(lab, "node1", push.remote_path(b, f)) == f.sha256
+    push_and_check(lab, v.plan, v.profile, b, "node1")
     assert lab.run("node1", "ls /tmp/canary-* 2>/dev/null | wc -l").stdout.strip() == "0"
 
 
@@ -241,12 +247,9 @@ def test_node_without_python_or_openssl_still_gets_verified_files(lab, tmp_path)
     lab.run("node3", hide)
     try:
         assert lab.run("node3", "command -v python3 openssl || echo none").stdout.strip() == "none"
-        with ssh_connections(v.plan) as conns:
-            report = push.push(v.plan, v.profile, [b], conns, nodes=["node3"])
-        assert report.ok, report.problems
+        push_and_check(lab, v.plan, v.profile, b, "node3")
     finally:
         lab.run("node3", show)
-    assert remote_sha(lab, "node3", push.remote_path(b, b.files[0])) == b.files[0].sha256
 
 
 def interrupt_when(condition, timeout: float = 30) -> threading.Thread:
@@ -306,10 +309,6 @@ def test_push_as_a_sudo_user_with_a_password(lab, tmp_path):
     ssh.password = ssh.sudo_password = f"file:{lab.secret_file('ssh-deploy')}"
     b = make_bundle(tmp_path, "sudo", {"a.bin": (3 << 20) + 5, "b/c.txt": b"after the password\n"})
     clean(lab, b)
-    with ssh_connections(v.plan) as conns:
-        report = push.push(v.plan, v.profile, [b], conns, nodes=["node2"])
-    assert report.ok, report.problems
-    for f in b.files:
-        assert remote_sha(lab, "node2", push.remote_path(b, f)) == f.sha256
+    push_and_check(lab, v.plan, v.profile, b, "node2")
     owner = lab.run("node2", ["stat", "-c", "%U", push.remote_path(b, b.files[0])]).stdout.strip()
     assert owner == "root"
