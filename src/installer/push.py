@@ -203,7 +203,7 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         return
     dirs = sorted({r.rsplit("/", 1)[0] for _, _, r in items})
     _check(t, ["mkdir", "-p", "--", *dirs], node, "creating the bundle folders")
-    receiver, states = node_state(t, node, [r for _, _, r in items])
+    runs, states = node_state(t, node, [r for _, _, r in items])
     todo: list[tuple[Bundle, BundleFile, str, int]] = []
     for (b, f, r), (kind, value) in zip(items, states, strict=True):
         if kind == "H" and value == f.sha256:
@@ -219,9 +219,9 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     if need + SPACE_MARGIN > avail:
         raise _fail(node, f"not enough free space in {REMOTE_ROOT}: needs {_mb(need + SPACE_MARGIN)}, has {_mb(avail)}",
                     "free space on the node, or mount a larger disk there, then push again", "push-disk-space")
-    progress = _Progress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener, stop)
+    progress = NodeProgress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener, stop)
     try:
-        if receiver == "python3":
+        if runs == "python3":
             _send_stream(t, node, todo, result, progress)
         else:
             _send_each(t, node, todo, result, progress)
@@ -238,8 +238,10 @@ def node_state(t: Transport, node: str, paths: Sequence[str]) -> tuple[str, list
     return lines[0].split()[1], [(k, v) for k, _, v in (line.partition(" ") for line in lines[1:])]
 
 
-class _Progress:
-    """TransferProgress events for one node from 'bytes sent so far'."""
+class NodeProgress:
+    """TransferProgress events for one node from 'bytes so far' (sent, or
+    reported by its receiver), at most every PROGRESS_EVERY seconds and
+    always for the last byte."""
 
     def __init__(self, node: str, files: list[tuple[str, int]], listener: Listener, stop: threading.Event | None = None) -> None:
         self.node, self.listener, self.stop = node, listener, stop
@@ -265,7 +267,7 @@ class _Progress:
 
 
 def _send_stream(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str, int]], result: NodeResult,
-                 progress: _Progress) -> None:
+                 progress: NodeProgress) -> None:
     """Every file in one stream into the node's python3 receiver."""
     files = [{"path": f"{b.id}/{f.path}", "size": f.size, "offset": off, "sha256": f.sha256} for b, f, _, off in todo]
     segments = [receiver_header(node, files)] + [Segment(path=b.root / f.path, offset=off, length=f.size - off)
@@ -320,7 +322,7 @@ def _verdict_problem(node: str, remote: str, verdict: list[str]) -> ProblemError
 
 
 def _send_each(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str, int]], result: NodeResult,
-               progress: _Progress) -> None:
+               progress: NodeProgress) -> None:
     """One stream per file into `cat`, then a second pass that hashes it."""
     done_before = 0
     for b, f, r, offset in todo:
@@ -347,4 +349,4 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n < 10e9 else f"{n / 1e9:.1f} GB"
 
 
-__all__ = ["push", "Interrupted", "PushReport", "bundles_for_nodes", "node_state", "parse_verdicts", "receiver_header", "receiver_source", "REMOTE_ROOT"]
+__all__ = ["push", "Interrupted", "NodeProgress", "PushReport", "bundles_for_nodes", "node_state", "parse_verdicts", "receiver_header", "receiver_source", "REMOTE_ROOT"]

@@ -271,7 +271,7 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
         for a, b in zip(chain, chain[1:]):
             self.listener(RelayHop(b, a))
         names = [(f.path, f.size) for _, _, f, _ in todo]
-        progress = {n: push_mod._Progress(n, names, self.listener) for n in chain}
+        progress = {n: push_mod.NodeProgress(n, names, self.listener) for n in chain}
 
         def on_line(line: str) -> None:
             self._check_stop()
