@@ -10,7 +10,7 @@ import pytest
 
 from installer import push, relay
 from installer.cli import main
-from installer.events import TransferProgress
+from installer.events import TransferDone, TransferProgress
 
 from .conftest import lab_validation, ssh_connections
 from .test_push import clean, interrupt_when, make_bundle, part_size, remote_sha
@@ -48,9 +48,12 @@ def test_relayed_push_leaves_verified_copies_and_no_key(lab, tmp_path):
         assert mine and mine[-1] == total and mine == sorted(mine), (n.name, mine)
     assert set(relay_traces(lab).values()) == {"0 0"}
     # a repeat sends nothing
+    events.clear()
     with ssh_connections(v.plan) as conns:
-        again = relay.relay_push(v.plan, v.profile, [b], conns)
+        again = relay.relay_push(v.plan, v.profile, [b], conns, listener=events.append)
     assert again.report.ok and again.report.sent_bytes == 0
+    done = {e.node: e for e in events if isinstance(e, TransferDone)}
+    assert set(done) == {n.name for n in lab.nodes} and {e.files_skipped for e in done.values()} == {2}
 
 
 def test_node_cut_off_mid_relay_falls_back_and_says_so(lab, tmp_path):

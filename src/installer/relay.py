@@ -265,7 +265,9 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
             mine = [f for _, _, f, skip in todo if n not in skip]
             results[n].files_skipped = sum(1 for b, _ in items if b in self.wanted[n]) - len(mine)
             self.listener(TransferPlanned(n, tuple(b.id for b in self.wanted[n]), total, results[n].files_skipped))
-        if not todo:
+        if not todo:  # every node has every file it needs
+            for n in chain:
+                self.listener(TransferDone(n, 0, 0, results[n].files_skipped, 0, 0.0))
             return chain
         self.listener(RelayHop(chain[0], "installer"))
         for a, b in zip(chain, chain[1:]):
