@@ -241,14 +241,13 @@ class Receiver:
         dest = dest_of(f["path"], self.root)
         part = dest + ".part"
         size, offset = f["size"], f.get("offset", 0)
-        write = self.me not in f.get("skip", []) and self.disk_full is None
-        if self.me not in f.get("skip", []) and self.disk_full is not None:
-            self._fail(idx, "nospace", self.disk_full)
         h = hashlib.sha256()
-        fd = None
-        if write:
-            fd = self._open_part(idx, part, offset, h)
-            write = fd is not None
+        fd = None  # where this node writes the file; None: it only passes the bytes on
+        if self.me not in f.get("skip", []):
+            if self.disk_full is not None:
+                self._fail(idx, "nospace", self.disk_full)
+            else:
+                fd = self._open_part(idx, part, offset, h)
         left = size - offset
         while left > 0:
             chunk = self._read(left)
@@ -279,6 +278,7 @@ class Receiver:
         return True
 
     def _open_part(self, idx, part, offset, h):
+        fd = None
         try:
             os.makedirs(os.path.dirname(part), exist_ok=True)
             fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -298,6 +298,8 @@ class Receiver:
             os.lseek(fd, offset, os.SEEK_SET)
             return fd
         except OSError as exc:
+            if fd is not None:
+                os.close(fd)
             self._write_error(idx, part, exc)
             return None
 

@@ -371,7 +371,7 @@ class SshTransport:
                     if seg.path is None:
                         send(memoryview(seg.data))
                         continue
-                    with _local(seg.path, "rb", buffering=0) as fh:
+                    with _open_local(seg.path) as fh:
                         fh.seek(seg.offset)
                         left = seg.length
                         while left > 0:
@@ -437,9 +437,10 @@ class SshTransport:
             self._t.close()
 
 
-def _local(path: Path, mode: str, **kw):
+def _open_local(path: Path):
+    """A bundle file to send, unbuffered (it is read into put_stream's buffer)."""
     try:
-        return open(path, mode, **kw)
+        return open(path, "rb", buffering=0)
     except OSError as exc:
         raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
 
