@@ -164,6 +164,8 @@ class Backend:
             return None
 
     def install(self, listener, on_ready: Callable) -> object:
+        # pause/abort reach the push until this run's runner exists (not a former run's)
+        self.runner = None
         self.push_stop = threading.Event()
         try:
             job = self._install(resume=self.app.resume_requested)
