@@ -73,7 +73,7 @@ def repo_root() -> Path:
 
 
 def lab_validation(lab):
-    from installer import validate
+    from installer.model import validate
 
     result = validate.validate_file(lab.answer_file)
     assert result.ok, [p.render() for p in result.problems]
@@ -82,7 +82,7 @@ def lab_validation(lab):
 
 def ssh_connections(plan, **options):
     """Connections over real SSH; options go to SshTransport (timeouts)."""
-    from installer.connections import Connections
-    from installer.ssh_paramiko import connect
+    from installer.remote.connections import Connections
+    from installer.remote.ssh_paramiko import connect
 
     return Connections(plan, lambda ep: connect(ep, **options))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle
 from installer.cli import main
-from installer.journal import Journal
+from installer.engine import bundle
+from installer.engine.journal import Journal
 
 pytestmark = pytest.mark.lab
 
@@ -260,9 +260,9 @@ def test_bad_step_declarations_are_reported(tmp_path, lab, site):
         ]}))
     out = tmp_path / "out"
     bundle.build(src, out)
-    from installer.problems import ProblemError
-    from installer.profile import load_profile
-    from installer.steps import load_steps
+    from installer.engine.steps import load_steps
+    from installer.model.problems import ProblemError
+    from installer.model.profile import load_profile
 
     with pytest.raises(ProblemError) as exc:
         load_steps([bundle.load(out)], set(load_profile("reference").roles))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle, probes
 from installer.cli import main
+from installer.engine import bundle, probes
 from installer.lab import Lab
 
 from .conftest import _need_lab, repo_root
@@ -214,7 +214,7 @@ def test_redis_primary_stops_sentinel_promotes_a_replica(ref):
 
 def test_keepalived_stops_on_the_api_vip_holder_the_vip_moves(ref):
     lab, answer = ref
-    from installer import validate
+    from installer.model import validate
 
     plan = validate.validate_file(answer).plan
     ip5 = plan.ips["IP5"]
@@ -232,7 +232,7 @@ def test_keepalived_stops_on_the_api_vip_holder_the_vip_moves(ref):
 
 def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_back(ref):
     lab, answer = ref
-    from installer import validate
+    from installer.model import validate
 
     plan = validate.validate_file(answer).plan
     ip6 = plan.ips["IP6"]

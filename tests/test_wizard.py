@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle, validate
-from installer.journal import Journal
+from installer.engine import bundle
+from installer.engine.journal import Journal
+from installer.model import validate
 from installer.tui.app import OnsiteApp
 
 HERE = Path(__file__).parent

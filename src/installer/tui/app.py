@@ -21,14 +21,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from .. import bundle as bundle_mod
-from .. import journal as journal_mod
-from .. import secrets as secrets_mod
-from ..connections import Connections, transport_problem
-from ..install import Install, InstallOptions
-from ..problems import Problem, ProblemError
-from ..resources import data_path
-from ..transport import Endpoint, TransportError
+from ..engine import bundle as bundle_mod
+from ..engine import journal as journal_mod
+from ..engine.install import Install, InstallOptions
+from ..model import secrets as secrets_mod
+from ..model.problems import Problem, ProblemError
+from ..model.resources import data_path
+from ..remote.connections import Connections, transport_problem
+from ..remote.transport import Endpoint, TransportError
 from .pages import PAGE_CLASSES, Page
 from .state import WizardState, load_pages, page_of
 
@@ -137,7 +137,7 @@ class Backend:
         return journal_mod.unfinished(journal_mod.default_dir(state.path, state.plan), state.plan)
 
     def _connections(self) -> Connections:
-        from ..ssh_paramiko import connect
+        from ..remote.ssh_paramiko import connect
 
         self.conns = Connections(self.app.state.plan, lambda ep: connect(ep), prompt=self.app.ask_secret_blocking)
         return self.conns
@@ -156,7 +156,7 @@ class Backend:
             job = self._install()
             job.resuming = False
             with self._connections() as conns:
-                from .. import preflight
+                from ..engine import preflight
 
                 return preflight.run(job.plan, job.profile, conns, listener=listener, missing_payloads=job.missing_payloads)
         except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
@@ -185,7 +185,7 @@ class Backend:
                 self.outcome = self.runner.run()
                 if self.outcome.ok and self.journal_dir is not None:
                     # The same proof as `onsite install` ends with (installer.verify).
-                    from .. import verify
+                    from ..engine import verify
 
                     installed = {s.component for s in job.steps if s.component}
                     report = verify.Verifier(job.plan, job.profile, conns, secrets, installed).run()
@@ -197,7 +197,7 @@ class Backend:
             return None
 
     def support_bundle(self) -> Path:
-        from ..cli import main
+        from ..cli.main import main
 
         out = (self.app.state.path.parent if self.app.state.path else Path.cwd()) / "onsite-support.tar.gz"
         main(["support-bundle", str(self.app.state.path), "-o", str(out)])
@@ -267,7 +267,7 @@ class OnsiteApp(App):
         return None
 
     def jump_to(self, problem: Problem) -> None:
-        from ..problems import format_path
+        from ..model.problems import format_path
 
         self.go(self.page_index(page_of(problem)), focus=format_path(problem.path) if problem.path else None)
 
@@ -313,7 +313,7 @@ class OnsiteApp(App):
 
     @work(thread=True, group="test-connection")
     def test_connection(self, index: int) -> None:
-        from ..ssh_paramiko import connect
+        from ..remote.ssh_paramiko import connect
 
         state = self.state
         node = state.get(f"nodes[{index}]", {}) or {}

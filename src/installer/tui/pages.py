@@ -20,8 +20,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar, RichLog, Select, Static
 
-from .. import events
-from ..problems import Problem
+from ..engine import events
+from ..model.problems import Problem
 from .state import FieldDef, PageDef, page_of
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class FieldRow(Vertical):
                 yield Select([(c, c) for c in f.choices], value=self.state.get(self.path, f.choices[0]), allow_blank=False,
                              compact=True, id=_wid(self.path))
             elif f.kind == "profile":
-                from ..profile import available_profiles
+                from ..model.profile import available_profiles
 
                 yield Select([(p, p) for p in available_profiles()], value=self.state.get(self.path, "reference"),
                              allow_blank=False, compact=True, id=_wid(self.path))
@@ -609,7 +609,7 @@ class InstallPage(Page):
         self.app.call_from_thread(self._finished, outcome)
 
     def _pump(self) -> None:
-        from ..runner import StepFinished, StepOutput, StepStarted
+        from ..engine.runner import StepFinished, StepOutput, StepStarted
 
         batch = self.drain.drain()
         table = self.query_one("#matrix", DataTable)
@@ -735,7 +735,7 @@ class DonePage(Page):
             lines.append(f"Installed: {outcome.ran} steps ran, {outcome.skipped} already in place.\n", style="bold green")
         report = self.wizard.backend.verify_report
         if report is not None:
-            from ..verify import MARK, OK, SKIPPED
+            from ..engine.verify import MARK, OK, SKIPPED
 
             checked = [c for c in report.checks if c.status != SKIPPED]
             if not checked:

@@ -27,10 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, answerfile, validate
-from .problems import Problem, ProblemError, Problems
-from .profile import ProfileNotFound, available_profiles, load_profile
-from .resources import data_root
+from .. import __version__
+from ..model import answerfile, validate
+from ..model.problems import Problem, ProblemError, Problems
+from ..model.profile import ProfileNotFound, available_profiles, load_profile
+from ..model.resources import data_root
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -83,7 +84,7 @@ def cmd_init(args) -> int:
         profile = load_profile(args.profile)
     except ProfileNotFound:
         raise UsageError(f"unknown profile {args.profile!r}; available: {', '.join(available_profiles())}") from None
-    from .ipplan import IpPlanError
+    from ..model.ipplan import IpPlanError
 
     try:
         plan = answerfile.starting_plan(profile, site=args.site, subnet=args.subnet, gateway=args.gateway,
@@ -111,7 +112,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from .planner import node_views
+    from ..model.planner import node_views
 
     loaded = _load_valid(args.file, args.format)
     if isinstance(loaded, int):
@@ -120,8 +121,8 @@ def cmd_plan(args) -> int:
     assert plan is not None and profile is not None
     views = node_views(plan, profile)
     if args.format == "json":
-        from .cli_remote import _find_bundles
-        from .steps import instances, load_steps
+        from ..engine.steps import instances, load_steps
+        from .remote import _find_bundles
 
         bundles = _find_bundles(args)
         insts = instances(plan, load_steps(bundles, set(profile.roles)))
@@ -131,8 +132,8 @@ def cmd_plan(args) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
-    from .cli_remote import _find_bundles
-    from .steps import instances, load_steps
+    from ..engine.steps import instances, load_steps
+    from .remote import _find_bundles
 
     bundles = _find_bundles(args)
     steps_of: dict[str, list[str]] = {}
@@ -170,7 +171,7 @@ def cmd_wizard(args) -> int:
         print("onsite wizard: needs a terminal (it is driven by the keyboard); for an unattended run use "
               "`onsite install FILE`", file=sys.stderr)
         return EXIT_ENVIRONMENT
-    from .tui.app import run
+    from ..tui.app import run
 
     return run(Path(args.file) if args.file else None, [Path(b) for b in args.bundle] if args.bundle else None)
 
@@ -226,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub) -> None:
     """Commands that live in their own modules (kept out of start-up)."""
-    from . import cli_install, cli_lab, cli_remote
+    from . import install as cli_install
+    from . import lab as cli_lab
+    from . import remote as cli_remote
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
@@ -272,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_version(args)
         if not args.command:
             if sys.stdin.isatty() and sys.stdout.isatty():
-                from .tui.app import run
+                from ..tui.app import run
 
                 return run()
             parser.print_help()

@@ -16,12 +16,13 @@ import threading
 import time
 from pathlib import Path
 
-from . import answerfile, bundle, events, preflight, relay
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, ctrl_c_stops, print_problems
-from .connections import Connections
-from .events import human_bytes
-from .problems import Problem, ProblemError, Problems
-from .transport import Endpoint
+from ..engine import bundle, events, preflight, relay
+from ..engine.events import human_bytes
+from ..model import answerfile
+from ..model.problems import Problem, ProblemError, Problems
+from ..remote.connections import Connections
+from ..remote.transport import Endpoint
+from .main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, ctrl_c_stops, print_problems
 
 
 def _prompt(label: str) -> str:
@@ -40,7 +41,7 @@ class _Pinning:
         self.lock = threading.Lock()
 
     def __call__(self, ep: Endpoint):
-        from .ssh_paramiko import connect
+        from ..remote.ssh_paramiko import connect
 
         t = connect(ep, accept_new_host_key=self.accept_new)
         if t.host_key_was_new and t.seen_host_key:
@@ -147,7 +148,7 @@ def cmd_preflight(args) -> int:
 def _missing_payloads(args, loaded) -> list[Problem]:
     """Vendor payloads the plan's steps (on --only nodes) need and the bundles
     lack (no network)."""
-    from .steps import instances, load_steps, missing_payloads
+    from ..engine.steps import instances, load_steps, missing_payloads
 
     bundles = _find_bundles(args)
     insts = instances(loaded.plan, load_steps(bundles, set(loaded.profile.roles)))

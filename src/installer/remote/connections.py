@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from . import secrets
-from .plan import Plan
-from .problems import Problem, ProblemError
+from ..model import secrets
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError
 from .transport import Endpoint, Transport, TransportError
 
 Factory = Callable[[Endpoint], Transport]

@@ -27,9 +27,9 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError
 from .bundle import Bundle
-from .plan import Plan
-from .problems import Problem, ProblemError
 
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600

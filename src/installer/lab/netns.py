@@ -43,9 +43,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import answerfile, hostkeys
-from .plan import VipCheck
-from .profile import load_profile
+from ..model import answerfile
+from ..model.plan import VipCheck
+from ..model.profile import load_profile
+from ..remote import hostkeys
 
 DEFAULT_STATE_DIR = Path("/var/lib/onsite/lab")
 DEFAULT_SUBNET = "198.18.0.0/24"
@@ -408,7 +409,7 @@ class Lab:
     def _hidden_paths(self) -> list[str]:
         """Host folders the nodes must not see: state (keys), the checkout, homes."""
         hide = {str(self.state_dir.resolve()), "/home"}
-        checkout = Path(__file__).resolve().parents[2]
+        checkout = Path(__file__).resolve().parents[3]  # src/installer/lab/netns.py
         if (checkout / "pyproject.toml").exists():
             hide.add(str(checkout))
         if Path("/work").is_dir():

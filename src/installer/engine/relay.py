@@ -35,14 +35,14 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ..model.plan import Plan
+from ..model.problems import ProblemError
+from ..model.profile import Profile
+from ..remote.connections import Connections, transport_problem
+from ..remote.transport import Segment, TransportError
 from . import push as push_mod
 from .bundle import Bundle
-from .connections import Connections, transport_problem
 from .events import Event, Listener, TransferDone, TransferPlanned, ignore
-from .plan import Plan
-from .problems import ProblemError
-from .profile import Profile
-from .transport import Segment, TransportError
 
 RELAY_ROOT = "/var/lib/onsite/relay"
 MARK = "onsite-relay-"

@@ -32,14 +32,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
 
-from . import receiver
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError
+from ..model.profile import Profile
+from ..remote import receiver
+from ..remote.connections import Connections, transport_problem
+from ..remote.transport import LocalFileError, Segment, Transport, TransportError, sh_script
 from .bundle import Bundle, BundleFile
-from .connections import Connections, transport_problem
 from .events import Listener, NodeFailed, RateMeter, TransferDone, TransferPlanned, TransferProgress, ignore
-from .plan import Plan
-from .problems import Problem, ProblemError
-from .profile import Profile
-from .transport import LocalFileError, Segment, Transport, TransportError, sh_script
 
 REMOTE_ROOT = "/var/lib/onsite/bundles"
 SPACE_MARGIN = 16 << 20
@@ -83,7 +83,7 @@ else rm -f -- "$1"; echo damaged; fi
 @cache
 def receiver_source() -> str:
     """The text of installer/receiver.py, which runs on the nodes."""
-    return resources.files("installer").joinpath("receiver.py").read_text(encoding="utf-8")
+    return resources.files("installer.remote").joinpath("receiver.py").read_text(encoding="utf-8")
 
 
 def receiver_header(node: str, files: Sequence[dict], hops: Sequence[dict] = ()) -> Segment:

@@ -25,13 +25,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from .connections import Connections
+from ..model.plan import Plan
+from ..model.planner import node_views
+from ..model.problems import Problem
+from ..model.profile import Profile
+from ..remote.connections import Connections
+from ..remote.transport import Transport, TransportError, sh_script
 from .events import CheckResult, Listener, ignore
-from .plan import Plan
-from .planner import node_views
-from .problems import Problem
-from .profile import Profile
-from .transport import Transport, TransportError, sh_script
 
 MAX_SKEW = 0.5
 BUNDLES = "bundles"  # the "node" of checks about the bundles, not a machine

@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from . import yamlio
-from .problems import Problem, ProblemError
+from ..model import yamlio
+from ..model.problems import Problem, ProblemError
 
 MANIFEST = "manifest.yaml"
 SIGNATURE = "manifest.sig"

@@ -24,15 +24,15 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from ..model.plan import Plan
+from ..model.profile import Profile
+from ..remote.connections import Connections
+from ..remote.transport import Transport, TransportError
 from . import envfile
-from .connections import Connections
 from .events import Listener, ignore
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal, now
-from .plan import Plan
-from .profile import Profile
 from .push import REMOTE_ROOT
 from .steps import Instance, Step
-from .transport import Transport, TransportError
 
 RUN_DIR = "/var/lib/onsite/run"
 LOG_TAIL = 15

@@ -6,8 +6,8 @@ import json
 import sys
 import time
 
-from .lab import DEFAULT_NAME, DEFAULT_SUBNET, Lab, LabError
-from .problems import Problem, ProblemError
+from ..lab.netns import DEFAULT_NAME, DEFAULT_SUBNET, Lab, LabError
+from ..model.problems import Problem, ProblemError
 
 
 def _lab(args) -> Lab:

@@ -18,16 +18,16 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError
+from ..model.profile import Profile
+from ..remote.connections import Connections
 from . import journal as journal_mod
 from . import preflight as preflight_mod
 from . import push as push_mod
 from .bundle import Bundle
-from .connections import Connections
 from .events import Listener, ignore
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
-from .plan import Plan
-from .problems import Problem, ProblemError
-from .profile import Profile
 from .runner import Runner
 from .steps import Instance, Step, instances, load_steps, missing_payloads
 

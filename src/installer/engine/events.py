@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .problems import Problem
+from ..model.problems import Problem
 
 
 @dataclasses.dataclass(frozen=True)

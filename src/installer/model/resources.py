@@ -12,7 +12,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # model/ -> installer/
 _FOLDERS = ("schemas", "screens", "bundles")
 
 

@@ -32,11 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..model.plan import Plan
+from ..model.profile import Profile
+from ..remote.connections import Connections
+from ..remote.transport import TransportError
 from . import probes
-from .connections import Connections
-from .plan import Plan
-from .profile import Profile
-from .transport import TransportError
 
 OK, FAILED, SKIPPED, WARN = "ok", "failed", "skipped", "warn"
 

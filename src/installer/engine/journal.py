@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .plan import Plan
+from ..model.plan import Plan
 
 PENDING, RUNNING, DONE, FAILED, UNKNOWN = "pending", "running", "done", "failed", "unknown"
 FORMAT = 1

@@ -19,8 +19,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from . import events
-from .runner import StepFinished, StepOutput, StepStarted
+from ..engine import events
+from ..engine.runner import StepFinished, StepOutput, StepStarted
 
 _STYLE = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✓", "green"), "skipped": ("=", "green"),
           "failed": ("✗", "bold red"), "unknown": ("?", "yellow")}

@@ -30,15 +30,15 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__
-from . import journal as journal_mod
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_valid, ctrl_c_stops, print_problems
-from .cli_remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
-from .install import Install, InstallOptions
-from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
-from .problems import Problems
-from .runner import Runner, StepFinished, StepOutput, StepStarted
-from .secrets import resolve_all
+from .. import __version__
+from ..engine import journal as journal_mod
+from ..engine.install import Install, InstallOptions
+from ..engine.journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
+from ..engine.runner import Runner, StepFinished, StepOutput, StepStarted
+from ..model.problems import Problems
+from ..model.secrets import resolve_all
+from .main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_valid, ctrl_c_stops, print_problems
+from .remote import _connections, _find_bundles, _pin, _PlainPushPrinter, _print_preflight, _prompt
 
 
 class _PlainStepPrinter:
@@ -139,7 +139,7 @@ def cmd_install(args) -> int:
 
 
 def _verify(plan, profile, conns, secret_values, folder: Path, installed: set[str] | None) -> int:
-    from . import verify
+    from ..engine import verify
 
     print("\nverify:")
 
@@ -155,7 +155,7 @@ def _verify(plan, profile, conns, secret_values, folder: Path, installed: set[st
 
 
 def cmd_verify(args) -> int:
-    from .cli_remote import _find_bundles
+    from .remote import _find_bundles
 
     loaded = _load_valid(args.file)
     if isinstance(loaded, int):
@@ -264,7 +264,7 @@ def cmd_support_bundle(args) -> int:
         "onsite": __version__, "python": platform.python_version(), "platform": platform.platform(),
         "profile": f"{loaded.profile.name} {loaded.profile.version}", "created": journal_mod.now(),
     }
-    from . import answerfile
+    from ..model import answerfile
 
     with tarfile.open(out, "w:gz") as tar:
         def add_bytes(name: str, data: bytes) -> None:
@@ -287,7 +287,7 @@ def cmd_support_bundle(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from .cli_remote import add_bundle_options, add_remote_options, add_transfer_options
+    from .remote import add_bundle_options, add_remote_options, add_transfer_options
 
     p = sub.add_parser("install", help="validate, preflight, push and run the install steps")
     add_remote_options(p)

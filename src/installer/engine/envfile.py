@@ -32,8 +32,8 @@ import ipaddress
 import re
 import shlex
 
-from .plan import Plan
-from .profile import Profile
+from ..model.plan import Plan
+from ..model.profile import Profile
 
 
 def var(*parts: str) -> str:
