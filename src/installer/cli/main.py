@@ -1,12 +1,4 @@
-"""The headless front end: `onsite COMMAND ...`.
-
-Exit codes (also in the README):
-  0    success
-  1    the operation ran and failed (a check, a step, a node)
-  2    invalid input: the answer file or the command line is wrong
-  3    this machine cannot do it (not root, a tool missing, not Linux)
-  70   internal error (a bug): details in the crash log named on screen
-  130  interrupted (Ctrl-C)
+"""The headless front end: `onsite COMMAND ...` (exit codes: cli/common.py, README).
 
 No traceback reaches the user: problems are printed with their place and a
 hint; unexpected exceptions go to a crash log.
@@ -15,66 +7,30 @@ hint; unexpected exceptions go to a crash log.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
 import sys
-import tempfile
-import threading
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from .. import __version__
 from ..model import answerfile, validate
-from ..model.problems import Problem, ProblemError, Problems
+from ..model.problems import Problem, ProblemError
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_root
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-EXIT_ENVIRONMENT = 3
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
-
-
-# -- output ------------------------------------------------------------------
-
-
-def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
-    out = out or sys.stdout
-    items = problems.sorted()
-    if fmt == "json":
-        json.dump({"ok": problems.ok, "problems": [p.to_json() for p in items]}, out, indent=2)
-        out.write("\n")
-        return
-    for p in items:
-        out.write(p.render() + "\n")
-    if summary:
-        e, w = len(problems.errors), len(problems.warnings)
-        if e or w:
-            out.write(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}\n")
-
-
-def _load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
-    result = validate.validate_file(path)
-    if not result.ok:
-        print_problems(result.problems, fmt, sys.stderr if fmt == "text" else sys.stdout)
-        return EXIT_INVALID
-    return result
-
+from .common import (
+    EXIT_ENVIRONMENT,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    crash_log,
+    find_bundles,
+    load_valid,
+    print_problems,
+)
 
 # -- commands ----------------------------------------------------------------
 
@@ -114,7 +70,7 @@ def cmd_validate(args) -> int:
 def cmd_plan(args) -> int:
     from ..model.planner import node_views
 
-    loaded = _load_valid(args.file, args.format)
+    loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     plan, profile = loaded.plan, loaded.profile
@@ -122,9 +78,8 @@ def cmd_plan(args) -> int:
     views = node_views(plan, profile)
     if args.format == "json":
         from ..engine.steps import instances, load_steps
-        from .remote import _find_bundles
 
-        bundles = _find_bundles(args)
+        bundles = find_bundles(args)
         insts = instances(plan, load_steps(bundles, set(profile.roles)))
         nodes = [{**v.to_json(), "steps": [i.step.id for i in insts if i.node == v.name]} for v in views]
         json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
@@ -133,9 +88,8 @@ def cmd_plan(args) -> int:
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
     from ..engine.steps import instances, load_steps
-    from .remote import _find_bundles
 
-    bundles = _find_bundles(args)
+    bundles = find_bundles(args)
     steps_of: dict[str, list[str]] = {}
     for inst in instances(plan, load_steps(bundles, set(profile.roles))):
         steps_of.setdefault(inst.node, []).append(inst.step.id)
@@ -186,9 +140,9 @@ def cmd_version(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="onsite", description="Plan, push and install a multi-node highly available system.")
+    parser = Parser(prog="onsite", description="Plan, push and install a multi-node highly available system.")
     parser.add_argument("--version", action="store_true", help="print versions and where data is read from")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     p = sub.add_parser("init", help="write a starting answer file that validates")
     p.add_argument("-o", "--output", help="file to write (default: print to stdout)")
@@ -236,36 +190,6 @@ def _add_optional_commands(sub) -> None:
     cli_lab.add_commands(sub)
 
 
-def _crash_log(exc: BaseException) -> str:
-    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"onsite {__version__}\n")
-        traceback.print_exception(exc, file=fh)
-    return path
-
-
-@contextlib.contextmanager
-def ctrl_c_stops(stop: threading.Event, what: str):
-    """While the block runs, the first Ctrl-C sets `stop` (the core ends its
-    work at a safe point: a connection is never cut in the middle of an SSH
-    packet, so it can still clean up); the second raises KeyboardInterrupt."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_sigint(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        print(f"\nstopping {what}: nodes keep what arrived (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -293,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        path = _crash_log(exc)
+        path = crash_log(exc)
         print(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -58,6 +58,7 @@ class Bundle:
     files: list[BundleFile]
     steps: list[dict[str, Any]]
     signed: bool
+    checks: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # `verify:` (installer.engine.verify)
 
     @property
     def id(self) -> str:
@@ -110,7 +111,7 @@ def _check_header(data: dict[str, Any], where: str) -> tuple[str, str, list[str]
     if not NAME.match(version):
         raise _fail(f"bundle version {version!r} is missing or invalid", "e.g. 1.0.0", where)
     if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
-        raise _fail("components must be a list of component names", "e.g. [etcd, patroni], or [\"*\"] for every node", where)
+        raise _fail("components must be a list of component names", "e.g. [web, db], or [\"*\"] for every node", where)
     return name, version, components
 
 
@@ -135,6 +136,7 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
         "components": components,
         "files": [dataclasses.asdict(f) for f in files],
         "steps": data.get("steps") or [],
+        "verify": data.get("verify") or [],
     }
     as_tar = out.suffix == ".tar"
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent)) if as_tar else out
@@ -158,7 +160,8 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
     finally:
         if as_tar:
             shutil.rmtree(staging, ignore_errors=True)
-    return load(out) if not as_tar else Bundle(out, name, version, components, files, manifest["steps"], sign_key is not None)
+    return load(out) if not as_tar else Bundle(out, name, version, components, files, manifest["steps"], sign_key is not None,
+                                               manifest["verify"])
 
 
 def _write_manifest(root: Path, manifest: dict[str, Any], sign_key: Path | None) -> None:
@@ -228,7 +231,8 @@ def load(root: Path) -> Bundle:
             files.append(BundleFile(_safe_relpath(str(f["path"]), str(mf)), int(f["size"]), str(f["sha256"])))
         except (KeyError, TypeError, ValueError):
             raise _fail(f"files[{i}] needs path, size and sha256", "rebuild the bundle", str(mf)) from None
-    return Bundle(root, name, version, components, files, list(data.get("steps") or []), (root / SIGNATURE).exists())
+    return Bundle(root, name, version, components, files, list(data.get("steps") or []), (root / SIGNATURE).exists(),
+                  list(data.get("verify") or []))
 
 
 def verify(path: Path, pubkey: Path | None = None) -> Bundle:

@@ -1,7 +1,15 @@
-"""Progress events: what the core reports while it works.
+"""Progress events: what the engine reports while it works, in one module.
 
 The CLI prints them, the wizard turns them into messages; both get the same
-objects through a plain callback, so one engine serves every front end.
+objects through a plain callback, so one engine serves every front end:
+
+- a lifecycle's phases: PhaseStarted, PhaseFinished, Notice;
+- the push: TransferPlanned, TransferProgress, TransferDone, NodeFailed;
+- preflight: CheckResult; verify: VerifyResult;
+- the steps: StepStarted, StepOutput, StepFinished.
+
+STATUS maps every status any of them carries to one mark and one colour, so
+both front ends show a status the same way.
 """
 
 from __future__ import annotations
@@ -57,11 +65,89 @@ class CheckResult(Event):
     hint: str = ""
 
 
-Listener = Callable[[Event], None]
+@dataclasses.dataclass(frozen=True)
+class StepStarted:
+    node: str
+    step: str
+    title: str
+    attempt: int
 
 
-def ignore(event: Event) -> None:
+@dataclasses.dataclass(frozen=True)
+class StepOutput:
+    node: str
+    step: str
+    stream: str  # out | err
+    line: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StepFinished:
+    node: str
+    step: str
+    status: str  # done | failed | unknown
+    seconds: float
+    exit_code: int | None = None
+    message: str = ""
+    skipped: bool = False  # its check passed: nothing was run
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseStarted:
+    phase: str
+    title: str
+    index: int  # 1-based, of `count`
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseFinished:
+    phase: str
+    title: str
+    status: str  # done | skipped | failed | invalid | interrupted
+    seconds: float
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """A line worth showing: where the journal is, why the push relays, ..."""
+
+    text: str
+    phase: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult:
+    name: str
+    status: str  # ok | failed | skipped | warn
+    summary: str
+    node: str | None = None
+    hint: str = ""
+
+
+Listener = Callable[[object], None]
+
+
+def ignore(event: object) -> None:
     pass
+
+
+# status -> (mark, colour name understood by rich and Textual)
+STATUS: dict[str, tuple[str, str]] = {
+    "done": ("✓", "green"), "ok": ("✓", "green"), "passed": ("✓", "green"),
+    "failed": ("✗", "red"), "fail": ("✗", "red"), "invalid": ("✗", "red"),
+    "warn": ("!", "yellow"), "unknown": ("?", "yellow"), "interrupted": ("■", "yellow"),
+    "running": ("▶", "cyan"), "pending": ("·", "bright_black"), "skipped": ("–", "bright_black"),
+}
+
+
+def mark(status: str) -> str:
+    return STATUS.get(status, ("?", "yellow"))[0]
+
+
+def colour(status: str) -> str:
+    return STATUS.get(status, ("?", "yellow"))[1]
 
 
 def human_bytes(n: float) -> str:

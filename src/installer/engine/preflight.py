@@ -21,8 +21,9 @@ One remote script gathers each node's facts; values reach it as arguments.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..model.plan import Plan
@@ -100,12 +101,17 @@ class _Facts:
 
 
 def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener = ignore, parallel: int = 8,
-        nodes: Sequence[str] | None = None, missing_payloads: Sequence[Problem] = ()) -> PreflightReport:
-    """Check the nodes; `missing_payloads` (installer.steps.missing_payloads)
-    become blockers of their own, so every front end shows them in one place."""
+        nodes: Sequence[str] | None = None, missing_payloads: Sequence[Problem] = (),
+        checks: Collection[str] | None = None, stop: threading.Event | None = None) -> PreflightReport:
+    """Check the nodes; `missing_payloads` (installer.engine.steps.missing_payloads)
+    become blockers of their own, so every front end shows them in one place.
+    `checks`: only these (by name; None: all). `stop` set: nodes not reached
+    yet are not asked."""
     results: list[CheckResult] = []
 
     def emit(node: str, check: str, status: str, detail: str, hint: str = "") -> None:
+        if checks is not None and check not in checks and check != "payload":
+            return
         r = CheckResult(node, check, status, detail, hint)
         results.append(r)
         listener(r)
@@ -115,7 +121,7 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
     names = [n.name for n in plan.nodes if nodes is None or n.name in nodes]
     facts: dict[str, _Facts] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names))), thread_name_prefix="preflight") as pool:
-        futures = {n: pool.submit(_gather, plan, profile, conns, n) for n in names}
+        futures = {n: pool.submit(_gather, plan, profile, conns, n, stop) for n in names}
         for n, fut in futures.items():
             try:
                 facts[n] = fut.result()
@@ -132,7 +138,9 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
     return PreflightReport(results)
 
 
-def _gather(plan: Plan, profile: Profile, conns: Connections, name: str) -> _Facts:
+def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: threading.Event | None = None) -> _Facts:
+    if stop is not None and stop.is_set():
+        raise TransportError("stopped", name, "stopped before this node was checked", "run preflight again")
     t = conns.get(name)
     node = plan.node(name)
     res = t.run(sh_script(_FACTS, node.nic, plan.address_of(node), *profile.leftovers), timeout=60)
@@ -255,6 +263,8 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
     held = {a: n for n, f in facts.items() for a in f.all("addr") if a in vip_addrs}
     prober = next(iter(facts), None)
     answers: dict[str, str] = {}
+    silent: set[str] = set()
+    why = "no node could be reached to probe from"
     if prober is not None and vip_addrs:
         try:
             t = conns.get(prober)
@@ -263,15 +273,22 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
                 parts = line.split()
                 if len(parts) >= 3 and parts[0] == "vip" and parts[2] == "answers":
                     answers[parts[1]] = parts[3] if len(parts) > 3 else "?"
-        except TransportError:
-            pass
+                elif len(parts) == 3 and parts[0] == "vip" and parts[2] == "silent":
+                    silent.add(parts[1])
+            why = f"the probe on {prober} exited {res.exit_status}" if not res.ok else f"the probe on {prober} gave no answer"
+        except TransportError as exc:
+            why = f"the probe on {prober} failed: {exc.message}"
     for addr, vip in vip_addrs.items():
         where = prober or "-"
         if addr in held:
             emit(held[addr], "vips", "fail", f"VIP {addr} ({vip}) is already configured on {held[addr]}",
-                 "remove it (a keepalived left from an earlier install?) before installing")
+                 "remove it (an address manager left from an earlier install?) before installing")
         elif addr in answers:
             emit(where, "vips", "fail", f"VIP {addr} ({vip}) already answers on the network (MAC {answers[addr]})",
                  "another machine uses this address: pick a free one for the IP sheet")
+        elif addr not in silent:
+            # Only a probe that ran and heard nothing proves the address free.
+            emit(where, "vips", "fail", f"could not tell whether VIP {addr} ({vip}) is free: {why}",
+                 "check that the node can reach its LAN (ip, bash), then run preflight again")
         else:
             emit(where, "vips", "ok", f"VIP {addr} ({vip}) is free")

@@ -1,7 +1,8 @@
 """Network probes `onsite verify` sends from the installer's own machine, so
 the proof covers the path a customer's devices use: a RADIUS Access-Request
-(RFC 2865) to the service VIP and a SOCKS5 CONNECT (RFC 1928) through each
-proxy. Standard library only; nothing here needs a tool on the laptop.
+(RFC 2865), a SOCKS5 CONNECT (RFC 1928), a TCP connect. Generic kinds: the
+bundles' `verify:` entries say where to send them. Standard library only;
+nothing here needs a tool on the laptop.
 """
 
 from __future__ import annotations
@@ -17,9 +18,23 @@ _CODES = {2: "Access-Accept", 3: "Access-Reject", 11: "Access-Challenge"}
 PROBE_USER = "onsite-probe"
 
 
-def probe_password(shared_secret: str) -> str:
-    """The probe user's password, as the bundle derives it (lib/onsite.sh)."""
-    return hashlib.sha256(f"{PROBE_USER}:{shared_secret}".encode()).hexdigest()[:24]
+def probe_password(shared_secret: str, user: str = PROBE_USER) -> str:
+    """A probe user's password, derived from the shared secret so that no
+    second secret is needed: sha256("USER:SECRET"), the first 24 hex digits.
+    A bundle that declares a radius probe creates its user the same way."""
+    return hashlib.sha256(f"{user}:{shared_secret}".encode()).hexdigest()[:24]
+
+
+def tcp_connect(address: str, port: int, *, timeout: float = 3.0) -> float:
+    """Milliseconds to connect; raises ProbeError."""
+    import time
+
+    t0 = time.monotonic()
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return (time.monotonic() - t0) * 1000
+    except OSError as exc:
+        raise ProbeError(f"{address}:{port}/tcp: {exc.strerror or exc}") from None
 
 
 @dataclasses.dataclass

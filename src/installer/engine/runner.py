@@ -29,7 +29,7 @@ from ..model.profile import Profile
 from ..remote.connections import Connections
 from ..remote.transport import Transport, TransportError
 from . import envfile
-from .events import Listener, ignore
+from .events import Listener, StepFinished, StepOutput, StepStarted, ignore
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal, now
 from .push import REMOTE_ROOT
 from .steps import Instance, Step
@@ -45,33 +45,6 @@ _RUN_STEP = ('read -r _ _ _ _ pgid _ < /proc/$$/stat; echo "$pgid" > "$1.$4.pgid
 _CHECK_STEP = 'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"'
 _KILL_STEP = 'if [ -f "$1" ]; then kill -s TERM -- "-$(cat "$1")" 2>/dev/null; rm -f -- "$1"; fi; true'  # dash: -s TERM, not -TERM
 _WRITE_ENV = 'umask 077; mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv -f "$1.tmp" "$1"'
-
-
-@dataclasses.dataclass(frozen=True)
-class StepStarted:
-    node: str
-    step: str
-    title: str
-    attempt: int
-
-
-@dataclasses.dataclass(frozen=True)
-class StepOutput:
-    node: str
-    step: str
-    stream: str  # out | err
-    line: str
-
-
-@dataclasses.dataclass(frozen=True)
-class StepFinished:
-    node: str
-    step: str
-    status: str  # done | failed | unknown
-    seconds: float
-    exit_code: int | None = None
-    message: str = ""
-    skipped: bool = False  # its check passed: nothing was run
 
 
 @dataclasses.dataclass

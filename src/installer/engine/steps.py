@@ -34,7 +34,7 @@ from .bundle import Bundle
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
-          "idempotent", "retries", "payload"}
+          "idempotent", "retries", "payload", "provides"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Step:
     retries: int
     component: str | None = None
     payload: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()  # further components this step installs (kubelet with the control plane)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +107,11 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
             retries = raw.get("retries", 0)
             payload = raw.get("payload") or []
             component = raw.get("component")
+            provides = raw.get("provides") or []
             ok = True
+            if not (isinstance(provides, list) and all(isinstance(x, str) and x for x in provides)):
+                problems.append(_bad(b, where, "provides must be a list of component names"))
+                ok = False
             if not (isinstance(payload, list) and all(isinstance(x, str) and x for x in payload)):
                 problems.append(_bad(b, where, "payload must be a list of file paths in the bundle"))
                 ok = False
@@ -153,7 +158,7 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
                 steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
                                   depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
                                   timeout=timeout, idempotent=idempotent, retries=retries, component=component,
-                                  payload=tuple(payload)))
+                                  payload=tuple(payload), provides=tuple(provides)))
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:

@@ -103,11 +103,7 @@ exec chroot "$root" /usr/bin/python3 -c "$NODE_INIT"
 """
 
 
-# The host's own service state that a fresh server would not have. The nodes'
-# roots are overlays of the host's, so without this the host's PostgreSQL
-# cluster would show through as an earlier install on every node. Each path is
-# hidden by an overlay "whiteout" in the node's upper layer.
-HOST_STATE = ("/var/lib/postgresql/15/main", "/etc/postgresql/15/main")
+DEFAULT_PROFILE = "reference"
 
 
 def _whiteout(upper: Path, path: str) -> None:
@@ -181,7 +177,8 @@ def check_host() -> None:
 
 
 class Lab:
-    def __init__(self, state_dir: str | Path | None = None, name: str = DEFAULT_NAME) -> None:
+    def __init__(self, state_dir: str | Path | None = None, name: str = DEFAULT_NAME, profile: str = DEFAULT_PROFILE) -> None:
+        self.profile_name = profile
         if not (1 <= len(name) <= 6 and name.isalnum() and name.islower()):
             raise LabError(f"lab name {name!r} must be 1-6 lower-case letters or digits", exit_code=2)
         self.name = name
@@ -294,7 +291,7 @@ class Lab:
         self.password_user = password_user
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
-        profile = load_profile("reference")
+        profile = load_profile(self.profile_name)
         layout_names = [n.name for n in profile.layout]
         self.nodes = [
             LabNode(
@@ -351,7 +348,7 @@ class Lab:
         sdir = self.state_dir / "secrets"
         sdir.mkdir(exist_ok=True)
         os.chmod(sdir, 0o700)
-        for name in ("postgres_superuser", "postgres_replication", "redis_password", "radius_shared_secret"):
+        for name in load_profile(self.profile_name).secrets:
             f = sdir / name
             if not f.exists():
                 fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -381,7 +378,10 @@ class Lab:
         if not key.exists():
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{n.name}", "-f", str(key)])
         n.host_key = hostkeys.fingerprint_of_public_line(key.with_suffix(".pub").read_text())
-        for path in HOST_STATE:
+        # The host's own service state that a fresh server would not have (the
+        # profile's state_paths): without this the host's services would show
+        # through as an earlier install. Hidden by overlay "whiteouts".
+        for path in load_profile(self.profile_name).state_paths:
             _whiteout(d / "upper", path)
         shutil.copyfile(self.key_file.with_suffix(".pub"), d / "home/.ssh/authorized_keys")
         os.chmod(d / "home/.ssh/authorized_keys", 0o600)
@@ -483,7 +483,7 @@ class Lab:
         self.known_hosts.write_text("".join(lines))
 
     def _write_answer_file(self) -> None:
-        profile = load_profile("reference")
+        profile = load_profile(self.profile_name)
         net = ipaddress.IPv4Network(self.subnet)
         last = ipaddress.IPv4Address(self.nodes[-1].address)
         plan = answerfile.starting_plan(profile, site=f"lab-{self.name}", subnet=self.subnet, gateway=self.gateway,
@@ -503,8 +503,8 @@ class Lab:
         for v in plan.vips:
             v.check = VipCheck(interval=2, fall=3, rise=2)  # the lab moves VIPs in seconds
         plan.secrets = {s: f"file:{self.secret_file(s)}" for s in plan.secrets}
-        # The lab has no vendor payloads (Kubernetes, MongoDB, RocketMQ, Doris,
-        # portal, monitoring): they count as provided outside this install.
+        # The lab has no vendor payloads: the profile's vendor components count
+        # as provided outside this install.
         for comp in profile.components.values():
             if comp.source == "vendor":
                 plan.components.setdefault(comp.name, {})["external"] = True

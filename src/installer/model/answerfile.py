@@ -28,7 +28,7 @@ _SECTION_NOTES = {
     "network": "The subnet of all named addresses and its gateway; optional dns and ntp servers.",
     "ips": "The IP sheet, as the deployer's printed sheet names the addresses:{slots}",
     "nodes": "The servers: name (hostname), address (a node slot of the IP sheet), NIC,\n# roles, and how to reach them over SSH. host_key pins the server's SSH host key.",
-    "vips": "Floating addresses held by Keepalived (VRRP). A check runs every `interval`\n# seconds; after `fall` failed checks the address moves to the next member.",
+    "vips": "Floating addresses (VRRP), each held by one member. A check runs every `interval`\n# seconds; after `fall` failed checks the address moves to the next member.",
     "ports": "Port overrides per component (defaults come from the profile).",
     "components": "Component settings (defaults come from the profile); `external: true` marks a\n# component provided outside this install.",
     "secrets": "Secrets the system needs, as references only.",

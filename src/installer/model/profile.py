@@ -117,6 +117,7 @@ class Profile:
     max_disk_used_percent: int
     layout: tuple[LayoutNode, ...]
     leftovers: tuple[str, ...] = ()
+    state_paths: tuple[str, ...] = ()  # where the system keeps state; a fresh server has none of them
     supported_os: tuple[str, ...] = ("debian", "ubuntu")
     supported_arch: tuple[str, ...] = ("x86_64", "aarch64")
 
@@ -200,6 +201,7 @@ def _build(raw: dict[str, Any]) -> Profile:
         max_disk_used_percent=max_used,
         layout=tuple(LayoutNode(n["name"], n["slot"], tuple(n["roles"])) for n in raw["layout"]),
         leftovers=tuple(raw.get("leftovers") or ()),
+        state_paths=tuple(raw.get("state_paths") or ()),
         supported_os=tuple(raw.get("supported_os") or ("debian",)),
         supported_arch=tuple(raw.get("supported_arch") or ("x86_64",)),
     )
