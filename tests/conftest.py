@@ -86,3 +86,17 @@ def ssh_connections(plan, **options):
     from installer.remote.ssh_paramiko import connect
 
     return Connections(plan, lambda ep: connect(ep, **options))
+
+
+def runner_site(lab, answer: Path) -> Path:
+    """The lab's plan with every component of the profile marked external:
+    the runner bundle installs none of them (the install refuses a plan
+    whose components no bundle serves)."""
+    from installer.model import answerfile, validate
+
+    answer.write_text(lab.answer_file.read_text())
+    loaded = validate.validate_file(answer)
+    for comp in loaded.profile.components:
+        loaded.plan.components.setdefault(comp, {})["external"] = True
+    answerfile.write(loaded.plan, answer, loaded.profile)
+    return answer

@@ -20,6 +20,8 @@ from installer.cli import main
 from installer.engine import bundle
 from installer.engine.journal import Journal
 
+from .conftest import runner_site
+
 pytestmark = pytest.mark.lab
 
 BUNDLE_SRC = Path(__file__).parent / "bundles" / "runner"
@@ -38,13 +40,11 @@ def site(lab, tmp_path) -> Path:
     """A fresh answer file (its journal lands beside it) and clean nodes."""
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    answer = tmp_path / "site.yaml"
-    answer.write_text(lab.answer_file.read_text())
-    return answer
+    return runner_site(lab, tmp_path / "site.yaml")
 
 
 def journal_of(site: Path) -> Journal:
-    [folder] = (site.parent / "onsite-journal").iterdir()
+    [folder] = [p for p in (site.parent / "onsite-journal").iterdir() if p.is_dir()]
     return Journal.load(folder)
 
 

@@ -94,7 +94,7 @@ def sentinel_primary(lab: Lab) -> str:
 
 
 def last_report(answer: Path) -> dict:
-    [folder] = (answer.parent / "onsite-journal").iterdir()
+    [folder] = [p for p in (answer.parent / "onsite-journal").iterdir() if p.is_dir()]
     return json.loads(sorted(folder.glob("verify-*.json"))[-1].read_text())
 
 

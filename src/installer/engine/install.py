@@ -386,6 +386,8 @@ class RunSteps(Phase):
             op.runner.abort()
 
     def dry_run(self, op: InstallOperation) -> None:
+        op.notice(f"would install {op.plan.site_name}: {len(op.instances)} step runs on "
+                  f"{len({i.node for i in op.instances})} nodes from {', '.join(b.id for b in op.bundles)}", self.name)
         for node, step, how, title in op.dry_run_table():
             op.notice(f"  {node:<10} {step:<24} {how:<10} {title}", self.name)
 

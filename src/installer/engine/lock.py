@@ -55,19 +55,21 @@ class Holder:
     started: str
     lock_id: str = ""
     site: str = ""
+    machine: str = ""  # /etc/machine-id where there is one: two laptops may share a hostname
 
     @classmethod
     def me(cls, command: str, site: str) -> Holder:
         return cls(host=socket.gethostname(), pid=os.getpid(), command=command,
                    started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                   lock_id=f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}", site=site)
+                   lock_id=f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}", site=site, machine=machine_id())
 
     @classmethod
     def from_json(cls, text: str) -> Holder | None:
         try:
             d = json.loads(text)
             return cls(host=str(d["host"]), pid=int(d["pid"]), command=str(d.get("command", "")),
-                       started=str(d.get("started", "")), lock_id=str(d.get("lock_id", "")), site=str(d.get("site", "")))
+                       started=str(d.get("started", "")), lock_id=str(d.get("lock_id", "")), site=str(d.get("site", "")),
+                       machine=str(d.get("machine", "")))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -78,6 +80,17 @@ class Holder:
         return f"{show(self.command, 80)} (pid {self.pid} on {show(self.host)}, since {show(self.started)})"
 
 
+def machine_id() -> str:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value:
+            return value
+    return socket.gethostname()
+
+
 def _locked(message: str, hint: str, code: str) -> ProblemError:
     return ProblemError(Problem(message=message, hint=hint, code=code), exit_code=EXIT_LOCKED)
 
@@ -86,7 +99,7 @@ def command_line(argv: Sequence[str] | None = None) -> str:
     """The command as the holder's description shows it: the verb and the
     answer file, never an option's value (a value could be a secret)."""
     argv = list(sys.argv if argv is None else argv)
-    words = [os.path.basename(argv[0]) if argv else "onsite"]
+    words = ["onsite"]
     for a in argv[1:]:
         words.append(a if not a.startswith("-") or "=" not in a else a.split("=", 1)[0] + "=...")
     return " ".join(words)[:200]
@@ -153,14 +166,16 @@ class SiteLock:
 
 # The node lock, one remote command each. $1 lock file, $2 our lock id,
 # $3 our holder JSON (the holder names host, pid and command: nothing secret),
-# $4 stale seconds, $5 break (1/0). Prints one verdict line.
+# $4 stale seconds (0 with break: take it over), $5 break (1/0). Prints one
+# verdict line.
 _ACQUIRE = r'''
-f=$1 id=$2 holder=$3 stale=$4 brk=$5
+f=$1 id=$2 holder=$3 stale=$4 brk=$5 mid=$6
 mkdir -p "$(dirname "$f")" || exit 3
 umask 077
 if ( set -C; printf '%s\n' "$holder" > "$f" ) 2>/dev/null; then echo "onsite-lock taken"; exit 0; fi
 cur=$(cat "$f" 2>/dev/null)
 case $cur in *"\"lock_id\": \"$id\""*) touch "$f"; echo "onsite-lock taken"; exit 0 ;; esac
+
 age=$(( $(date +%s) - $(stat -c %Y "$f" 2>/dev/null || echo 0) ))
 if [ "$age" -ge "$stale" ] && [ "$brk" = 1 ]; then
     printf '%s\n' "$holder" > "$f.new" && mv -f "$f.new" "$f" && echo "onsite-lock broken $age $cur"; exit 0
@@ -194,6 +209,13 @@ class NodeLocks:
                 continue
             line = next((x for x in res.stdout.splitlines() if x.startswith("onsite-lock ")), "")
             verdict, _, rest = line[len("onsite-lock "):].partition(" ")
+            if verdict in ("held", "stale") and self._ended_here(Holder.from_json(rest.partition(" ")[2])):
+                # left by an earlier run on this machine that has ended (a dropped
+                # connection kept its unlock from the node): ours to take over
+                res = self.conns.get(node).run(["sh", "-c", _ACQUIRE, "onsite-lock", NODE_LOCK, self.holder.lock_id,
+                                                self.holder.to_json(), "0", "1"], timeout=30)
+                line = next((x for x in res.stdout.splitlines() if x.startswith("onsite-lock ")), "")
+                verdict, _, rest = line[len("onsite-lock "):].partition(" ")
             if verdict in ("taken", "broken"):
                 self.taken.append(node)
                 if verdict == "broken":
@@ -221,6 +243,20 @@ class NodeLocks:
             raise ProblemError(refused, exit_code=EXIT_LOCKED)
         self._beat = threading.Thread(target=self._heartbeat, name="onsite-lock-heartbeat", daemon=True)
         self._beat.start()
+
+    def _ended_here(self, other: Holder | None) -> bool:
+        """Was the lock's holder a process of this machine that has ended?"""
+        if other is None or not other.machine or other.machine != self.holder.machine:
+            return False
+        if other.pid == os.getpid():
+            return True
+        try:
+            os.kill(other.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):

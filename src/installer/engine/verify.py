@@ -107,7 +107,10 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.status in (OK, SKIPPED, WARN) for c in self.checks)
+        """Every check passed (or warned), and at least one was made: a
+        report of nothing but n/a proves nothing."""
+        return any(c.status in (OK, WARN) for c in self.checks) and all(c.status in (OK, SKIPPED, WARN)
+                                                                           for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {"site": self.site, "time": self.started, "plan_hash": self.plan_hash, "ok": self.ok,
@@ -154,7 +157,7 @@ class Verifier:
 
     # -- helpers ------------------------------------------------------------------
     def _holders(self, roles: Sequence[str]) -> list[str]:
-        return [n.name for n in self.plan.nodes if set(n.roles) & set(roles)]
+        return [n.name for n in self.plan.nodes if "*" in roles or set(n.roles) & set(roles)]
 
     def _port(self, ref: Any) -> int:
         comp, _, name = str(ref).partition(".")
@@ -352,6 +355,9 @@ class Verifier:
                 new = [Check(d.id, FAILED, f.summary, node=f.node, details=f.details, hint=f.hint)]
             for c in new:
                 add(c)
+        if declared and not any(c.status != SKIPPED for c in checks):
+            add(Check("checks", FAILED, "nothing was checked: every declared check is n/a",
+                      hint="verify the site with the bundles it was installed from"))
         external = sorted(c for c in self.profile.components if self.plan.is_external(c))
         if external:
             add(Check("external", SKIPPED, "provided outside this install, not checked: " + ", ".join(external),
