@@ -6,7 +6,7 @@ their ratio.
     .venv/bin/python bench/scale.py [--small 4] [--large 16]
 
 The reference profile names four node slots; the benchmark derives a
-profile with as many node slots as the large lab needs (the extra nodes are
+profile with as many node slots as each lab has (the extra nodes are
 Kubernetes workers), in a scratch data folder (ONSITE_DATA_DIR), and marks
 every component external: only the base bundle is installed. Each lab
 (osscl, 198.18.52.0/24) is brought up, used and torn down, also when the
@@ -62,12 +62,12 @@ def make_data(nodes: int) -> None:
     for i, n in enumerate(layout):
         n["slot"] = f"IP{i + 1}" if n["slot"] in node_slots else n["slot"]
     raw["layout"] = layout
-    raw["name"] = "scale"
-    (DATA / "schemas/profiles/scale.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    raw["name"] = f"scale{nodes}"
+    (DATA / f"schemas/profiles/scale{nodes}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
 def one(nodes: int, subnet: str) -> dict[str, float]:
-    with bench_lab("osscl", subnet, nodes, profile="scale") as (lab, work):
+    with bench_lab("osscl", subnet, nodes, profile=f"scale{nodes}") as (lab, work):
         loaded = validate.validate_file(lab.answer_file)
         plan, profile = loaded.plan, loaded.profile
         for comp in profile.components:
@@ -96,6 +96,7 @@ def main() -> int:
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))  # finally-blocks tear the lab down
     try:
+        make_data(args.small)
         make_data(args.large)
         small = one(args.small, "198.18.52.0/24")
         large = one(args.large, "198.18.52.0/24")

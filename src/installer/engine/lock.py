@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model.problems import Problem, ProblemError, show
@@ -193,56 +194,60 @@ class NodeLocks:
         self.conns, self.holder, self.nodes = conns, holder, list(nodes)
         self.taken: list[str] = []
         self.broken: list[str] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
     def acquire(self, break_lock: bool = False) -> None:
         refused: list[Problem] = []
-        for node in self.nodes:
-            try:
-                res = self.conns.get(node).run(
-                    ["sh", "-c", _ACQUIRE, "onsite-lock", NODE_LOCK, self.holder.lock_id, self.holder.to_json(),
-                     str(int(STALE_S)), "1" if break_lock else "0"], timeout=30)
-            except TransportError as exc:
-                refused.append(Problem(message=f"{node}: could not take the node lock: {exc.message}", hint=exc.hint,
-                                       code="node-lock", node=node))
-                continue
-            line = next((x for x in res.stdout.splitlines() if x.startswith("onsite-lock ")), "")
-            verdict, _, rest = line[len("onsite-lock "):].partition(" ")
-            if verdict in ("held", "stale") and self._ended_here(Holder.from_json(rest.partition(" ")[2])):
-                # left by an earlier run on this machine that has ended (a dropped
-                # connection kept its unlock from the node): ours to take over
-                res = self.conns.get(node).run(["sh", "-c", _ACQUIRE, "onsite-lock", NODE_LOCK, self.holder.lock_id,
-                                                self.holder.to_json(), "0", "1"], timeout=30)
-                line = next((x for x in res.stdout.splitlines() if x.startswith("onsite-lock ")), "")
-                verdict, _, rest = line[len("onsite-lock "):].partition(" ")
-            if verdict in ("taken", "broken"):
-                self.taken.append(node)
-                if verdict == "broken":
-                    self.broken.append(node)
-                continue
-            age, _, cur = rest.partition(" ")
-            other = Holder.from_json(cur)
-            who = other.describe() if other else "an unknown holder"
-            if verdict == "stale":
-                refused.append(Problem(
-                    message=f"{node}: a stale node lock of {who}: no heartbeat for {show(age)} s",
-                    hint="make sure no other laptop works on this site, then run the same command with --break-lock",
-                    code="stale-lock", node=node))
-            elif verdict == "held":
-                refused.append(Problem(
-                    message=f"{node}: another installer works on this site: {who} (heartbeat {show(age)} s ago)",
-                    hint="wait for it to finish; only one operation runs on a site at a time", code="locked",
-                    node=node))
-            else:
-                refused.append(Problem(message=f"{node}: the node lock could not be taken (exit {res.exit_status})",
-                                       hint=f"check that {NODE_LOCK} can be written on the node", code="node-lock",
-                                       node=node))
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(self.nodes))), thread_name_prefix="lock") as pool:
+            for problem in pool.map(lambda n: self._acquire_one(n, break_lock), self.nodes):
+                if problem is not None:
+                    refused.append(problem)
         if refused:
             self.release()
             raise ProblemError(refused, exit_code=EXIT_LOCKED)
         self._beat = threading.Thread(target=self._heartbeat, name="onsite-lock-heartbeat", daemon=True)
         self._beat.start()
+
+    def _acquire_one(self, node: str, break_lock: bool) -> Problem | None:
+        """None when taken (the node joins self.taken), else why not."""
+        try:
+            verdict, rest = self._ask(node, STALE_S, break_lock)
+            if verdict in ("held", "stale") and self._ended_here(Holder.from_json(rest.partition(" ")[2])):
+                # left by an earlier run on this machine that has ended (a dropped
+                # connection kept its unlock from the node): ours to take over
+                verdict, rest = self._ask(node, 0, True)
+        except TransportError as exc:
+            return Problem(message=f"{node}: could not take the node lock: {exc.message}", hint=exc.hint,
+                           code="node-lock", node=node)
+        if verdict in ("taken", "broken"):
+            with self._lock:
+                self.taken.append(node)
+                if verdict == "broken":
+                    self.broken.append(node)
+            return None
+        age, _, cur = rest.partition(" ")
+        other = Holder.from_json(cur)
+        who = other.describe() if other else "an unknown holder"
+        if verdict == "stale":
+            return Problem(message=f"{node}: a stale node lock of {who}: no heartbeat for {show(age)} s",
+                           hint="make sure no other laptop works on this site, then run the same command with --break-lock",
+                           code="stale-lock", node=node)
+        if verdict == "held":
+            return Problem(message=f"{node}: another installer works on this site: {who} (heartbeat {show(age)} s ago)",
+                           hint="wait for it to finish; only one operation runs on a site at a time", code="locked",
+                           node=node)
+        return Problem(message=f"{node}: the node lock could not be taken", node=node, code="node-lock",
+                       hint=f"check that {NODE_LOCK} can be written on the node")
+
+    def _ask(self, node: str, stale: float, break_lock: bool) -> tuple[str, str]:
+        res = self.conns.get(node).run(
+            ["sh", "-c", _ACQUIRE, "onsite-lock", NODE_LOCK, self.holder.lock_id, self.holder.to_json(),
+             str(int(stale)), "1" if break_lock else "0"], timeout=30)
+        line = next((x for x in res.stdout.splitlines() if x.startswith("onsite-lock ")), "")
+        verdict, _, rest = line[len("onsite-lock "):].partition(" ")
+        return verdict, rest
 
     def _ended_here(self, other: Holder | None) -> bool:
         """Was the lock's holder a process of this machine that has ended?"""

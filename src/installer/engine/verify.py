@@ -50,6 +50,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +197,9 @@ class Verifier:
         secrets = {k: self._secret(k) for k in wanted}
         timeout = float(d.raw.get("timeout", 60))
         bdir = f"{REMOTE_ROOT}/{d.bundle}"
-        if d.raw.get("scope", "cluster") == "node":
-            return [self._run_script(d, n, bdir, secrets, timeout, f"{d.id}:{n}") for n in nodes]
+        if d.raw.get("scope", "cluster") == "node":  # every node at once, reported in plan order
+            with ThreadPoolExecutor(max_workers=min(8, len(nodes)), thread_name_prefix="verify") as pool:
+                return list(pool.map(lambda n: self._run_script(d, n, bdir, secrets, timeout, f"{d.id}:{n}"), nodes))
         last: Check | None = None
         for n in nodes:  # the first holder that answers
             last = self._run_script(d, n, bdir, secrets, timeout, d.id)
