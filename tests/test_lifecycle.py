@@ -243,3 +243,43 @@ def test_no_key_or_click_leaves_preflight_with_a_blocker_and_the_wizard_install_
     finally:
         unblock(lab)
     assert not Journal.exists(journal_dir(site))
+
+
+def test_the_install_page_cannot_be_left_while_it_runs_and_esc_offers_pause_or_abort(lab, site, runner_bundle):
+    from installer.tui.app import OnsiteApp
+
+    for n in ("node1", "node2", "node3"):
+        lab.run(n, "mkdir -p /var/lib/onsite-test && echo 5 > /var/lib/onsite-test/sleep")
+
+    async def go():
+        app = OnsiteApp(site, bundles=[runner_bundle])
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.click("#open")
+            await pilot.pause()
+            app.go(app.page_index("install"))
+            await _wait(pilot, lambda: hasattr(app.screen, "state_of"), 10, "the install page")
+            page = app.screen
+            await _wait(pilot, lambda: page.state_of.get("node1/slow") == "running", 90, "the slow step")
+            await pilot.press("escape")
+            await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the pause/abort question")
+            await pilot.click("#choice-keep")
+            await pilot.pause(0.2)
+            assert app.screen is page
+            for key, choice in (("ctrl+n", "keep"), ("escape", "pause")):  # every way out asks the same
+                await pilot.press(key)
+                await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, f"the question after {key}")
+                await pilot.click(f"#choice-{choice}")
+                await pilot.pause(0.2)
+                assert app.screen is page, key
+            assert app.go(app.page_index("welcome")) is False  # any code path passes the same gate
+            await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the question once more")
+            await pilot.press("escape")  # the question's own Esc: no choice, nothing changes
+            await _wait(pilot, lambda: page.outcome is not None, 90, "the paused install to stop")
+            assert page.outcome.status == "interrupted"
+            assert app.screen is page
+            assert page.leave_reason(app.page_index("welcome")) is None  # stopped: it may be left now
+
+    asyncio.run(go())
+    jr = Journal.load(journal_dir(site))
+    assert jr.status("node1/slow") == "done" and not jr.complete  # paused: the running step finished

@@ -138,7 +138,10 @@ class Page(Screen):
     def refresh_status(self) -> None:
         errors = [p for p in self.state.problems.errors if page_of(p) == self.page.id]
         total = len(self.state.problems.errors)
-        status = self.query_one("#status", Static)
+        found = self.query("#status")
+        if not found:  # not composed (yet, or any more: the app is closing)
+            return
+        status = found.first(Static)
         if self.page.id in ("welcome", "preflight", "install", "done"):
             status.update("")
         else:
