@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import getpass
 import json
+import logging
 import os
 import shutil
 import signal
@@ -92,7 +93,8 @@ def prompt(label: str) -> str:
 
 
 class Pinning:
-    """SSH factory that remembers keys accepted on first use."""
+    """SSH factory that remembers keys accepted on first use, and logs the
+    host key each node presented (the run log)."""
 
     def __init__(self, accept_new: bool) -> None:
         self.accept_new = accept_new
@@ -102,11 +104,94 @@ class Pinning:
     def __call__(self, ep: Endpoint):
         from ..remote.ssh_paramiko import connect
 
-        t = connect(ep, accept_new_host_key=self.accept_new)
+        log.info("connecting to %s: %s@%s:%s", ep.node, ep.user, ep.host, ep.port)
+        try:
+            t = connect(ep, accept_new_host_key=self.accept_new)
+        except Exception as exc:
+            log.info("%s: connection failed: %s", ep.node, getattr(exc, "message", type(exc).__name__))
+            raise
+        log.info("%s: host key %s (%s)", ep.node, t.seen_host_key or ep.host_key,
+                 "new, accepted" if t.host_key_was_new else "verified")
         if t.host_key_was_new and t.seen_host_key:
             with self.lock:
                 self.new_keys[ep.node] = t.seen_host_key
         return t
+
+
+# -- machine output, verbosity and the run log ----------------------------------------
+
+log = logging.getLogger("onsite")
+
+
+def add_output_options(p, events: bool = True) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: one JSON document on stdout at the end (schema: onsite schema --output COMMAND); "
+                        "human text goes to stderr")
+    if events:
+        p.add_argument("--events", choices=("jsonl",),
+                       help="jsonl: every event of the run as one JSON line on stdout, as it happens (for CI and "
+                            "automation); human text goes to stderr")
+
+
+def machine_output(args) -> bool:
+    return getattr(args, "format", "text") == "json" or bool(getattr(args, "events", None))
+
+
+def configure_logging(verbose: int) -> None:
+    """-v: what onsite decides and sees, on stderr; -vv: also the SSH
+    library's own debug log."""
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    if verbose and not any(getattr(h, "onsite_console", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        h.setFormatter(logging.Formatter("onsite: %(message)s"))
+        h.onsite_console = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+    if verbose > 1:
+        pl = logging.getLogger("paramiko")
+        pl.setLevel(logging.DEBUG)
+        for h in root.handlers:
+            if h not in pl.handlers:
+                pl.addHandler(h)
+
+
+@contextlib.contextmanager
+def run_log(folder: Path | None, verb: str):
+    """Every run writes a log into the journal folder (runs/<time>-<verb>.log,
+    mode 0600): the events, host keys seen, decisions, timings and the
+    problems it ended with. Values of secrets never reach it: events carry
+    masked step output only."""
+    if folder is None:
+        yield None
+        return
+    import datetime as dt
+
+    try:
+        runs = Path(folder) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{verb}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        stream = os.fdopen(fd, "a", encoding="utf-8")
+    except OSError:
+        yield None
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    pl = logging.getLogger("paramiko")
+    if pl.level == logging.DEBUG:
+        pl.addHandler(handler)
+    log.info("onsite %s: %s", __version__, verb)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        pl.removeHandler(handler)
+        stream.close()
 
 
 def pin(args, loaded, factory: Pinning) -> None:

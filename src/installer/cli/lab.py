@@ -66,15 +66,15 @@ def cmd_status(args) -> int:
 
 def add_commands(sub) -> None:
     lab = sub.add_parser("lab", help="a lab of real nodes on this machine (needs root)")
-    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True, help="what to do with the lab")
 
     def common(p):
         p.add_argument("--state-dir", help="where the lab keeps its state (default: $ONSITE_LAB_DIR or /var/lib/onsite/lab)")
         p.add_argument("--name", default=DEFAULT_NAME, help="lab name, for several labs side by side (default: %(default)s)")
 
     p = lab_sub.add_parser("up", help="create the nodes and write a ready answer file")
-    p.add_argument("--nodes", type=int, default=4)
-    p.add_argument("--subnet", default=DEFAULT_SUBNET)
+    p.add_argument("--nodes", type=int, default=4, help="how many nodes (default: %(default)s)")
+    p.add_argument("--subnet", default=DEFAULT_SUBNET, help="the lab's subnet (default: %(default)s, an RFC 2544 test range)")
     p.add_argument("--password-user", metavar="USER", help="also create USER with a password on every node")
     common(p)
     p.set_defaults(func=cmd_up)
@@ -84,6 +84,6 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_down)
 
     p = lab_sub.add_parser("status", help="what is up (exit 1 if a node is down)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout")
     common(p)
     p.set_defaults(func=cmd_status)

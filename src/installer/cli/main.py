@@ -16,7 +16,7 @@ from .. import __version__
 from ..model import answerfile, validate
 from ..model.problems import Problem, ProblemError
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
-from ..model.resources import data_root
+from ..model.resources import data_path, data_root
 from .common import (
     EXIT_ENVIRONMENT,
     EXIT_FAILED,
@@ -26,6 +26,7 @@ from .common import (
     EXIT_OK,
     Parser,
     UsageError,
+    configure_logging,
     crash_log,
     find_bundles,
     load_valid,
@@ -114,9 +115,22 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events")
+
+
 def cmd_schema(args) -> int:
+    if args.output:
+        sys.stdout.write(data_path("schemas", "cli", f"{args.output}.schema.json").read_text(encoding="utf-8"))
+        return EXIT_OK
     json.dump(validate.answer_file_schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def cmd_completion(args) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
     return EXIT_OK
 
 
@@ -140,14 +154,18 @@ def cmd_version(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="onsite", description="Plan, push and install a multi-node highly available system.")
+    parser = Parser(prog="onsite", description="Plan, push and install a multi-node highly available system.",
+                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print versions and where data is read from")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="-v: what onsite decides and sees (host keys, choices, timings) on stderr; "
+                             "-vv: also the SSH library's debug log")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND", help="what to do (onsite COMMAND --help)")
 
     p = sub.add_parser("init", help="write a starting answer file that validates")
     p.add_argument("-o", "--output", help="file to write (default: print to stdout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--profile", default="reference")
+    p.add_argument("--profile", default="reference", help="the product profile (default: %(default)s; onsite --version lists them)")
     p.add_argument("--site", default="my-site", help="the site's name")
     p.add_argument("--subnet", default="198.18.0.0/24", help="the nodes' subnet (default: %(default)s)")
     p.add_argument("--gateway", help="the gateway (default: the subnet's first address)")
@@ -156,19 +174,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("validate", help="check an answer file; exit 0 valid, 2 invalid")
-    p.add_argument("file")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: every problem as JSON on stdout")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="show per node the roles, ports, VIPs and steps (no network)")
-    p.add_argument("file")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout")
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("schema", help="print the answer file's JSON Schema")
+    p = sub.add_parser("schema", help="print the answer file's JSON Schema, or (--output) a command's JSON output schema")
+    p.add_argument("--output", metavar="COMMAND", choices=OUTPUT_SCHEMAS,
+                   help=f"the schema of COMMAND --format json ({', '.join(OUTPUT_SCHEMAS)}; events: --events jsonl)")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    p.set_defaults(func=cmd_completion)
 
     p = sub.add_parser("wizard", help="the interactive wizard (also: onsite with no arguments, in a terminal)")
     p.add_argument("file", nargs="?", help="an answer file to open (or to create)")
@@ -176,7 +200,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_wizard)
 
     _add_optional_commands(sub)
+    document(sub)
     return parser
+
+
+EPILOG = """exit codes: 0 ok, 1 failed (or the site is locked), 2 invalid input, 3 this machine cannot,
+70 internal error (a crash log is named), 130 interrupted.
+
+example:
+  onsite init -o site.yaml && onsite validate site.yaml && onsite install site.yaml"""
+
+# The example that ends `onsite COMMAND --help`, by command path.
+EXAMPLES = {
+    "init": "onsite init -o site.yaml --site campus-north --subnet 10.20.30.0/24",
+    "validate": "onsite validate site.yaml --format json",
+    "plan": "onsite plan site.yaml --bundle bundles/reference",
+    "schema": "onsite schema --output install > install.schema.json",
+    "completion": "onsite completion bash > /etc/bash_completion.d/onsite",
+    "wizard": "onsite wizard site.yaml",
+    "install": "onsite install site.yaml --accept-new-host-keys    (again after a stop: --resume)",
+    "preflight": "onsite preflight site.yaml --format json",
+    "verify": "onsite verify site.yaml -o reports/",
+    "status": "onsite status site.yaml",
+    "support-bundle": "onsite support-bundle site.yaml -o support.tar.gz",
+    "push": "onsite push site.yaml --bundle bundles/reference --relay",
+    "bundle": "onsite bundle build bundles/reference -o out/reference",
+    "bundle build": "onsite bundle build bundles/reference -o out/reference --sign signing.key",
+    "bundle verify": "onsite bundle verify out/reference --pubkey signing.key.pub",
+    "bundle add-debs": "onsite bundle add-debs out/reference keepalived haproxy",
+    "lab": "onsite lab up && onsite install /var/lib/onsite/lab/lab.yaml",
+    "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
+    "lab down": "onsite lab down",
+    "lab status": "onsite lab status --format json",
+}
+
+
+def document(sub, prefix: str = "") -> None:
+    """Every subcommand: its summary as the description, an example at the
+    end of its --help; recursively for bundle and lab."""
+    for name, p in sub.choices.items():
+        path = f"{prefix}{name}"
+        help_text = next((a.help for a in sub._choices_actions if a.dest == name), "") or ""
+        p.description = p.description or (help_text[:1].upper() + help_text[1:] + "." if help_text else None)
+        p.epilog = f"example:\n  {EXAMPLES.get(path, 'onsite ' + path + ' --help')}"
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        if not any("-v" in a.option_strings for a in p._actions):  # -v after the command works too
+            p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help="-v: decisions, host keys and timings on stderr; -vv: also the SSH library's log")
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                document(action, path + " ")
 
 
 def _add_optional_commands(sub) -> None:
@@ -195,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        configure_logging(args.verbose)
         if args.version:
             return cmd_version(args)
         if not args.command:
