@@ -134,6 +134,12 @@ def test_a_typed_password_never_reaches_the_file(tmp_path):
             msg = [r for r in app.screen.query("FieldRow") if r.path == "nodes[1].ssh.password"][0]
             assert "a secret is written here in clear" in str(msg.query_one(".field-message").render())
             assert "hunter2secret" not in str(msg.query_one(".field-message").render())
+            field = app.screen.query_one("#f-nodes-1---ssh--password")
+            assert field.password  # masked on screen
+            assert "hunter2secret" not in app.export_screenshot()  # nothing on screen shows it
+            await type_into(pilot, "f-nodes-1---ssh--password", "env:NODE2_PASSWORD")
+            assert not field.password  # a reference is no secret: it shows
+            await type_into(pilot, "f-nodes-1---ssh--password", "hunter2secret")
             await pilot.press("ctrl+s")
             await pilot.pause()
             await pilot.press("enter")
