@@ -227,7 +227,7 @@ EXAMPLES = {
     "bundle": "onsite bundle build bundles/reference -o out/reference",
     "bundle build": "onsite bundle build bundles/reference -o out/reference --sign signing.key",
     "bundle verify": "onsite bundle verify out/reference --pubkey signing.key.pub",
-    "bundle add-debs": "onsite bundle add-debs out/reference keepalived haproxy",
+    "bundle add-debs": "onsite bundle add-debs out/mybundle nginx curl",
     "lab": "onsite lab up && onsite install /var/lib/onsite/lab/lab.yaml",
     "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
     "lab down": "onsite lab down",
