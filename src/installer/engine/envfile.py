@@ -23,7 +23,8 @@ as `_`):
     ONSITE_PORT_<COMPONENT>_<PORT>            effective ports
     ONSITE_SETTING_<COMPONENT>_<SETTING>      effective settings
     ONSITE_EXTERNAL                           components provided externally
-    ONSITE_SECRET_<NAME>                      resolved secrets (only here)
+    ONSITE_SECRET_<NAME>                      resolved secrets: never in the file; a step
+                                              gets those of its component on stdin
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ def variables(plan: Plan, profile: Profile, node: str, secrets: dict[str, str]) 
             value = plan.setting(profile, comp.name, key)
             env[var("ONSITE_SETTING", comp.name, key)] = str(value).lower() if isinstance(value, bool) else str(value)
     env["ONSITE_EXTERNAL"] = " ".join(sorted(c for c in profile.components if plan.is_external(c)))
-    for name, value in secrets.items():
-        env[var("ONSITE_SECRET", name)] = value
+    env.update(secret_variables(secrets))
     return env
+
+
+def secret_variables(secrets: dict[str, str]) -> dict[str, str]:
+    return {var("ONSITE_SECRET", name): value for name, value in secrets.items()}
 
 
 def render(env: dict[str, str]) -> str:

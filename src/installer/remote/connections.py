@@ -62,6 +62,11 @@ class Connections:
                     raise ProblemError(Problem(message=exc.message, hint=exc.hint, code="secret")) from None
             return self._secret_cache[key]
 
+    def resolved_secrets(self) -> list[str]:
+        """The SSH and sudo passwords resolved so far (for masking)."""
+        with self._secret_lock:
+            return list(self._secret_cache.values())
+
     def get(self, name: str) -> Transport:
         with self._locks[name]:
             if name not in self._open:
