@@ -23,7 +23,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import yamlio
-from .plan import Plan
+from .plan import POD_SUBNET, SERVICE_SUBNET, Plan
 from .problems import PathPart, Problem, ProblemError, Problems, Severity, format_path, show
 from .profile import Profile, ProfileNotFound, available_profiles, load_profile
 from .resources import data_path
@@ -46,7 +46,33 @@ def _strict_pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _strict_pattern})
+def _linear_unique(validator, unique, instance, schema):
+    """`uniqueItems` in one pass (jsonschema falls back to comparing every
+    pair when items cannot be sorted: quadratic in a hostile list)."""
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen = set()
+    for item in instance:
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key in seen:
+            yield jsonschema.ValidationError(f"{instance!r} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _is_integer(checker, instance) -> bool:
+    """A whole number is an int, never a float such as 22.0 (JSON Schema
+    would take 22.0 as an integer; a config file would then say 22.0)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_TypeChecker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+_Validator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _strict_pattern, "uniqueItems": _linear_unique},
+                                          type_checker=_TypeChecker)
+
+# At most this many problems are reported: a hostile file cannot flood the
+# terminal; the last line says how many more there were.
+MAX_PROBLEMS = 100
 
 
 @dataclasses.dataclass
@@ -85,6 +111,10 @@ def validate_data(data: Any, file: str | None = None) -> Validation:
 
 
 def validate_document(doc: yamlio.Document) -> Validation:
+    return _capped(_validate_document(doc))
+
+
+def _validate_document(doc: yamlio.Document) -> Validation:
     ctx = _Context(doc)
     if not isinstance(doc.data, dict):
         ctx.error((), "an answer file is a set of `key: value` sections (version, site, network, ips, nodes, vips)",
@@ -104,6 +134,18 @@ def validate_document(doc: yamlio.Document) -> Validation:
     plan = Plan.from_data(doc.data, profile)
     _Semantics(ctx, plan, profile).run()
     return Validation(problems=ctx.problems, plan=plan, profile=profile, document=doc)
+
+
+def _capped(validation: Validation) -> Validation:
+    problems = validation.problems
+    if len(problems) <= MAX_PROBLEMS:
+        return validation
+    items = problems.sorted()
+    kept = Problems(items[:MAX_PROBLEMS])
+    rest = len(items) - MAX_PROBLEMS
+    kept.add(Problem(message=f"{rest} more problem{'s' * (rest != 1)} not shown", hint="fix these first, then validate again",
+                     file=items[0].file, code="more", severity=items[MAX_PROBLEMS].severity))
+    return dataclasses.replace(validation, problems=kept)
 
 
 # --------------------------------------------------------------------------
@@ -139,6 +181,8 @@ class _Context:
 
 
 def _did_you_mean(word: str, candidates) -> str:
+    if len(word) > 64:  # difflib is quadratic in the length; no real name is this long
+        return ""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {show(matches[0])}?" if matches else ""
 
@@ -243,6 +287,10 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         if kind == "secret-ref":
             ctx.error(path, f"expected a secret reference, found {_found(inst)}", _SECRET_HINT, code="secret")
             return
+        note = ctx.doc.number_notes.get(path)
+        if note and "integer" in expected:
+            ctx.error(path, f"expected a whole number, found {show(inst)}", note, code="number")
+            return
         ctx.error(path, f"expected {words}, found {_found(inst)}", hint, code="type")
         return
     if v == "const":
@@ -299,6 +347,60 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
 SECRET_WORDS = re.compile(r"(passw|passwd|secret|token|credential|private_?key)", re.I)
 
 
+# Node names that name the machine itself or a special address in /etc/hosts.
+RESERVED_NAMES = frozenset({"localhost", "localhost4", "localhost6", "localdomain", "ip6-localhost", "ip6-loopback",
+                            "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "broadcasthost"})
+
+# The site-LAN policy: what a subnet of named addresses may be. Public unicast
+# ranges are allowed (some campuses number their LANs so); what is refused can
+# never be a LAN of servers, or admits far more than one site.
+_SPECIAL_NETS: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
+    (ipaddress.IPv4Network(n), why) for n, why in (
+        ("0.0.0.0/8", "\"this network\" (0.0.0.0/8), which no host can use"),
+        ("127.0.0.0/8", "loopback (127.0.0.0/8): it never leaves a machine"),
+        ("169.254.0.0/16", "link-local (169.254.0.0/16): addresses a host picks for itself"),
+        ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+        ("240.0.0.0/4", "reserved (240.0.0.0/4) or the broadcast address"),
+    ))
+MIN_LAN_PREFIX = 8
+MAX_LAN_PREFIX = 29  # six addresses and a gateway
+
+
+def site_lan_problem(net: ipaddress.IPv4Network, *, cluster: bool = False) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when `net` cannot be a site LAN (or, with
+    cluster=True, a Kubernetes pod or service network)."""
+    for special, why in _SPECIAL_NETS:
+        if net.overlaps(special):
+            return f"is {why}" if net.subnet_of(special) else f"includes {why}", "use the site's private LAN, e.g. 10.20.30.0/24"
+    if net.prefixlen < MIN_LAN_PREFIX:
+        return (f"spans {net.num_addresses:,} addresses (/{net.prefixlen}); a site LAN is /{MIN_LAN_PREFIX} or smaller",
+                "write the subnet the nodes are really in, e.g. 10.20.30.0/24")
+    if not cluster and net.prefixlen > MAX_LAN_PREFIX:
+        return (f"holds {net.num_addresses} addresses; the plan needs at least six and a gateway",
+                f"use a /{MAX_LAN_PREFIX} or larger subnet")
+    if cluster and net.prefixlen > 24:
+        return "is too small for Kubernetes (a /24 or larger)", "use a /16 (pods) or /12 (services), as kubeadm does"
+    return None
+
+
+def _server_address_problem(addr: ipaddress.IPv4Address, net: ipaddress.IPv4Network | None) -> str:
+    if net is not None and net.prefixlen < 31 and addr == net.network_address:
+        return f"the network address of {net}, not a host"
+    if net is not None and net.prefixlen < 31 and addr == net.broadcast_address:
+        return f"the broadcast address of {net}, not a host"
+    if addr.is_unspecified or addr == ipaddress.IPv4Address("255.255.255.255"):
+        return "not the address of a host"
+    if addr.is_loopback:
+        return "a loopback address: it names each node itself"
+    if addr.is_multicast:
+        return "a multicast address, not a server"
+    if addr.is_link_local:
+        return "a link-local address, not a server"
+    if addr.is_reserved:
+        return "a reserved address, not a server"
+    return ""
+
+
 class _Semantics:
     def __init__(self, ctx: _Context, plan: Plan, profile: Profile) -> None:
         self.ctx = ctx
@@ -319,15 +421,21 @@ class _Semantics:
         self.check_secrets()
 
     # network and the IP sheet
-    def check_network(self) -> None:
-        subnet = self.plan.subnet
+    def _network(self, field: str, text: str) -> ipaddress.IPv4Network:
         try:
-            self.net = ipaddress.IPv4Network(subnet, strict=True)
+            return ipaddress.IPv4Network(text, strict=True)
         except ValueError:
-            fixed = ipaddress.IPv4Network(subnet, strict=False)
-            self.ctx.error(("network", "subnet"), f"{show(subnet)} has host bits set",
+            fixed = ipaddress.IPv4Network(text, strict=False)
+            self.ctx.error(("network", field), f"{show(text)} has host bits set",
                            f"did you mean {fixed}?", code="subnet-host-bits")
-            self.net = fixed
+            return fixed
+
+    def check_network(self) -> None:
+        self.net = self._network("subnet", self.plan.subnet)
+        lan_problem = site_lan_problem(self.net)
+        if lan_problem:
+            self.ctx.error(("network", "subnet"), f"{self.net} {lan_problem[0]}", lan_problem[1], code="subnet-policy")
+        self.check_cluster_ranges()
         for slot, value in self.plan.ips.items():
             self.addr[slot] = ipaddress.IPv4Address(value)
         net = self.net
@@ -347,11 +455,37 @@ class _Semantics:
                 try:
                     addr = ipaddress.IPv4Address(server)
                 except ValueError:
+                    if server.rstrip(".").rsplit(".", 1)[-1].isdigit():
+                        self.ctx.error(("network", kind, j), f"{show(server)} is neither an IPv4 address nor a host name",
+                                       "an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number",
+                                       code="pattern")
                     continue  # a host name
+                bad = _server_address_problem(addr, net)
+                if bad:
+                    self.ctx.error(("network", kind, j), f"{kind.upper()} server {addr} is {bad}",
+                                   f"write the address of the site's {kind.upper()} server", code="server-address")
+                    continue
                 for slot, a in self.addr.items():
                     if a == addr:
                         self.ctx.error(("ips", slot), f"{slot} ({a}) is the address of a {kind.upper()} server (network.{kind}[{j}])",
                                        f"give {slot} another address: that one belongs to another machine", code="server-clash")
+
+    def check_cluster_ranges(self) -> None:
+        """Kubernetes' pod and service networks: real networks, apart from
+        each other and from the site LAN (kubeadm breaks on an overlap)."""
+        pod = self._network("pod_subnet", self.plan.pod_subnet)
+        svc = self._network("service_subnet", self.plan.service_subnet)
+        for field, net, title in (("pod_subnet", pod, "pod"), ("service_subnet", svc, "service")):
+            bad = site_lan_problem(net, cluster=True)
+            if bad:
+                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} {bad[0]}", bad[1], code="subnet-policy")
+            elif self.net is not None and net.overlaps(self.net):
+                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} overlaps the site subnet {self.net}",
+                               f"set network.{field} to a private range the site does not use (kubeadm's default is "
+                               f"{POD_SUBNET if title == 'pod' else SERVICE_SUBNET})", code="subnet-overlap")
+        if pod.overlaps(svc):
+            self.ctx.error(("network", "service_subnet"), f"the Kubernetes service network {svc} overlaps the pod network {pod}",
+                           "give them ranges apart, e.g. 10.244.0.0/16 and 10.96.0.0/12", code="subnet-overlap")
 
     def _reserved(self, a: ipaddress.IPv4Address) -> str:
         net = self.net
@@ -391,6 +525,10 @@ class _Semantics:
         slots: dict[str, int] = {}
         for i, n in enumerate(self.plan.nodes):
             key = n.name.lower()
+            if key in RESERVED_NAMES or key.isdigit():
+                self.ctx.error(("nodes", i, "name"), f"{show(n.name)} cannot be a node's name: "
+                               + ("it is all digits, which tools read as an address" if key.isdigit() else "it names this machine itself"),
+                               "give the node its real hostname, e.g. node1", code="reserved-name")
             if key in names:
                 self.ctx.error(("nodes", i, "name"), f"node name {show(n.name)} is used twice (also nodes[{names[key]}])",
                                "every node needs its own hostname", code="duplicate-node")
@@ -524,18 +662,24 @@ class _Semantics:
                     continue
                 if key not in comp.settings:
                     known = list(comp.settings) + ["external"]
-                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", _choices_hint(key, known), code="unknown-setting", at_key=True)
+                    hint = (f"it is a plan field now: write it as network.{key}" if key in ("pod_subnet", "service_subnet")
+                            else _choices_hint(key, known))
+                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", hint, code="unknown-setting", at_key=True)
                     continue
-                default = comp.settings[key]
-                if type(value) is not type(default):
-                    self.ctx.error(path, f"expected {_found(default)}, found {_found(value)}", f"the default is {show(default)}", code="type")
+                spec = comp.setting_specs[key]
+                wrong = spec.problem(value)
+                if wrong is None:
                     continue
-                choices = comp.choices.get(key)
-                if choices and value not in choices:
-                    self.ctx.error(path, f"{show(value)} is not one of {', '.join(map(str, choices))}",
-                                   _choices_hint(str(value), choices), code="enum")
-                if isinstance(default, str) and default.startswith("/") and not value.startswith("/"):
-                    self.ctx.error(path, f"{show(value)} is not an absolute path", "write a path starting with /", code="path")
+                code, what, hint = wrong
+                note = self.ctx.doc.number_notes.get(path)
+                if code == "type" and spec.type == "int" and note:
+                    self.ctx.error(path, f"expected a whole number, found {show(value)}", note, code="number")
+                elif code == "type":
+                    self.ctx.error(path, f"{what}, found {_found(value)}", hint, code="type")
+                elif code == "enum":
+                    self.ctx.error(path, f"{show(value)} {what}", _choices_hint(str(value), spec.choices), code="enum")
+                else:
+                    self.ctx.error(path, f"{show(value)} {what}", hint, code=code)
 
     # ports
     def check_ports(self) -> None:
@@ -551,7 +695,8 @@ class _Semantics:
                                    _choices_hint(pname, comp.ports) if comp.ports else f"{cname} listens on no port",
                                    code="unknown-port", at_key=True)
         for i, node in enumerate(self.plan.nodes):
-            used: dict[tuple[int, str], str] = {}
+            # sshd listens on every node: its port takes part like any other.
+            used: dict[tuple[int, str], str] = {(node.ssh.port, "tcp"): "ssh"}
             for comp in self.p.components_for_roles(set(node.roles)):
                 if self.plan.is_external(comp.name):
                     continue
@@ -561,7 +706,8 @@ class _Semantics:
                     label = f"{comp.name}.{pname}"
                     if key in used:
                         overridden = pname in self.plan.ports.get(comp.name, {})
-                        path = ("ports", comp.name, pname) if overridden else ("nodes", i, "roles")
+                        path = (("ports", comp.name, pname) if overridden
+                                else ("nodes", i, "ssh", "port") if used[key] == "ssh" else ("nodes", i, "roles"))
                         self.ctx.error(path, f"on node {node.name}, {label} and {used[key]} both use {port}/{spec.protocol}",
                                        f"give one of them another port under `ports:` (e.g. ports: {{{comp.name}: {{{pname}: N}}}})",
                                        code="port-conflict")
