@@ -15,6 +15,7 @@ hint; unexpected exceptions go to a crash log.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import json
 import os
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..model import answerfile, validate
-from ..model.problems import Problem, ProblemError, Problems
+from ..model import answerfile, validate, yamlio
+from ..model.problems import Problem, ProblemError, Problems, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_root
 
@@ -51,6 +52,35 @@ class _Parser(argparse.ArgumentParser):
 
 
 # -- output ------------------------------------------------------------------
+
+# Terminals that cannot write a character (LANG=C, cp437) get a plain
+# stand-in instead of an exception: `…` -> `...`, `·` -> `-`, others `?`.
+_ASCII_STANDINS = {"…": "...", "·": "-", "→": "->", "←": "<-", "–": "-", "—": "-", "✓": "ok", "✗": "x", "×": "x",
+                   "‘": "'", "’": "'", "“": '"', "”": '"', "•": "*", "≥": ">=", "≤": "<="}
+
+
+def _standin(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(_ASCII_STANDINS.get(c, "?") for c in text), exc.end
+
+
+codecs.register_error("onsite-standin", _standin)
+
+
+def _safe_output() -> None:
+    """stdout and stderr never raise on a character their encoding lacks."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="onsite-standin")
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a line that may hold text from an answer file: sanitised."""
+    print(clean(text, keep_lines=True), file=file or sys.stdout)
 
 
 def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
@@ -95,19 +125,31 @@ def cmd_init(args) -> int:
         sys.stdout.write(answerfile.render(plan, profile))
         return EXIT_OK
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists; use --force to overwrite it")
-    answerfile.write(plan, out, profile)
-    print(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
+    if out.is_dir():
+        raise UsageError(f"{clean(str(out))} is a folder; name the file to write, e.g. {clean(str(out / 'site.yaml'))}")
+    if not out.parent.is_dir():
+        raise UsageError(f"folder {clean(str(out.parent))} does not exist; create it first, or name a file in an existing folder")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        raise UsageError(f"{clean(str(out))} exists; use --force to overwrite it")
+    answerfile.write_new(plan, out, profile)
+    say(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_validate(args) -> int:
-    result = validate.validate_file(args.file)
+    if args.file == "-":  # the answer file on stdin, at most the size limit (+1 to tell there is more)
+        try:
+            doc = yamlio.read_bytes(sys.stdin.buffer.read(yamlio.MAX_ANSWER_FILE_BYTES + 1), "<stdin>")
+        except ProblemError as exc:
+            result = validate.Validation(problems=exc.problems)
+        else:
+            result = validate.validate_document(doc)
+    else:
+        result = validate.validate_file(args.file)
     print_problems(result.problems, args.format)
     if args.format == "text" and result.ok:
         w = len(result.problems.warnings)
-        print(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
+        say(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
@@ -139,24 +181,24 @@ def cmd_plan(args) -> int:
     steps_of: dict[str, list[str]] = {}
     for inst in instances(plan, load_steps(bundles, set(profile.roles))):
         steps_of.setdefault(inst.node, []).append(inst.step.id)
-    print(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
+    say(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
     for v in views:
-        print(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
-        print(f"  roles:      {', '.join(v.roles)}")
+        say(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
+        say(f"  roles:      {', '.join(v.roles)}")
         if v.vips:
             held = ", ".join(f"{h.slot} {h.address} ({h.vip}, priority {h.priority}{', backup' if h.backup else ''})" for h in v.vips)
-            print(f"  VIPs:       {held}")
+            say(f"  VIPs:       {held}")
         if v.ports:
             ports = ", ".join(f"{p.port}/{p.protocol} {p.component}.{p.name}" for p in v.ports)
-            print(f"  ports:      {ports}")
+            say(f"  ports:      {ports}")
         if v.external:
-            print(f"  external:   {', '.join(v.external)}")
+            say(f"  external:   {', '.join(v.external)}")
         if bundles:
-            print(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
+            say(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
     if bundles:
-        print(f"\nbundles: {', '.join(b.id for b in bundles)}")
+        say(f"\nbundles: {', '.join(b.id for b in bundles)}")
     else:
-        print("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+        say("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
     return EXIT_OK
 
 
@@ -202,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("validate", help="check an answer file; exit 0 valid, 2 invalid")
-    p.add_argument("file")
+    p.add_argument("file", help="the answer file, or - to read it from stdin")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 
@@ -236,11 +278,35 @@ def _add_optional_commands(sub) -> None:
     cli_lab.add_commands(sub)
 
 
+def crash_report(exc: BaseException) -> str:
+    """What a crash log holds: the exception's type and, per frame, the
+    installer's file, line, function and source line. Never the exception's
+    message, arguments or any local variable: those can hold values from the
+    answer file (a secret, a name), and a crash log is sent around."""
+    lines = [f"onsite {__version__}", f"python {sys.version.split()[0]}"]
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    for i, e in enumerate(reversed(chain)):
+        if i:
+            lines.append("during the handling of the above, another exception:")
+        lines.append("Traceback (most recent call last; values left out):")
+        for fs in traceback.extract_tb(e.__traceback__):
+            lines.append(f"  {fs.filename}:{fs.lineno} in {fs.name}")
+            if fs.line:
+                lines.append(f"    {fs.line.strip()}")
+        lines.append(f"{type(e).__module__}.{type(e).__qualname__} (message left out: it may hold values from the answer file)")
+    return "\n".join(lines) + "\n"
+
+
 def _crash_log(exc: BaseException) -> str:
     fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"onsite {__version__}\n")
-        traceback.print_exception(exc, file=fh)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+        fh.write(crash_report(exc))
     return path
 
 
@@ -268,6 +334,7 @@ def ctrl_c_stops(stop: threading.Event, what: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _safe_output()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -282,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return args.func(args)
     except UsageError as exc:
-        print(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
+        say(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
         return EXIT_INVALID
     except ProblemError as exc:
         print_problems(exc.problems, out=sys.stderr, summary=False)

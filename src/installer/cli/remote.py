@@ -3,8 +3,8 @@ core's push, preflight and bundle modules, wired to the SSH transport.
 
 Host keys: a node whose key is not pinned is refused unless
 --accept-new-host-keys; then the fingerprints seen are shown and pinned into
-the answer file (rewritten in canonical form; the previous file is kept as
-FILE.bak).
+the answer file (edited in place: the host_key values are added and the
+deployer's comments and layout stay; the previous file is kept as FILE.bak).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from ..engine import bundle, events, preflight, relay
 from ..engine.events import human_bytes
 from ..model import answerfile
-from ..model.problems import Problem, ProblemError, Problems
+from ..model.problems import Problem, ProblemError, Problems, clean
 from ..remote.connections import Connections
 from ..remote.transport import Endpoint
 from .main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, UsageError, _load_valid, ctrl_c_stops, print_problems
@@ -180,13 +180,20 @@ def _print_preflight(report: preflight.PreflightReport) -> None:
             console.print(f"    → {r.hint}", soft_wrap=True, markup=False)
 
 
+def _must_exist(path: str, what: str) -> None:
+    if not Path(path).exists():
+        raise UsageError(f"{what} {clean(path)} does not exist")
+
+
 def cmd_bundle_build(args) -> int:
+    _must_exist(args.src, "bundle source folder")
     b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
     print(f"built {args.output}: {b.id}, {len(b.files)} files, {human_bytes(b.total_bytes)}{', signed' if args.sign else ''}")
     return EXIT_OK
 
 
 def cmd_bundle_verify(args) -> int:
+    _must_exist(args.bundle, "bundle")
     b = bundle.verify(Path(args.bundle), Path(args.pubkey) if args.pubkey else None)
     sig = "signature verified" if args.pubkey else ("signed, not checked (give --pubkey)" if b.signed else "unsigned")
     print(f"{args.bundle}: {b.id}, {len(b.files)} files intact, {sig}")
