@@ -322,12 +322,13 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
     if v in ("minItems", "maxItems"):
         n = err.validator_value
         word = "at least" if v == "minItems" else "at most"
-        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}", code="count")
+        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}",
+                  "remove entries" if v == "maxItems" else "add entries", code="count")
         return
     if v in ("minLength", "maxLength"):
         n = err.validator_value
         if v == "minLength":
-            ctx.error(path, "must not be empty", code="empty-value")
+            ctx.error(path, "must not be empty", "write a value, or remove the line", code="empty-value")
         else:
             ctx.error(path, f"is longer than {n} characters", "shorten it", code="too-long")
         return
@@ -338,7 +339,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
     if v in ("anyOf", "oneOf"):
         ctx.error(path, f"expected text, a whole number or true/false, found {_found(inst)}", "write a single value here", code="type")
         return
-    ctx.error(path, err.message if len(err.message) < 200 else "has a value this installer cannot read", code="schema")
+    ctx.error(path, "has a value this installer cannot read", "`onsite schema` prints what each field takes", code="schema")
 
 
 # --------------------------------------------------------------------------
@@ -388,16 +389,9 @@ def _server_address_problem(addr: ipaddress.IPv4Address, net: ipaddress.IPv4Netw
         return f"the network address of {net}, not a host"
     if net is not None and net.prefixlen < 31 and addr == net.broadcast_address:
         return f"the broadcast address of {net}, not a host"
-    if addr.is_unspecified or addr == ipaddress.IPv4Address("255.255.255.255"):
-        return "not the address of a host"
-    if addr.is_loopback:
-        return "a loopback address: it names each node itself"
-    if addr.is_multicast:
-        return "a multicast address, not a server"
-    if addr.is_link_local:
-        return "a link-local address, not a server"
-    if addr.is_reserved:
-        return "a reserved address, not a server"
+    for special, why in _SPECIAL_NETS:
+        if addr in special:
+            return f"in {why}"
     return ""
 
 
@@ -435,7 +429,7 @@ class _Semantics:
         lan_problem = site_lan_problem(self.net)
         if lan_problem:
             self.ctx.error(("network", "subnet"), f"{self.net} {lan_problem[0]}", lan_problem[1], code="subnet-policy")
-        self.check_cluster_ranges()
+        self.check_cluster_ranges(site_ok=not lan_problem)
         for slot, value in self.plan.ips.items():
             self.addr[slot] = ipaddress.IPv4Address(value)
         net = self.net
@@ -470,7 +464,7 @@ class _Semantics:
                         self.ctx.error(("ips", slot), f"{slot} ({a}) is the address of a {kind.upper()} server (network.{kind}[{j}])",
                                        f"give {slot} another address: that one belongs to another machine", code="server-clash")
 
-    def check_cluster_ranges(self) -> None:
+    def check_cluster_ranges(self, site_ok: bool = True) -> None:
         """Kubernetes' pod and service networks: real networks, apart from
         each other and from the site LAN (kubeadm breaks on an overlap)."""
         pod = self._network("pod_subnet", self.plan.pod_subnet)
@@ -479,7 +473,7 @@ class _Semantics:
             bad = site_lan_problem(net, cluster=True)
             if bad:
                 self.ctx.error(("network", field), f"the Kubernetes {title} network {net} {bad[0]}", bad[1], code="subnet-policy")
-            elif self.net is not None and net.overlaps(self.net):
+            elif site_ok and self.net is not None and net.overlaps(self.net):
                 self.ctx.error(("network", field), f"the Kubernetes {title} network {net} overlaps the site subnet {self.net}",
                                f"set network.{field} to a private range the site does not use (kubeadm's default is "
                                f"{POD_SUBNET if title == 'pod' else SERVICE_SUBNET})", code="subnet-overlap")
@@ -590,7 +584,7 @@ class _Semantics:
         for i, v in enumerate(self.plan.vips):
             spec = self.p.vips.get(v.name)
             if v.name in seen_names:
-                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", code="duplicate-vip")
+                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", "keep one entry per VIP", code="duplicate-vip")
                 continue
             seen_names[v.name] = i
             if spec is None:
@@ -658,7 +652,7 @@ class _Semantics:
                     continue
                 if key == "external":
                     if not isinstance(value, bool):
-                        self.ctx.error(path, f"expected true or false, found {_found(value)}", code="type")
+                        self.ctx.error(path, f"expected true or false, found {_found(value)}", "write true or false", code="type")
                     continue
                 if key not in comp.settings:
                     known = list(comp.settings) + ["external"]

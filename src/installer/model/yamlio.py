@@ -139,7 +139,7 @@ def number_note(text: str) -> str:
         n = int(t)
         if set(t) <= set("+-01234567"):
             octal = int(t.lstrip("+-"), 8) * (-1 if t.startswith("-") else 1)
-            return f"it has a leading zero, and YAML 1.1 tools read {t} as the octal number {octal}: write {n} if you mean {n}"
+            return f"it has a leading zero, and YAML 1.1 tools read {t} as the octal number {octal}: write {n}, without the zero"
         return f"it has a leading zero: write {n}"
     if _UNDERSCORED.fullmatch(t):
         return f"it has '_' between digits: write {int(t.replace('_', ''))}"
