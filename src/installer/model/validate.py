@@ -8,6 +8,7 @@ are never echoed back.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import ipaddress
@@ -111,11 +112,15 @@ def validate_data(data: Any, file: str | None = None) -> Validation:
 
 
 def validate_document(doc: yamlio.Document) -> Validation:
-    return _capped(_validate_document(doc))
-
-
-def _validate_document(doc: yamlio.Document) -> Validation:
     ctx = _Context(doc)
+    token = _SUGGESTIONS_LEFT.set([MAX_SUGGESTIONS])
+    try:
+        return _capped(_validate_document(doc, ctx), ctx.dropped)
+    finally:
+        _SUGGESTIONS_LEFT.reset(token)
+
+
+def _validate_document(doc: yamlio.Document, ctx: _Context) -> Validation:
     if not isinstance(doc.data, dict):
         ctx.error((), "an answer file is a set of `key: value` sections (version, site, network, ips, nodes, vips)",
                   "run `onsite init -o FILE` to see the expected layout", code="not-a-mapping")
@@ -136,15 +141,15 @@ def _validate_document(doc: yamlio.Document) -> Validation:
     return Validation(problems=ctx.problems, plan=plan, profile=profile, document=doc)
 
 
-def _capped(validation: Validation) -> Validation:
+def _capped(validation: Validation, dropped: int = 0) -> Validation:
     problems = validation.problems
-    if len(problems) <= MAX_PROBLEMS:
+    if len(problems) <= MAX_PROBLEMS and not dropped:
         return validation
     items = problems.sorted()
     kept = Problems(items[:MAX_PROBLEMS])
-    rest = len(items) - MAX_PROBLEMS
+    rest = len(items) - len(kept) + dropped
     kept.add(Problem(message=f"{rest} more problem{'s' * (rest != 1)} not shown", hint="fix these first, then validate again",
-                     file=items[0].file, code="more", severity=items[MAX_PROBLEMS].severity))
+                     file=items[0].file, code="more", severity=items[-1].severity))
     return dataclasses.replace(validation, problems=kept)
 
 
@@ -156,9 +161,13 @@ class _Context:
     def __init__(self, doc: yamlio.Document) -> None:
         self.doc = doc
         self.problems = Problems()
+        self.dropped = 0  # problems past twice the reporting cap: counted, not kept
 
     def add(self, severity: Severity, path: tuple[PathPart, ...], message: str, hint: str = "", code: str = "invalid",
             at_key: bool = False) -> None:
+        if len(self.problems) >= 2 * MAX_PROBLEMS:
+            self.dropped += 1
+            return
         pos = self.doc.position(path, key=at_key)
         self.problems.add(
             Problem(
@@ -180,9 +189,17 @@ class _Context:
         self.add(Severity.WARNING, tuple(path), message, hint, code)
 
 
+# difflib is slow (quadratic in a word's length): at most this many
+# suggestions per validation, and none for words no real name is as long as.
+MAX_SUGGESTIONS = 200
+_SUGGESTIONS_LEFT: contextvars.ContextVar[list[int]] = contextvars.ContextVar("suggestions_left", default=[MAX_SUGGESTIONS])
+
+
 def _did_you_mean(word: str, candidates) -> str:
-    if len(word) > 64:  # difflib is quadratic in the length; no real name is this long
+    left = _SUGGESTIONS_LEFT.get()
+    if len(word) > 64 or left[0] <= 0:
         return ""
+    left[0] -= 1
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {show(matches[0])}?" if matches else ""
 

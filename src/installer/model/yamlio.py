@@ -57,8 +57,8 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
 
 MAX_ANSWER_FILE_BYTES = 1 << 20  # 1 MiB: a real plan is a few KiB
 MAX_DEPTH = 32  # a real plan is 4 levels deep
-MAX_ITEMS = 1000  # entries of one list or section (a plan has at most 64 nodes)
-MAX_VALUES = 50_000  # values in the whole file (a real plan has a few hundred)
+MAX_ITEMS = 256  # entries of one list or section (a plan has at most 64 nodes, 99 addresses)
+MAX_VALUES = 50_000  # keys and values in the whole file (a real plan has a few hundred)
 MAX_SCALAR_CHARS = 65_536
 MAX_KEY_CHARS = 1024
 MAX_INT_DIGITS = 20  # beyond a 64-bit integer either way
@@ -265,7 +265,7 @@ def _compose(source, doc: Document) -> Any:
             raise _Refused(event.start_mark, "YAML aliases (*name) are not allowed in answer files",
                            "write the value out in full where it is needed", "yaml-alias")
         if values > MAX_VALUES:
-            raise _Refused(event.start_mark, f"the file holds more than {MAX_VALUES} values; an answer file holds a few hundred",
+            raise _Refused(event.start_mark, f"the file holds more than {MAX_VALUES} keys and values; an answer file holds a few hundred",
                            "check that this is the right file", "too-many")
         parent = stack[-1] if stack else None
         if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
