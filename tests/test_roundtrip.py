@@ -3,9 +3,10 @@
 A copy of the corpus base file gets comments in many places (whole-line
 comments at every indentation, comments after values, blank lines, a quoted
 value); onsite then pins host keys into it (the `_pin` path of
-`--accept-new-host-keys`, fed a fake set of keys) and the wizard saves an edit
-into it (through Pilot). Every comment, blank line and untouched line is
-still where it was; only the values that changed differ.
+`--accept-new-host-keys`, fed a fake set of keys; and on the lab, through
+`onsite preflight --accept-new-host-keys` against real sshd) and the wizard
+saves an edit into it (through Pilot). Every comment, blank line and
+untouched line is still where it was; only the values that changed differ.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
+
+from installer.cli import main
 from installer.cli import remote as cli_remote
 from installer.model import answerfile, validate
 from installer.model.plan import Plan
@@ -26,9 +30,9 @@ KEY1 = "SHA256:" + "A" * 43
 KEY4 = "SHA256:" + "b" * 42 + "0"
 
 
-def commented() -> str:
+def commented(base: str = BASE) -> str:
     out = ["# the deployer's own header\n", "# second line of it\n", "\n"]
-    for i, line in enumerate(BASE.splitlines(keepends=True)):
+    for i, line in enumerate(base.splitlines(keepends=True)):
         indent = " " * (len(line) - len(line.lstrip()))
         if i % 3 == 0:
             out.append(f"{indent}# note {i}: why this is so\n")
@@ -58,7 +62,7 @@ def normalise(text: str) -> list[str]:
     """Lines with the values onsite changes taken out, and the space before a
     trailing comment made one (ruamel re-spaces a flow mapping it edits)."""
     text = re.sub(r", host_key: SHA256:[A-Za-z0-9+/]{43}", "", text)
-    return [re.sub(r"\s+#", " #", line) for line in text.splitlines()]
+    return [re.sub(r"\s+#", " #", line) for line in text.splitlines() if not re.match(r"\s*host_key: SHA256:", line)]
 
 
 class _FakePinning:
@@ -169,3 +173,24 @@ def test_new_text_that_yaml_1_1_would_misread_is_quoted(tmp_path: Path):
     assert again.ok, [p.render() for p in again.problems]
     assert again.plan.components["sentinel"]["master_name"] == "no"
     assert again.plan.components["rocketmq-broker"]["brokerName"] == "0123"
+
+
+@pytest.mark.lab
+def test_preflight_pins_host_keys_into_a_commented_file(lab, tmp_path: Path, capsys):
+    """The real path: `onsite preflight --accept-new-host-keys` against the
+    lab's sshd pins every node's key; the deployer's comments stay."""
+    unpinned = re.sub(r"\n      host_key: SHA256:\S+", "", lab.answer_file.read_text())
+    assert "host_key" not in unpinned
+    answer = tmp_path / "site.yaml"
+    original = commented(unpinned)
+    answer.write_text(original)
+    code = main(["preflight", str(answer), "--accept-new-host-keys"])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out  # a blocker on the lab is fine here; the keys are pinned either way
+    assert "host keys pinned in" in out
+    text = answer.read_text()
+    for node in lab.nodes:
+        assert f"host_key: {node.host_key}" in text
+    assert comments(text) == comments(original)
+    assert normalise(text) == normalise(original)
+    assert main(["validate", str(answer)]) == 0
