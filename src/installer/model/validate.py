@@ -3,7 +3,17 @@ cannot express (addresses inside the subnet, role counts, port clashes, ...).
 
 Every problem is collected (not just the first), located at file:line:column
 and a field path, worded for the deployer, and carries a hint. Secret values
-are never echoed back.
+are never echoed back; every other value is shown through `problems.show`.
+
+Policies beyond the schema (README, "The answer file"): whole numbers are
+ints (never 22.0; text that looks like a number gets the reader's note on
+what to write); the site LAN is a /8../29 unicast network outside 0/8,
+loopback, link-local, multicast and 240/4; Kubernetes' pod and service
+networks overlap neither each other nor the site; DNS/NTP entries are hosts;
+sshd's port takes part in the port clash check; node names are not
+localhost & co; component settings follow the profile's typed rules. The
+cost is bounded: uniqueness in one pass, at most `MAX_SUGGESTIONS`
+did-you-means, at most `MAX_PROBLEMS` problems reported.
 """
 
 from __future__ import annotations
@@ -304,7 +314,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         if kind == "secret-ref":
             ctx.error(path, f"expected a secret reference, found {_found(inst)}", _SECRET_HINT, code="secret")
             return
-        note = ctx.doc.number_notes.get(path)
+        note = ctx.doc.number_notes.get(path) or (yamlio.number_note(inst) if isinstance(inst, str) else "")
         if note and "integer" in expected:
             ctx.error(path, f"expected a whole number, found {show(inst)}", note, code="number")
             return
@@ -682,7 +692,7 @@ class _Semantics:
                 if wrong is None:
                     continue
                 code, what, hint = wrong
-                note = self.ctx.doc.number_notes.get(path)
+                note = self.ctx.doc.number_notes.get(path) or (yamlio.number_note(value) if isinstance(value, str) else "")
                 if code == "type" and spec.type == "int" and note:
                     self.ctx.error(path, f"expected a whole number, found {show(value)}", note, code="number")
                 elif code == "type":
