@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_crash_log_holds_no_value_from_the_answer_file(monkeypatch, tmp_path: 
         raise RuntimeError(f"cannot use {password}")
 
     monkeypatch.setattr(module, "cmd_validate", boom)
-    monkeypatch.setattr(module.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert main(["validate", str(BASE)]) == 70
     err = capsys.readouterr().err
     assert "internal error: RuntimeError" in err and secret not in err
@@ -138,3 +139,34 @@ def test_a_crash_log_holds_no_value_from_the_answer_file(monkeypatch, tmp_path: 
     assert secret not in log
     assert "builtins.RuntimeError" in log
     assert "in boom" in log
+
+
+def test_a_wizard_crash_shows_no_traceback_and_logs_no_values(monkeypatch, tmp_path: Path, capsys):
+    """Textual would print a traceback with every frame's locals; the wizard
+    names a crash log instead, and the log holds no value."""
+    import asyncio
+
+    from installer.tui.app import OnsiteApp
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    secret = "Sup3rS3cretInTheWizard"
+
+    def boom(self, *args, **kwargs):
+        password = secret  # a local that Textual's traceback would show
+        raise RuntimeError(password)
+
+    monkeypatch.setattr(OnsiteApp, "go", boom)
+    app = OnsiteApp(None, autostart=False)
+
+    async def go():
+        with pytest.raises(RuntimeError):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.pause()
+
+    asyncio.run(go())
+    [log] = list(tmp_path.glob("onsite-crash-*.log"))
+    assert secret not in log.read_text() and "in boom" in log.read_text()
+    shown = capsys.readouterr()
+    shown = " ".join((shown.out + shown.err).split())  # rich wraps the line
+    assert "onsite: internal error: RuntimeError. This is a bug; the details are in" in shown
+    assert secret not in shown and "Traceback" not in shown

@@ -18,18 +18,15 @@ import argparse
 import codecs
 import contextlib
 import json
-import os
 import signal
 import sys
-import tempfile
 import threading
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..model import answerfile, validate, yamlio
+from ..model import answerfile, crashlog, validate, yamlio
 from ..model.problems import Problem, ProblemError, Problems, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_root
@@ -278,36 +275,8 @@ def _add_optional_commands(sub) -> None:
     cli_lab.add_commands(sub)
 
 
-def crash_report(exc: BaseException) -> str:
-    """What a crash log holds: the exception's type and, per frame, the
-    installer's file, line, function and source line. Never the exception's
-    message, arguments or any local variable: those can hold values from the
-    answer file (a secret, a name), and a crash log is sent around."""
-    lines = [f"onsite {__version__}", f"python {sys.version.split()[0]}"]
-    seen: set[int] = set()
-    chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    for i, e in enumerate(reversed(chain)):
-        if i:
-            lines.append("during the handling of the above, another exception:")
-        lines.append("Traceback (most recent call last; values left out):")
-        for fs in traceback.extract_tb(e.__traceback__):
-            lines.append(f"  {fs.filename}:{fs.lineno} in {fs.name}")
-            if fs.line:
-                lines.append(f"    {fs.line.strip()}")
-        lines.append(f"{type(e).__module__}.{type(e).__qualname__} (message left out: it may hold values from the answer file)")
-    return "\n".join(lines) + "\n"
-
-
 def _crash_log(exc: BaseException) -> str:
-    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(crash_report(exc))
-    return path
+    return crashlog.write(exc)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ in thread workers. Secrets typed here stay in memory; files get references.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from textual.widgets import Button, Input, Label, Static
 from ..engine import bundle as bundle_mod
 from ..engine import journal as journal_mod
 from ..engine.install import Install, InstallOptions
+from ..model import crashlog
 from ..model import secrets as secrets_mod
 from ..model.problems import Problem, ProblemError
 from ..model.resources import data_path
@@ -219,6 +221,19 @@ class OnsiteApp(App):
         self.autostart = autostart  # pages that run things start at once (tests may turn it off)
         self.resume_requested = False
         self.current = 1
+
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with every frame's locals: values
+        # from the answer file on the screen. A crash log without values
+        # instead (model.crashlog), named in one line.
+        exc = self._exception or sys.exc_info()[1]
+        if exc is None:
+            super()._fatal_error()
+            return
+        path = crashlog.write(exc)
+        self.bell()
+        self._exit_renderables.append(Text(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}"))
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         if self.start_path is not None and self.start_path.exists():
