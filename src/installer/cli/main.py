@@ -276,7 +276,7 @@ def _add_optional_commands(sub) -> None:
 
 
 def _crash_log(exc: BaseException) -> str:
-    return crashlog.write(exc)
+    return crashlog.write(exc, __version__)
 
 
 @contextlib.contextmanager

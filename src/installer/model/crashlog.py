@@ -16,12 +16,11 @@ import sys
 import tempfile
 import traceback
 
-from .. import __version__
 
-
-def report(exc: BaseException) -> str:
-    """The text of a crash log for `exc` and the exceptions it was chained to."""
-    lines = [f"onsite {__version__}", f"python {sys.version.split()[0]}"]
+def report(exc: BaseException, version: str = "") -> str:
+    """The text of a crash log for `exc` and the exceptions it was chained to
+    (`version`: onsite's, given by the front end)."""
+    lines = [f"onsite {version}", f"python {sys.version.split()[0]}"]
     seen: set[int] = set()
     chain: list[BaseException] = []
     cur: BaseException | None = exc
@@ -41,9 +40,9 @@ def report(exc: BaseException) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(exc: BaseException) -> str:
+def write(exc: BaseException, version: str = "") -> str:
     """Write the crash log of `exc` to a new file in the temp folder; its path."""
     fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(report(exc))
+        fh.write(report(exc, version))
     return path

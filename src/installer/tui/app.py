@@ -230,7 +230,9 @@ class OnsiteApp(App):
         if exc is None:
             super()._fatal_error()
             return
-        path = crashlog.write(exc)
+        from .. import __version__
+
+        path = crashlog.write(exc, __version__)
         self.bell()
         self._exit_renderables.append(Text(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}"))
         self._close_messages_no_wait()
