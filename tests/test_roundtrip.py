@@ -197,3 +197,19 @@ def test_preflight_pins_host_keys_into_a_commented_file(lab, tmp_path: Path, cap
     assert comments(text) == comments(original)
     assert normalise(text) == normalise(original)
     assert main(["validate", str(answer)]) == 0
+
+
+def test_windows_line_ends_and_a_bom_stay(tmp_path: Path):
+    path = tmp_path / "site.yaml"
+    original = "\ufeff" + commented().replace("\n", "\r\n")
+    path.write_bytes(original.encode("utf-8"))
+    loaded = validate.validate_file(path)
+    assert loaded.ok
+    loaded.plan.node("node3").ssh.host_key = KEY1
+    answerfile.write(loaded.plan, path, loaded.profile)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\n") == raw.count(b"\r\n") == original.count("\n")
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    assert comments(text) == comments(commented())
+    assert normalise(text) == normalise(commented())

@@ -140,13 +140,19 @@ def rewrite(path: str | Path, old: Any, new: Any) -> None:
     """Apply the difference between `old` and `new` (plain data) to the file
     at `path`, whose data `old` describes, and write it atomically."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    raw = path.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    crlf = b"\r\n" in raw  # Windows line ends stay Windows line ends
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
     y = _round_trip(text)
     doc = y.load(text)
     _apply(doc, old, new)
     out = io.StringIO()
     y.dump(doc, out)
-    write_text(path, out.getvalue(), mode=path.stat().st_mode & 0o777)
+    result = out.getvalue()
+    if crlf:
+        result = result.replace("\n", "\r\n")
+    write_text(path, ("\ufeff" if bom else "") + result, mode=path.stat().st_mode & 0o777)
 
 
 def _same(a: Any, b: Any) -> bool:
