@@ -65,7 +65,7 @@ def _pin(args, loaded, factory: _Pinning) -> None:
     path = Path(args.file)
     shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
     answerfile.write(plan, path, profile)
-    print(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+    print(clean(f"host keys pinned in {path} (previous version: {path.name}.bak)"))
 
 
 def _find_bundles(args) -> list[bundle.Bundle]:
