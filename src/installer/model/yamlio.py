@@ -356,10 +356,10 @@ def parse_text(text: str, file: str = "<text>") -> Document:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or "not valid YAML"
-            raise ProblemError(
-                _problem(file, mark, f"not valid YAML: {what}",
-                         "check indentation (spaces, not tabs) and that quotes and brackets are closed", "yaml-syntax")
-            ) from None
+            hint = ("write the character itself, or a whole escape (\\u00e9, \\U0001F600); half of a UTF-16 pair "
+                    "(\\ud800) is not a character" if "escape" in what
+                    else "check indentation (spaces, not tabs) and that quotes and brackets are closed")
+            raise ProblemError(_problem(file, mark, f"not valid YAML: {what}", hint, "yaml-syntax")) from None
         except yaml.reader.ReaderError as exc:
             line, col = _reader_position(text, exc)
             raise ProblemError(
