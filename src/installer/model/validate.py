@@ -269,6 +269,7 @@ _PATTERN_WORDS: dict[str, tuple[str, str]] = {
     "user": ("is not a valid user name", "a Linux user name: lower-case letters, digits, '_' and '-'"),
     "path": ("is not a valid file path", "write the path on one line"),
     "host": ("is not a host name or address", "write an IP address or a host name"),
+    "profile": ("is not a profile name", "write the name of a product profile, e.g. reference (`onsite --version` lists them)"),
 }
 
 _SECRET_HINT = (
@@ -333,7 +334,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
             # Never echo the value: it is probably a password.
             ctx.error(path, "a secret is written here in clear", _SECRET_HINT, code="literal-secret")
             return
-        what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", ""))
+        what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", "`onsite schema` prints the form this field takes"))
         if on_key:
             ctx.error(path, f"key {show(inst)} {what}", hint, code="key-pattern", at_key=True)
         else:
