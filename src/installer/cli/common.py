@@ -14,6 +14,7 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import getpass
 import json
@@ -22,16 +23,14 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
-import traceback
 from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
 from ..engine import bundle
-from ..model import answerfile, validate
-from ..model.problems import Problem, ProblemError, Problems
+from ..model import answerfile, crashlog, validate
+from ..model.problems import Problem, ProblemError, Problems, clean
 from ..remote.transport import Endpoint
 
 EXIT_OK = 0
@@ -52,6 +51,36 @@ class Parser(argparse.ArgumentParser):
 
 
 # -- output ------------------------------------------------------------------
+
+
+# Terminals that cannot write a character (LANG=C, cp437) get a plain
+# stand-in instead of an exception: `…` -> `...`, `·` -> `-`, others `?`.
+_ASCII_STANDINS = {"…": "...", "·": "-", "→": "->", "←": "<-", "–": "-", "—": "-", "✓": "ok", "✗": "x", "×": "x",
+                   "‘": "'", "’": "'", "“": '"', "”": '"', "•": "*", "≥": ">=", "≤": "<="}
+
+
+def _standin(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(_ASCII_STANDINS.get(ch, "?") for ch in text), exc.end
+
+
+codecs.register_error("onsite-standin", _standin)
+
+
+def safe_output() -> None:
+    """stdout and stderr never raise on a character their encoding lacks."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="onsite-standin")
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a line that may hold text from an answer file: sanitised."""
+    print(clean(text, keep_lines=True), file=file or sys.stdout)
 
 
 def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
@@ -78,11 +107,9 @@ def load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
 
 
 def crash_log(exc: BaseException) -> str:
-    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"onsite {__version__}\n")
-        traceback.print_exception(exc, file=fh)
-    return path
+    """A crash log without values (model.crashlog): the exception's type and
+    the installer's frames, never a message or a variable."""
+    return crashlog.write(exc, __version__)
 
 
 def prompt(label: str) -> str:
@@ -200,11 +227,11 @@ def pin(args, loaded, factory: Pinning) -> None:
     plan, profile = loaded.plan, loaded.profile
     for node, fp in sorted(factory.new_keys.items()):
         plan.node(node).ssh.host_key = fp
-        print(f"pinned host key of {node}: {fp}")
+        say(f"pinned host key of {node}: {fp}")
     path = Path(args.file)
     shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
     answerfile.write(plan, path, profile)
-    print(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+    say(f"host keys pinned in {path} (previous version: {path.name}.bak)")
 
 
 def find_bundles(args) -> list[bundle.Bundle]:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..model import answerfile, validate
-from ..model.problems import Problem, ProblemError
+from ..model import answerfile, validate, yamlio
+from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_path, data_root
 from .common import (
@@ -31,6 +31,8 @@ from .common import (
     find_bundles,
     load_valid,
     print_problems,
+    safe_output,
+    say,
 )
 
 # -- commands ----------------------------------------------------------------
@@ -52,19 +54,31 @@ def cmd_init(args) -> int:
         sys.stdout.write(answerfile.render(plan, profile))
         return EXIT_OK
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists; use --force to overwrite it")
-    answerfile.write(plan, out, profile)
-    print(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
+    if out.is_dir():
+        raise UsageError(f"{clean(str(out))} is a folder; name the file to write, e.g. {clean(str(out / 'site.yaml'))}")
+    if not out.parent.is_dir():
+        raise UsageError(f"folder {clean(str(out.parent))} does not exist; create it first, or name a file in an existing folder")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        raise UsageError(f"{clean(str(out))} exists; use --force to overwrite it")
+    answerfile.write_new(plan, out, profile)
+    say(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_validate(args) -> int:
-    result = validate.validate_file(args.file)
+    if args.file == "-":  # the answer file on stdin, at most the size limit (+1 to tell there is more)
+        try:
+            doc = yamlio.read_bytes(sys.stdin.buffer.read(yamlio.MAX_ANSWER_FILE_BYTES + 1), "<stdin>")
+        except ProblemError as exc:
+            result = validate.Validation(problems=exc.problems)
+        else:
+            result = validate.validate_document(doc)
+    else:
+        result = validate.validate_file(args.file)
     print_problems(result.problems, args.format)
     if args.format == "text" and result.ok:
         w = len(result.problems.warnings)
-        print(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
+        say(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
@@ -94,24 +108,24 @@ def cmd_plan(args) -> int:
     steps_of: dict[str, list[str]] = {}
     for inst in instances(plan, load_steps(bundles, set(profile.roles))):
         steps_of.setdefault(inst.node, []).append(inst.step.id)
-    print(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
+    say(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
     for v in views:
-        print(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
-        print(f"  roles:      {', '.join(v.roles)}")
+        say(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
+        say(f"  roles:      {', '.join(v.roles)}")
         if v.vips:
             held = ", ".join(f"{h.slot} {h.address} ({h.vip}, priority {h.priority}{', backup' if h.backup else ''})" for h in v.vips)
-            print(f"  VIPs:       {held}")
+            say(f"  VIPs:       {held}")
         if v.ports:
             ports = ", ".join(f"{p.port}/{p.protocol} {p.component}.{p.name}" for p in v.ports)
-            print(f"  ports:      {ports}")
+            say(f"  ports:      {ports}")
         if v.external:
-            print(f"  external:   {', '.join(v.external)}")
+            say(f"  external:   {', '.join(v.external)}")
         if bundles:
-            print(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
+            say(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
     if bundles:
-        print(f"\nbundles: {', '.join(b.id for b in bundles)}")
+        say(f"\nbundles: {', '.join(b.id for b in bundles)}")
     else:
-        print("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+        say("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
     return EXIT_OK
 
 
@@ -174,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("validate", help="check an answer file; exit 0 valid, 2 invalid")
-    p.add_argument("file", help="the answer file")
+    p.add_argument("file", help="the answer file, or - to read it from stdin")
     p.add_argument("--format", choices=("text", "json"), default="text", help="json: every problem as JSON on stdout")
     p.set_defaults(func=cmd_validate)
 
@@ -265,6 +279,7 @@ def _add_optional_commands(sub) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    safe_output()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -280,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return args.func(args)
     except UsageError as exc:
-        print(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
+        say(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
         return EXIT_INVALID
     except ProblemError as exc:
         print_problems(exc.problems, out=sys.stderr, summary=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..engine import bundle, events, relay
 from ..engine.events import human_bytes
-from ..model.problems import Problems
+from ..model.problems import Problems, clean
 from ..remote.connections import Connections
 from .common import (
     EXIT_FAILED,
@@ -79,13 +79,20 @@ def cmd_push(args) -> int:
     return rc
 
 
+def _must_exist(path: str, what: str) -> None:
+    if not Path(path).exists():
+        raise UsageError(f"{what} {clean(path)} does not exist")
+
+
 def cmd_bundle_build(args) -> int:
+    _must_exist(args.src, "bundle source folder")
     b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
     print(f"built {args.output}: {b.id}, {len(b.files)} files, {human_bytes(b.total_bytes)}{', signed' if args.sign else ''}")
     return EXIT_OK
 
 
 def cmd_bundle_verify(args) -> int:
+    _must_exist(args.bundle, "bundle")
     b = bundle.verify(Path(args.bundle), Path(args.pubkey) if args.pubkey else None)
     sig = "signature verified" if args.pubkey else ("signed, not checked (give --pubkey)" if b.signed else "unsigned")
     print(f"{args.bundle}: {b.id}, {len(b.files)} files intact, {sig}")

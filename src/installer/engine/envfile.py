@@ -12,6 +12,7 @@ as `_`):
 
     ONSITE_SITE ONSITE_PROFILE ONSITE_SUBNET ONSITE_PREFIX ONSITE_GATEWAY
     ONSITE_DNS ONSITE_NTP                     space-separated
+    ONSITE_POD_SUBNET ONSITE_SERVICE_SUBNET   Kubernetes' pod and service networks
     ONSITE_IP1 ... ONSITE_IP6                 the IP sheet
     ONSITE_NODE ONSITE_NODE_ADDRESS ONSITE_NODE_NIC ONSITE_NODE_ROLES
     ONSITE_NODES                              all node names, plan order
@@ -52,6 +53,8 @@ def variables(plan: Plan, profile: Profile, node: str, secrets: dict[str, str]) 
         "ONSITE_GATEWAY": plan.gateway,
         "ONSITE_DNS": " ".join(plan.dns),
         "ONSITE_NTP": " ".join(plan.ntp),
+        "ONSITE_POD_SUBNET": plan.pod_subnet,
+        "ONSITE_SERVICE_SUBNET": plan.service_subnet,
         "ONSITE_NODE": n.name,
         "ONSITE_NODE_ADDRESS": plan.address_of(n),
         "ONSITE_NODE_NIC": n.nic,

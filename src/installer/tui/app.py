@@ -9,10 +9,12 @@ in thread workers. Secrets typed here stay in memory; files get references.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -22,6 +24,7 @@ from ..engine import support
 from ..engine.events import PhaseStarted
 from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle
 from ..engine.lifecycle import Lifecycle, Outcome
+from ..model import crashlog
 from ..model import secrets as secrets_mod
 from ..model.problems import Problem, ProblemError
 from ..model.resources import data_path
@@ -145,6 +148,22 @@ class OnsiteApp(App):
         self.autostart = autostart  # pages that run things start at once (tests may turn it off)
         self.resume_requested = False
         self.current = 1
+
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with every frame's locals: values
+        # from the answer file on the screen. A crash log without values
+        # instead (model.crashlog), named in one line; the wizard exits 70.
+        exc = self._exception or sys.exc_info()[1]
+        if exc is None:
+            super()._fatal_error()
+            return
+        from .. import __version__
+
+        path = crashlog.write(exc, __version__)
+        self.crashed = path
+        self.bell()
+        self._exit_renderables.append(Text(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}"))
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         if self.start_path is not None and self.start_path.exists():
@@ -293,6 +312,9 @@ class OnsiteApp(App):
 
 
 def run(path: Path | None = None, bundles: list[Path] | None = None) -> int:
+    """The wizard's exit code: what it exited with, 70 after a crash."""
     app = OnsiteApp(path, bundles)
     result = app.run()
+    if getattr(app, "crashed", None) or app.return_code not in (None, 0):
+        return 70
     return int(result or 0)
