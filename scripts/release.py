@@ -285,20 +285,24 @@ def zipapp(target: str, python: str, out: Path, work: Path) -> Path:
 # -- checksums and signature --------------------------------------------------------
 
 
-def write_sums(out: Path, artifacts: list[Path], sign_key: Path | None) -> list[Path]:
+def load_sign_key(path: Path):
+    """The ed25519 private key, read the way bundles' signing keys are."""
+    from installer.bundle import _load_private_key
+    from installer.problems import ProblemError
+
+    try:
+        return _load_private_key(path)
+    except ProblemError as exc:
+        raise ReleaseError("; ".join(f"{p.message} ({p.hint})" for p in exc.problems)) from None
+
+
+def write_sums(out: Path, artifacts: list[Path], key) -> list[Path]:
     sums = out / SUMS
     sums.write_text("".join(f"{sha256(p)}  {p.name}\n" for p in sorted(artifacts, key=lambda p: p.name)))
     written = [sums]
-    if sign_key is not None:
+    if key is not None:
         import base64
 
-        from installer.bundle import _load_private_key
-        from installer.problems import ProblemError
-
-        try:
-            key = _load_private_key(sign_key)
-        except ProblemError as exc:
-            raise ReleaseError("; ".join(f"{p.message} ({p.hint})" for p in exc.problems)) from None
         sig = out / f"{SUMS}.sig"
         sig.write_text(base64.b64encode(key.sign(sums.read_bytes())).decode() + "\n")
         written.append(sig)
@@ -343,6 +347,7 @@ def verify(folder: Path, pubkey: Path | None) -> list[str]:
 
 
 def build(targets: list[str], pythons: list[str], out: Path, sign_key: Path | None, zipapps: bool = True) -> list[Path]:
+    key = load_sign_key(sign_key) if sign_key is not None else None  # a bad key stops before the build, not after
     epoch = source_date_epoch()
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # for hatchling and shiv
     out.mkdir(parents=True, exist_ok=True)
@@ -357,7 +362,7 @@ def build(targets: list[str], pythons: list[str], out: Path, sign_key: Path | No
                 artifacts.append(package(target, python, wheel, out, epoch, work))
                 if zipapps:
                     artifacts.append(zipapp(target, python, out, work))
-    written = write_sums(out, artifacts, sign_key)
+    written = write_sums(out, artifacts, key)
     print(f"{out / SUMS}: {len(artifacts)} files" + ("" if sign_key else " (not signed: no --sign-key or $ONSITE_RELEASE_KEY)"))
     return artifacts + written
 
