@@ -395,6 +395,10 @@ def main() -> int:
     except ReleaseError as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 1
+    except ImportError as exc:
+        print(f"release: {exc.name} is not installed for {sys.executable}: run it with the project's venv, "
+              ".venv/bin/python scripts/release.py (made by scripts/setup.sh)", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -64,6 +64,8 @@ def test_each_lock_pins_every_dependency_within_pyproject_by_hash(lock):
     for req in _dependencies():
         assert _norm(req.name) in pins, f"{lock.name} lacks {req.name}: run scripts/lock.py"
         assert Version(pins[_norm(req.name)]) in req.specifier, f"{lock.name}: {req.name}=={pins[_norm(req.name)]} is outside {req}"
+    tested = _pins(repo_root() / "constraints.txt")
+    assert not {n: v for n, v in pins.items() if n in tested and tested[n] != v}, f"{lock.name} differs from constraints.txt: run scripts/lock.py"
     entries = re.findall(r"^\S+==\S+ \\\n    --hash=sha256:[0-9a-f]{64}$", text, re.M)
     assert len(entries) == len(pins) >= 15, "every pin carries one sha256"
 
