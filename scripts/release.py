@@ -285,14 +285,24 @@ def zipapp(target: str, python: str, out: Path, work: Path) -> Path:
 # -- checksums and signature --------------------------------------------------------
 
 
+def _bundle_module():
+    """onsite's bundle module, whose ed25519 key handling the release reuses
+    (installer.bundle, or installer.engine.bundle once the package has layers)."""
+    try:
+        from installer.engine import bundle
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("installer"):
+            raise
+        from installer import bundle
+    return bundle
+
+
 def load_sign_key(path: Path):
     """The ed25519 private key, read the way bundles' signing keys are."""
-    from installer.bundle import _load_private_key
-    from installer.problems import ProblemError
-
+    bundle = _bundle_module()
     try:
-        return _load_private_key(path)
-    except ProblemError as exc:
+        return bundle._load_private_key(path)
+    except bundle.ProblemError as exc:
         raise ReleaseError("; ".join(f"{p.message} ({p.hint})" for p in exc.problems)) from None
 
 
@@ -328,17 +338,15 @@ def verify(folder: Path, pubkey: Path | None) -> list[str]:
 
         from cryptography.exceptions import InvalidSignature
 
-        from installer.bundle import _load_public_key
-        from installer.problems import ProblemError
-
+        bundle = _bundle_module()
         sig = folder / f"{SUMS}.sig"
         try:
-            _load_public_key(pubkey).verify(base64.b64decode(sig.read_text().strip()), sums.read_bytes())
+            bundle._load_public_key(pubkey).verify(base64.b64decode(sig.read_text().strip()), sums.read_bytes())
         except FileNotFoundError:
             problems.append(f"{sig} is missing: the release is not signed")
         except (InvalidSignature, ValueError):
             problems.append(f"{sig} does not verify with {pubkey}: changed after signing, or signed with another key: do not use it")
-        except ProblemError as exc:
+        except bundle.ProblemError as exc:
             problems.extend(f"{p.message} ({p.hint})" for p in exc.problems)
     return problems
 
