@@ -336,7 +336,7 @@ def verify(folder: Path, pubkey: Path | None) -> list[str]:
     if pubkey is not None:
         import base64
 
-        from cryptography.exceptions import InvalidSignature
+        from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
         bundle = _bundle_module()
         sig = folder / f"{SUMS}.sig"
@@ -348,6 +348,8 @@ def verify(folder: Path, pubkey: Path | None) -> list[str]:
             problems.append(f"{sig} does not verify with {pubkey}: changed after signing, or signed with another key: do not use it")
         except bundle.ProblemError as exc:
             problems.extend(f"{p.message} ({p.hint})" for p in exc.problems)
+        except UnsupportedAlgorithm:  # e.g. the private key given for the public one
+            problems.append(f"{pubkey} is not an ed25519 public key: use the signing key's .pub file")
     return problems
 
 
