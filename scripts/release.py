@@ -225,6 +225,15 @@ if have != WANT or sys.implementation.name != "cpython" or platform.machine().lo
     raise SystemExit(3)
 '''
 
+ENTRY = '''"""The .pyz's entry point: onsite's console script, installer.cli:main."""
+
+
+def main():
+    from installer.cli import main
+
+    return main()
+'''
+
 
 # -- one target and Python --------------------------------------------------------------
 
@@ -270,13 +279,16 @@ def zipapp(target: str, python: str, out: Path, work: Path) -> Path:
          "--find-links", str(folder / "wheels"), "--require-hashes", *platform_args(target, python), "--target", str(site),
          "-r", str(folder / "requirements.txt")], f"installing {name}'s wheels for the .pyz")
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts with this machine's python in their first line
+    # shiv resolves "installer.cli:main" by importing installer.cli.main first: where that is a
+    # module (the cli package), it would call the module. A module of our own names the function.
+    (site / "onsite_pyz_main.py").write_text(ENTRY)
     preamble = work / "onsite_python_check.py"
     machines = ("x86_64", "amd64") if target.endswith("x86_64") else ("aarch64", "arm64")
     preamble.write_text(PREAMBLE.format(python=python, name=name, target=target, version=version(), machines=machines,
                                         supported=", ".join(PYTHONS)))
     pyz = out / f"{name}.pyz"
     run([sys.executable, "-m", "shiv", "--site-packages", str(site), "--python", f"/usr/bin/env python{python}",
-         "--console-script", "onsite", "--preamble", str(preamble), "--output-file", str(pyz), "--reproducible"],
+         "--entry-point", "onsite_pyz_main:main", "--preamble", str(preamble), "--output-file", str(pyz), "--reproducible"],
         f"making {pyz.name} (shiv)")
     print(f"{pyz}: {pyz.stat().st_size / 1e6:.1f} MB, single file (python{python} {pyz.name} --version)")
     return pyz
