@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from installer import validate
 from installer.cli import main
+from installer.model import validate
 
 BASE = (Path(__file__).parent / "corpus" / "base.yaml").read_text()
 

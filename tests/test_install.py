@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle
 from installer.cli import main
-from installer.journal import Journal
+from installer.engine import bundle
+from installer.engine.journal import Journal
+
+from .conftest import runner_site
 
 pytestmark = pytest.mark.lab
 
@@ -38,13 +40,11 @@ def site(lab, tmp_path) -> Path:
     """A fresh answer file (its journal lands beside it) and clean nodes."""
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    answer = tmp_path / "site.yaml"
-    answer.write_text(lab.answer_file.read_text())
-    return answer
+    return runner_site(lab, tmp_path / "site.yaml")
 
 
 def journal_of(site: Path) -> Journal:
-    [folder] = (site.parent / "onsite-journal").iterdir()
+    [folder] = [p for p in (site.parent / "onsite-journal").iterdir() if p.is_dir()]
     return Journal.load(folder)
 
 
@@ -260,9 +260,9 @@ def test_bad_step_declarations_are_reported(tmp_path, lab, site):
         ]}))
     out = tmp_path / "out"
     bundle.build(src, out)
-    from installer.problems import ProblemError
-    from installer.profile import load_profile
-    from installer.steps import load_steps
+    from installer.engine.steps import load_steps
+    from installer.model.problems import ProblemError
+    from installer.model.profile import load_profile
 
     with pytest.raises(ProblemError) as exc:
         load_steps([bundle.load(out)], set(load_profile("reference").roles))

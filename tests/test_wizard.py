@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle, validate
-from installer.journal import Journal
+from installer.engine import bundle
+from installer.engine.journal import Journal
+from installer.model import validate
 from installer.tui.app import OnsiteApp
+
+from .conftest import runner_site
 
 HERE = Path(__file__).parent
 BASE = HERE / "corpus" / "base.yaml"
@@ -185,8 +188,7 @@ def test_a_broken_yaml_file_is_explained_on_welcome(tmp_path):
 def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    target = tmp_path / "site.yaml"
-    target.write_text(lab.answer_file.read_text())
+    target = runner_site(lab, tmp_path / "site.yaml")
     built = tmp_path / "runner-test"
     bundle.build(HERE / "bundles" / "runner", built)
 
@@ -206,7 +208,7 @@ def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
             assert "Installed: 33 steps ran" in text and "service" in text
 
     run(go())
-    [folder] = (tmp_path / "onsite-journal").iterdir()
+    [folder] = [p for p in (tmp_path / "onsite-journal").iterdir() if p.is_dir()]
     assert Journal.load(folder).complete
 
 
@@ -214,12 +216,10 @@ def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
 def test_a_prompted_secret_is_asked_in_a_modal_and_stays_in_memory(lab, tmp_path):
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    target = tmp_path / "site.yaml"
-    text = lab.answer_file.read_text()
+    target = runner_site(lab, tmp_path / "site.yaml")
     import re
 
-    text = re.sub(r"postgres_superuser: file:\S+", "postgres_superuser: prompt", text)
-    target.write_text(text)
+    target.write_text(re.sub(r"postgres_superuser: file:\S+", "postgres_superuser: prompt", target.read_text()))
     built = tmp_path / "runner-test"
     bundle.build(HERE / "bundles" / "runner", built)
     typed = "typed-in-the-wizard-7q"
@@ -236,7 +236,7 @@ def test_a_prompted_secret_is_asked_in_a_modal_and_stays_in_memory(lab, tmp_path
             await wait_for(pilot, lambda: app.screen.name == "done", 120, "the install to finish")
 
     run(go())
-    [folder] = (tmp_path / "onsite-journal").iterdir()
+    [folder] = [p for p in (tmp_path / "onsite-journal").iterdir() if p.is_dir()]
     assert Journal.load(folder).complete
     log = (folder / "logs" / "node1" / "secret-use.log").read_text()
     assert "connecting with password ********" in log

@@ -12,8 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from installer import events, yamlio
-from installer.runner import RunOutcome, StepFinished, StepOutput, StepStarted
+from installer.engine import events
+from installer.engine.runner import RunOutcome, StepFinished, StepOutput, StepStarted
+from installer.model import yamlio
 from installer.tui.app import OnsiteApp
 from installer.tui.state import WizardState, load_pages
 

@@ -13,11 +13,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .. import answerfile, fieldpath, ipplan, validate, yamlio
-from ..plan import SECRET_REF, Plan
-from ..problems import Problem, ProblemError, Problems, format_path
-from ..profile import Profile, load_profile
-from ..resources import data_path
+from ..model import answerfile, fieldpath, ipplan, validate, yamlio
+from ..model.plan import SECRET_REF, Plan
+from ..model.problems import Problem, ProblemError, Problems, format_path
+from ..model.profile import Profile, load_profile
+from ..model.resources import data_path
 
 SECRET_FIELDS = ("password", "sudo_password")
 
