@@ -106,10 +106,15 @@ def load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
     return result
 
 
+CRASH_FOLDER: list[Path] = []  # the journal folder's crash/ once a command knows its site
+
+
 def crash_log(exc: BaseException) -> str:
     """A crash log without values (model.crashlog): the exception's type and
-    the installer's frames, never a message or a variable."""
-    return crashlog.write(exc, __version__)
+    the installer's frames, never a message or a variable; in the site's
+    journal folder when the command got that far (the support bundle takes
+    it along), else in the user's state folder."""
+    return crashlog.write(exc, __version__, CRASH_FOLDER[-1] if CRASH_FOLDER else None)
 
 
 def prompt(label: str) -> str:
@@ -193,6 +198,8 @@ def run_log(folder: Path | None, verb: str):
         yield None
         return
     import datetime as dt
+
+    CRASH_FOLDER.append(Path(folder) / "crash")
 
     try:
         runs = Path(folder) / "runs"

@@ -18,6 +18,7 @@ from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_path, data_root
 from .common import (
+    CRASH_FOLDER,
     EXIT_ENVIRONMENT,
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -280,6 +281,7 @@ def _add_optional_commands(sub) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     safe_output()
+    CRASH_FOLDER.clear()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -15,19 +15,21 @@ import os
 import sys
 import tempfile
 import traceback
+from pathlib import Path
 
 
 def report(exc: BaseException, version: str = "") -> str:
     """The text of a crash log for `exc` and the exceptions it was chained to
     (`version`: onsite's, given by the front end)."""
-    lines = [f"onsite {version}", f"python {sys.version.split()[0]}"]
+    lines = [f"onsite {version}", f"python {sys.version.split()[0]} on {sys.platform}", "versions: " + _versions()]
     seen: set[int] = set()
     chain: list[BaseException] = []
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
+        wrapped = getattr(cur, "error", None)  # a worker's failure wraps the real one (Textual's WorkerFailed)
+        cur = cur.__cause__ or cur.__context__ or (wrapped if isinstance(wrapped, BaseException) else None)
     for i, e in enumerate(reversed(chain)):
         if i:
             lines.append("during the handling of the above, another exception:")
@@ -40,9 +42,39 @@ def report(exc: BaseException, version: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(exc: BaseException, version: str = "") -> str:
-    """Write the crash log of `exc` to a new file in the temp folder; its path."""
-    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(report(exc, version))
-    return path
+def _versions() -> str:
+    from importlib import metadata
+
+    out = []
+    for dist in ("textual", "rich", "paramiko", "cryptography", "PyYAML", "ruamel.yaml", "jsonschema", "shtab"):
+        try:
+            out.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{dist} -")
+    return ", ".join(out)
+
+
+def user_folder() -> Path:
+    """Where crash logs go when no site's journal folder is known: the
+    user's state folder ($XDG_STATE_HOME/onsite/crash, ~/.local/state/...)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "onsite" / "crash"
+
+
+def write(exc: BaseException, version: str = "", folder: Path | None = None) -> str:
+    """Write the crash log of `exc` (mode 0600) into `folder` (a site's
+    journal folder's crash/, where the support bundle picks it up), else the
+    user's state folder, else the temp folder; returns its path."""
+    text = report(exc, version)
+    for where in (folder, user_folder(), Path(tempfile.gettempdir())):
+        if where is None:
+            continue
+        try:
+            Path(where).mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log", dir=where)
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        return path
+    return "(no folder could take the crash log)"

@@ -159,10 +159,14 @@ class OnsiteApp(App):
             return
         from .. import __version__
 
-        path = crashlog.write(exc, __version__)
+        journal = self.backend.journal_dir
+        path = crashlog.write(exc, __version__, journal / "crash" if journal is not None else None)
         self.crashed = path
+        inner = getattr(exc, "error", None)  # a worker's failure wraps the real one
+        kind = type(inner if isinstance(inner, BaseException) else exc).__name__
+        self.crash_message = f"onsite: internal error: {kind}. This is a bug; the details are in {path}"
         self.bell()
-        self._exit_renderables.append(Text(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}"))
+        self._exit_renderables.append(Text(self.crash_message))
         self._close_messages_no_wait()
 
     def on_mount(self) -> None:
@@ -283,7 +287,11 @@ class OnsiteApp(App):
             password = None
             if ssh.get("auth") == "password" and ssh.get("password"):
                 password = secrets_mod.resolve(ssh["password"], f"SSH password for {name}", self.ask_secret_blocking)
-            ep = Endpoint(node=name, host=host, port=int(ssh.get("port", 22)), user=ssh.get("user", "root"),
+            port = ssh.get("port", 22)
+            if not isinstance(port, int) or isinstance(port, bool):
+                self.call_from_thread(self.notify, f"{name}: the SSH port must be a number (1-65535)", severity="error")
+                return
+            ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
             t.close()
