@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -130,7 +129,7 @@ def test_a_crash_log_holds_no_value_from_the_answer_file(monkeypatch, tmp_path: 
         raise RuntimeError(f"cannot use {password}")
 
     monkeypatch.setattr(module, "cmd_validate", boom)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert main(["validate", str(BASE)]) == 70
     err = capsys.readouterr().err
     assert "internal error: RuntimeError" in err and secret not in err
@@ -148,7 +147,7 @@ def test_a_wizard_crash_shows_no_traceback_and_logs_no_values(monkeypatch, tmp_p
 
     from installer.tui.app import OnsiteApp
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # no journal yet: the user's state folder
     secret = "Sup3rS3cretInTheWizard"
 
     def boom(self, *args, **kwargs):
@@ -164,7 +163,8 @@ def test_a_wizard_crash_shows_no_traceback_and_logs_no_values(monkeypatch, tmp_p
                 await pilot.pause()
 
     asyncio.run(go())
-    [log] = list(tmp_path.glob("onsite-crash-*.log"))
+    [log] = list((tmp_path / "onsite" / "crash").glob("onsite-crash-*.log"))
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
     assert secret not in log.read_text() and "in boom" in log.read_text()
     shown = capsys.readouterr()
     shown = " ".join((shown.out + shown.err).split())  # rich wraps the line

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from installer.cli import main
 from installer.cli import common as cli_common
+from installer.cli import main
 from installer.model import answerfile, validate
 from installer.model.plan import Plan
 from installer.model.profile import load_profile
