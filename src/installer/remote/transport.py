@@ -64,9 +64,15 @@ class LocalFileError(Exception):
 
 @dataclasses.dataclass
 class RunResult:
+    """stdout and stderr are the command's own output: the transport frames
+    every command between markers it chose, so whatever the node's login
+    shell prints around it (a noisy .bashrc, /etc/profile.d) lands in
+    `noise` instead, never in what the engine parses."""
+
     exit_status: int
     stdout: str
     stderr: str
+    noise: str = ""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +109,23 @@ class Transport(Protocol):
     def get(self, remote: str, local: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclasses.dataclass
+class ServerFacts:
+    """What a transport found out about the node's SSH server and login, for
+    preflight (None: not known yet)."""
+
+    session_limit: int | None = None  # channels per connection the server allows (None: none refused)
+    sessions_probed: int = 0  # how many were tried when the limit was probed
+    connections: int = 1  # connections in use to the node
+    kex: str = ""
+    host_key_type: str = ""
+    cipher: str = ""
+    mac: str = ""
+    server_ciphers: tuple[str, ...] = ()
+    noise: str | None = None  # the first line the login shell printed around a command
+    sudo: str = ""  # root | nopasswd | password | password+tty
 
 
 @dataclasses.dataclass(frozen=True)
