@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 3
 fi
 
-packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo tmux dpkg-dev shellcheck)
+packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo zsh tmux dpkg-dev shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
