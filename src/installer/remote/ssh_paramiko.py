@@ -78,7 +78,7 @@ WINDOW = 8 << 20
 EOF_GRACE = 2.0
 CHUNK = 1 << 20
 MAX_LINKS = 4  # connections per node when the server limits sessions per connection
-PROBE_SESSIONS = 10  # preflight's probe of the session limit stops here
+PROBE_SESSIONS = 16  # preflight's probe of the session limit stops here (Debian: 10)
 REFUSED_IDLE_S = 8.0  # a session refused on a connection with none open: sshd still freeing the last ones
 NOISE_KEEP = 64 << 10
 
