@@ -172,12 +172,15 @@ FAST_CIPHER = "aes128-gcm@openssh.com"
 
 def _server_checks(n: str, sf: ServerFacts, emit) -> None:
     """The node's SSH server and login as found, and what each means."""
-    if sf.session_limit is not None:
-        emit(n, "sessions", "warn" if sf.session_limit < 4 else "ok",
+    if sf.session_limit is not None and sf.session_limit < 4:
+        emit(n, "sessions", "warn",
              f"sshd allows {sf.session_limit} session{'s' if sf.session_limit > 1 else ''} per connection (MaxSessions): "
              f"onsite opens more connections to this node (up to 4) and queues the rest, so steps that run side by "
              f"side may wait for a free session; nothing fails because of it",
-             "nothing to do; a higher MaxSessions on the node lets steps start sooner" if sf.session_limit < 4 else "")
+             "nothing to do; a higher MaxSessions on the node lets steps start sooner")
+    elif sf.session_limit is not None:
+        emit(n, "sessions", "ok", f"sshd allows {sf.session_limit} sessions per connection (MaxSessions): steps run side "
+             "by side over one connection; beyond that onsite opens another")
     elif sf.sessions_probed:
         emit(n, "sessions", "ok", f"sshd allows at least {sf.sessions_probed} sessions per connection: "
              "steps run side by side over one connection")
