@@ -283,3 +283,25 @@ def test_relay_between_hardened_and_rsa_only_nodes(servers, tmp_path):
     with ssh_connections(v.plan) as conns:
         rep = relay.relay_push(v.plan, v.profile, [b], conns, nodes=["node2", "escape"])
     assert rep.report.ok and rep.fallback == {} and sorted(rep.relayed) == ["escape", "node2"], rep
+
+
+def test_lab_up_options_make_such_a_server(tmp_path, capsys):
+    _need_lab()
+    where = ["--state-dir", str(tmp_path / "lab"), "--name", "ossrv1"]
+    assert main(["lab", "up", "--nodes", "1", "--subnet", "198.18.142.0/24", "--host-keys", "dsa", *where]) == 2
+    assert "host keys dsa" in capsys.readouterr().err
+    try:
+        assert main(["lab", "up", "--nodes", "1", "--subnet", "198.18.142.0/24", "--sshd", "hardened", "--noisy-shell",
+                     "--sudo-user", "admin", "--sudo", "requiretty", "--login-shell", "/bin/zsh", *where]) == 0
+        out = capsys.readouterr().out
+        assert "(hardened sshd, rsa host key, noisy shell, shell /bin/zsh, login admin + sudo requiretty)" in out
+        lab = Lab(tmp_path / "lab", name="ossrv1")
+        t = connect(endpoint(lab, "node1"))
+        try:
+            res = t.run(["sh", "-c", "id -u; ps -o comm= -p $PPID"])
+            assert res.stdout.split()[0] == "0" and "authorised use only" in res.noise
+            assert t.facts.sudo == "password+tty" and t.facts.host_key_type.startswith("rsa-sha2")
+        finally:
+            t.close()
+    finally:
+        assert main(["lab", "down", *where]) == 0
