@@ -150,6 +150,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 # What security baselines ask of sshd: one session per connection, a short
 # list of algorithms, an RSA host key with SHA-2 signatures only.
 HARDENED_SSHD = """\
+Banner /etc/issue.net
 MaxSessions 1
 MaxAuthTries 3
 Ciphers {ciphers}

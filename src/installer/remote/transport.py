@@ -93,7 +93,10 @@ class Transport(Protocol):
         sudo: bool = True,
     ) -> RunResult:
         """Run argv on the node (as root: through sudo for other users).
-        Raises TransportError(command-timeout) when it runs past `timeout`."""
+        The result's stdout/stderr are the command's own (framed; what the
+        login shell printed around it is `noise`). Waits for a free session
+        where the server limits them. Raises TransportError(command-timeout)
+        when it runs past `timeout`."""
         ...
 
     def put_stream(self, argv: Sequence[str], segments: Sequence[Segment], *,
