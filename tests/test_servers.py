@@ -305,3 +305,23 @@ def test_lab_up_options_make_such_a_server(tmp_path, capsys):
             t.close()
     finally:
         assert main(["lab", "down", *where]) == 0
+
+
+def test_a_user_sudo_refuses_is_named_after_one_try_with_a_terminal(servers):
+    lab, _ = servers
+    rule = lab.run("node3", ["cat", "/etc/sudoers.d/onsite-lab-login"]).stdout
+    try:
+        # no rule for ops, and nothing to authenticate: sudo refuses at once, without a prompt
+        lab.run("node3", ["sh", "-c", "cat > /etc/sudoers.d/onsite-lab-login"], input="Defaults:ops !authenticate\n")
+        t = connect(endpoint(lab, "node3"))
+        try:
+            for _ in range(2):  # the terminal is tried once only
+                with pytest.raises(TransportError) as exc:
+                    t.run(["id", "-u"])
+                assert exc.value.kind == "sudo-refused" and "sudoers" in exc.value.message, exc.value.message
+                assert "sudo rights" in exc.value.hint
+            assert t.run(["id", "-un"], sudo=False).stdout == "ops\n"  # the login itself still works
+        finally:
+            t.close()
+    finally:
+        lab.run("node3", ["sh", "-c", "cat > /etc/sudoers.d/onsite-lab-login"], input=rule)

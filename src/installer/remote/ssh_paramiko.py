@@ -25,10 +25,11 @@
   and never parsed as the command's output.
 - Runs commands as root: directly, or through `sudo -S -p PROMPT` with a
   unique prompt. The password is sent only when that prompt appears, so a
-  NOPASSWD user never receives it; a sudo that needs a terminal
-  (`Defaults requiretty`) gets a pty, switched to raw mode before any byte of
-  the command's stdin is sent. Every command runs under coreutils `timeout`
-  on the node as well as a local deadline.
+  NOPASSWD user never receives it; a sudo that refuses without a terminal
+  (`Defaults requiretty`, whatever language it says it in) is tried once on
+  a pty, switched to raw mode before any byte of the command's stdin is sent.
+  Every command runs under coreutils `timeout` on the node as well as a
+  local deadline.
 - Streams files over an exec channel with a large window and the fastest
   cipher both sides allow (AES-GCM first): about twice paramiko's SFTP put.
 """
@@ -270,6 +271,9 @@ class SshTransport:
         self._no_more_links = False
         self._key_types: tuple[str, ...] | None = None  # host key types to ask for (a pin of another of its keys)
         self._pty = False  # sudo needs a terminal (requiretty)
+        self._pty_tried = False
+        self._pty_worked = False
+        self._refused_without_pty: str | None = None
         self._dead: str | None = None
         self._closed = threading.Event()
 
@@ -685,9 +689,16 @@ class SshTransport:
                 if cmd.out.started:
                     break
                 said = cmd.sudo_said() or cmd.noise().strip() or f"exit status {chan.recv_exit_status()}"
+                if not cmd.pty and not self._pty_tried:
+                    # sudo may want a terminal (requiretty), and may say so in
+                    # the node's language: try once with one before giving up
+                    self._pty_tried = True
+                    self._refused_without_pty = said
+                    return False
+                if cmd.pty and not self._pty_worked:
+                    self._pty = False  # a terminal did not help: back to none, and the first answer counts
+                    said = self._refused_without_pty or said
                 if any(s in said for s in _NEEDS_TTY):
-                    if not cmd.pty:
-                        return False
                     raise self._err("sudo-refused", f"sudo on {self.endpoint.host} needs a terminal and refused it too: {said[:200]}",
                                     f"remove `Defaults requiretty` for {user} (visudo), or log in as root")
                 raise self._err("sudo-refused", f"sudo refused user {user}: {said[:200]}",
@@ -698,6 +709,8 @@ class SshTransport:
             if self._dead:
                 raise self._dropped(doing)
             select.select([chan], [], [], 0.2)
+        if cmd.pty:
+            self._pty_worked = True
         if not cmd.answered and not self.facts.sudo:
             self.facts.sudo = "nopasswd+tty" if cmd.pty else "nopasswd"
         return True
