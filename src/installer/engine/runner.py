@@ -260,6 +260,8 @@ class Runner:
                                 stdin=self._secrets_of(step), timeout=step.timeout,
                                 on_stdout=lambda line: write("out", line), on_stderr=lambda line: write("err", line))
                     last_exit = res.exit_status
+                    for line in res.noise.splitlines():  # what the login shell printed around it
+                        write("noise", line)
                     write("onsite", f"exit status {res.exit_status}")
                     if self._abort.is_set():
                         raise TransportError("dropped", inst.node, "aborted while it ran")

@@ -1,4 +1,6 @@
-"""One reused connection per node, opened on first use, from the plan.
+"""One reused transport per node, opened on first use, from the plan (the
+SSH transport opens further connections to the node itself when its sshd
+limits the sessions of one).
 
 The pool turns a plan node into an `Endpoint` (resolving secret references
 at that moment) and hands it to a transport factory; the CLI and the wizard
