@@ -158,3 +158,57 @@ def test_ctrl_c_mid_relay_leaves_no_key_and_the_next_push_completes(lab, tmp_pat
         again = relay.relay_push(v.plan, v.profile, [b], conns)
     assert again.report.ok and again.relayed == ["node1", "node2", "node3", "escape"]
     assert {remote_sha(lab, n.name, target) for n in lab.nodes} == {b.files[0].sha256}
+
+
+def test_the_key_goes_only_to_forwarders(lab, tmp_path, monkeypatch):
+    """While the chain runs: the private key on node1..node3 (they forward),
+    not on the last; authorized_keys entries on node2..escape, not the first."""
+    v = lab_validation(lab)
+    b = make_bundle(tmp_path, "keys", {"k.bin": 2 << 20})
+    clean(lab, b)
+    seen = {}
+    real = relay.Relay._stream
+
+    def spy(self, chain, *args, **kwargs):
+        for n in lab.nodes:
+            res = lab.run(n.name, f"ls {self.dir}/key 2>/dev/null | wc -l; grep -c onsite-relay /root/.ssh/authorized_keys",
+                          check=False)
+            seen[n.name] = " ".join(res.stdout.split())
+        return real(self, chain, *args, **kwargs)
+
+    monkeypatch.setattr(relay.Relay, "_stream", spy)
+    with ssh_connections(v.plan) as conns:
+        result = relay.relay_push(v.plan, v.profile, [b], conns)
+    assert result.report.ok, result.report.problems
+    assert seen == {"node1": "1 0", "node2": "1 1", "node3": "1 1", "escape": "0 1"}
+    assert set(relay_traces(lab).values()) == {"0 0"}
+
+
+def test_a_node_that_lies_about_a_downstream_nodes_files_stops_the_install(lab, tmp_path, monkeypatch, capsys):
+    """The chain reports every file received, but node3's copy is not what the
+    manifest says (a compromised node before it would do this): the install
+    checks each node over its own connection, names node3, and runs no step."""
+    from .conftest import runner_site
+    from .test_install import BUNDLE_SRC, runs
+
+    for n in lab.nodes:
+        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run /var/lib/onsite/lock "
+                        "/var/lib/onsite/bundles/runner-test-1.0.0", check=False)
+    site = runner_site(lab, tmp_path / "site.yaml")
+    from installer.engine import bundle
+
+    built = bundle.build(BUNDLE_SRC, tmp_path / "runner-test")
+    real = relay.Relay._stream
+
+    def tampering(self, chain, *args, **kwargs):
+        ok = real(self, chain, *args, **kwargs)  # every verdict "ok", relayed up the chain
+        lab.run("node3", f"echo 'echo planted' > {push.remote_path(built, built.files[0])}")
+        return ok
+
+    monkeypatch.setattr(relay.Relay, "_stream", tampering)
+    rc = main(["install", str(site), "--bundle", str(built.root), "--relay", "--skip-preflight", "--plain"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "node3: after the relay its files do not match the bundles' manifests" in err
+    assert sum(runs(lab).values()) == 0  # no step ran anywhere
+    assert set(relay_traces(lab).values()) == {"0 0"}

@@ -188,31 +188,68 @@ def configure_logging(verbose: int) -> None:
                 pl.addHandler(h)
 
 
-@contextlib.contextmanager
-def run_log(folder: Path | None, verb: str):
+class RunLog(logging.Handler):
     """Every run writes a log into the journal folder (runs/<time>-<verb>.log,
     mode 0600): the events, host keys seen, decisions, timings and the
     problems it ended with. Values of secrets never reach it: events carry
-    masked step output only."""
+    masked step output only. `start()` opens the file; records before it are
+    kept in memory, so a run refused by the site lock writes nothing at all
+    (it calls `discard()`)."""
+
+    def __init__(self, folder: Path, verb: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.folder, self.verb = Path(folder), verb
+        self.path: Path | None = None
+        self.stream = None
+        self.pending: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def start(self) -> None:
+        if self.stream is not None or self.pending is None:
+            return
+        import datetime as dt
+
+        try:
+            runs = self.folder / "runs"
+            runs.mkdir(parents=True, exist_ok=True)
+            self.path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.verb}.log"
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.stream = os.fdopen(fd, "a", encoding="utf-8")
+        except OSError:
+            self.path, self.pending = None, None
+            return
+        CRASH_FOLDER.append(self.folder / "crash")
+        for line in self.pending:
+            self.stream.write(line + "\n")
+        self.pending = []
+        self.stream.flush()
+
+    def discard(self) -> None:
+        self.pending = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        if self.stream is not None:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        elif self.pending is not None:
+            self.pending.append(line)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        super().close()
+
+
+@contextlib.contextmanager
+def run_log(folder: Path | None, verb: str, *, deferred: bool = False):
+    """The run log (RunLog) around a command; `deferred`: opened only when
+    the caller calls start() (after the site lock is taken)."""
     if folder is None:
         yield None
         return
-    import datetime as dt
-
-    CRASH_FOLDER.append(Path(folder) / "crash")
-
-    try:
-        runs = Path(folder) / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{verb}.log"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        stream = os.fdopen(fd, "a", encoding="utf-8")
-    except OSError:
-        yield None
-        return
-    handler = logging.StreamHandler(stream)
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = RunLog(folder, verb)
     root = logging.getLogger("onsite")
     root.setLevel(logging.DEBUG)
     root.addHandler(handler)
@@ -220,12 +257,14 @@ def run_log(folder: Path | None, verb: str):
     if pl.level == logging.DEBUG:
         pl.addHandler(handler)
     log.info("onsite %s: %s", __version__, verb)
+    if not deferred:
+        handler.start()
     try:
-        yield path
+        yield handler
     finally:
         root.removeHandler(handler)
         pl.removeHandler(handler)
-        stream.close()
+        handler.close()
 
 
 def pin(args, loaded, factory: Pinning) -> None:

@@ -212,12 +212,18 @@ def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pi
         renderer = Renderer(op, live)
         shown = renderer
 
+    log_box: list = []  # the run log, once open
+
     def listener(ev) -> None:
+        if isinstance(ev, PhaseFinished) and ev.phase == "lock" and log_box and log_box[0] is not None:
+            log_box[0].start() if ev.status == "done" else log_box[0].discard()  # a refused run writes nothing
         _event_logger(ev)
         shown(ev)
 
     op.listener = listener
-    with run_log(None if dry_run else op.journal_dir, verb) as logged:
+    locked = any(p.name == "lock" for p in lifecycle.phases)
+    with run_log(None if dry_run else op.journal_dir, verb, deferred=locked) as logged:
+        log_box.append(logged)
         try:
             with ctrl_c(lifecycle.request_stop, lifecycle.abort, f"the {verb}"):
                 outcome = lifecycle.run(op, dry_run=dry_run)
@@ -232,8 +238,8 @@ def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pi
     if getattr(args, "events", None):  # the last line: how it ended
         sys.stdout.write(json.dumps({"event": "Outcome", "time": round(time.time(), 3), **outcome.to_json()},
                                     ensure_ascii=False) + "\n")
-    if logged is not None and not machine_output(args):
-        print(f"run log: {logged}", file=sys.stderr)
+    if logged is not None and logged.path is not None and not machine_output(args):
+        print(f"run log: {logged.path}", file=sys.stderr)
     pin(args, loaded, factory)
     return outcome
 

@@ -16,7 +16,9 @@ import threading
 from pathlib import Path
 
 from ..engine import bundle, events, relay
+from ..engine import journal as journal_mod
 from ..engine.events import human_bytes
+from ..engine.lock import Holder, SiteLock, command_line
 from ..model.problems import Problems, clean
 from ..remote.connections import Connections
 from .common import (
@@ -49,6 +51,18 @@ def cmd_push(args) -> int:
         raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
     machine = machine_output(args)
     out = sys.stderr if machine else sys.stdout
+    # one operation per site: no push beside an install or another push (two
+    # relays would stop each other's receivers)
+    journal = journal_mod.default_dir(Path(args.file), loaded.plan)
+    site_lock = SiteLock(journal.with_name(journal.name + ".lock"), Holder.me(command_line(), loaded.plan.site_name))
+    site_lock.acquire(break_lock=args.break_lock)
+    try:
+        return _push(args, loaded, bundles, machine, out)
+    finally:
+        site_lock.release()
+
+
+def _push(args, loaded, bundles, machine: bool, out) -> int:
     factory = Pinning(args.accept_new_host_keys)
     conns = Connections(loaded.plan, factory, prompt=prompt, known_hosts=args.known_hosts)
     stop = threading.Event()
@@ -114,6 +128,7 @@ def add_commands(sub) -> None:
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
     add_transfer_options(p)
     add_output_options(p)
+    p.add_argument("--break-lock", action="store_true", help="take over a stale site lock (its process is gone)")
     p.set_defaults(func=cmd_push)
 
     b = sub.add_parser("bundle", help="build, verify and fill offline bundles")

@@ -10,15 +10,23 @@ the nodes down the chain travel up it to the installer, so progress shows
 each hop.
 
 Node-to-node access uses a key pair made for this push only:
-- the private key goes (through stdin, mode 0600) to the nodes that forward;
-- the public key goes into each receiving node's authorized_keys as
+- the private key goes (through stdin, mode 0600) only to the nodes that
+  forward (every node of the chain but the last);
+- the public key goes into the authorized_keys of each node that receives
+  from another node (every node but the first) as
   `restrict,from="<the plan's node addresses>",command="<receiver>"`: it can
   do nothing but hand files to the receiver, which accepts only paths under
   the bundle folder and checks every name and address it is given;
 - nodes verify each other's host keys against the keys the installer read
   through its own verified connections;
+- a node's verdict that the files arrived, relayed through the nodes before
+  it, is not trusted: after the stream the installer reads every relayed
+  node's files over that node's own verified connection (the check a repeat
+  push makes) and accepts only the hashes of the bundles' manifests; a node
+  whose files differ fails, named, and no step runs;
 - everything is removed afterwards, also after a failure or Ctrl-C; a key
-  left on a node that was unreachable then is removed by the next push.
+  left on a node that was unreachable then is removed by the next push
+  (relayed or direct).
 
 A node that is not reached (dead, cut off, or a hop before it failed) falls
 back to a direct push, and the report says why. Relay needs root logins and
@@ -36,7 +44,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..model.plan import Plan
-from ..model.problems import ProblemError
+from ..model.problems import Problem, ProblemError
 from ..model.profile import Profile
 from ..remote import hostkeys
 from ..remote.connections import Connections, transport_problem
@@ -111,6 +119,7 @@ class Relay:
         self.id = secrets.token_hex(6)
         self.dir = f"{RELAY_ROOT}/{self.id}"
         self.prepared: list[str] = []
+        self.distrusted: list[str] = []  # relayed nodes whose files did not match over their own connection
 
     def _address(self, node: str) -> str:
         return self.plan.address_of(self.plan.node(node))
@@ -147,23 +156,25 @@ for old in "$(dirname "$dir")"/*/; do
     rm -rf -- "$old"
 done
 mkdir -p "$dir"
-IFS= read -r key
-printf '%s' "$key" | base64 -d > "$dir/key"
+IFS= read -r key || true
+if [ -n "$key" ]; then printf '%s' "$key" | base64 -d > "$dir/key"; fi  # forwarders only
 printf '%s' "$2" | base64 -d > "$dir/known_hosts"
 printf '%s' "$3" | base64 -d > "$dir/receive.py"
 mkdir -p /root/.ssh
 chmod 700 /root/.ssh
 touch /root/.ssh/authorized_keys
 sed -i "/ onsite-relay-[0-9a-f]*\$/d" /root/.ssh/authorized_keys  # stale keys of an interrupted push
-printf '%s\n' "$4" >> /root/.ssh/authorized_keys
+if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # receivers from a node only
 '''
         key_line = base64.b64encode(private) + b"\n"
         known_b64 = base64.b64encode(known.encode()).decode()
         receiver_b64 = base64.b64encode(push_mod.receiver_source().encode()).decode()
-        for n in chain:
+        for i, n in enumerate(chain):
             self.prepared.append(n)
-            res = self.conns.get(n).run(["bash", "-c", script, "onsite", self.dir, known_b64, receiver_b64, entry],
-                                        stdin=key_line, timeout=60)
+            forwards, receives = i < len(chain) - 1, i > 0
+            res = self.conns.get(n).run(["bash", "-c", script, "onsite", self.dir, known_b64, receiver_b64,
+                                         entry if receives else ""],
+                                        stdin=key_line if forwards else b"\n", timeout=60)
             if not res.ok:
                 raise TransportError("protocol", n, f"relay setup failed: {res.stderr.strip()[-200:]}", "use --direct")
 
@@ -203,6 +214,7 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
                 self._check_stop()
                 self._setup(live)
                 relayed = self._stream(live, states, results, fallback)
+                relayed = self._confirm(relayed, results)
         except push_mod.Interrupted:
             pass  # see below, after the cleanup
         except TransportError as exc:
@@ -221,7 +233,7 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
                 if n not in relayed:
                     results[n].problem = push_mod.interrupted_problem(n)
             return RelayReport(push_mod.PushReport(results), relayed, {}, warnings)
-        direct = [n for n in chain if n not in relayed]
+        direct = [n for n in chain if n not in relayed and n not in self.distrusted]
         for n in direct:
             fallback.setdefault(n, "not relayed")
             self.listener(RelayFallback(n, f"pushing directly: {fallback[n]}"))
@@ -230,6 +242,40 @@ printf '%s\n' "$4" >> /root/.ssh/authorized_keys
                                 stop=self.stop)
             results.update(rep.results)
         return RelayReport(push_mod.PushReport(results), relayed, {n: fallback[n] for n in direct}, warnings)
+
+    def _confirm(self, relayed: list[str], results: dict[str, push_mod.NodeResult]) -> list[str]:
+        """Each relayed node's files, read over its own verified connection:
+        only the manifests' hashes count, not what the chain reported. A node
+        that differs fails here, named; it is not pushed directly either,
+        since something on the way lied about it."""
+        if not relayed:
+            return relayed
+        paths = [push_mod.remote_path(b, f) for b in self.bundles for f in b.files]
+        items = [(b, f) for b in self.bundles for f in b.files]
+        confirmed = []
+        self.distrusted = []
+        for n in relayed:
+            try:
+                _, state = push_mod.node_state(self.conns.get(n), n, paths)
+            except (TransportError, ProblemError) as exc:
+                message = exc.message if isinstance(exc, TransportError) else exc.problems.errors[0].message
+                results[n].problem = Problem(message=f"{n}: the relayed files could not be checked: {message}",
+                                             hint="push again (onsite push --direct) before installing", node=n,
+                                             code="relay-unconfirmed")
+                self.distrusted.append(n)
+                continue
+            wrong = [f.path for i, (b, f) in enumerate(items) if b in self.wanted[n] and state[i] != ("H", f.sha256)]
+            if wrong:
+                results[n].problem = Problem(
+                    message=f"{n}: after the relay its files do not match the bundles' manifests ({len(wrong)} files, "
+                            f"e.g. {wrong[0]}), although the chain reported them received",
+                    hint="a node of the chain may be compromised or broken: check the nodes before it, then push "
+                         "again with --direct; no step runs until every node's files match", node=n,
+                    code="relay-mismatch")
+                self.distrusted.append(n)
+                continue
+            confirmed.append(n)
+        return confirmed
 
     def _check_stop(self, *_: object) -> None:
         """Between chunks and report lines: raise Interrupted once asked to stop."""
@@ -356,8 +402,25 @@ def deliver(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Conn
     if use_relay:
         r = relay_push(plan, profile, bundles, conns, listener=listener, nodes=nodes, stop=stop)
         return Delivery(r.report, why, [f"{n}: {reason}" for n, reason in r.fallback.items()] + r.cleanup_warnings)
-    return Delivery(push_mod.push(plan, profile, bundles, conns, parallel=parallel, listener=listener, nodes=nodes, stop=stop),
-                    why, [])
+    report = push_mod.push(plan, profile, bundles, conns, parallel=parallel, listener=listener, nodes=nodes, stop=stop)
+    return Delivery(report, why, purge_leftovers(conns, [n for n in report.results if report.results[n].problem is None]))
+
+
+_PURGE = (f'for d in {RELAY_ROOT}/*/; do [ -d "$d" ] || continue; pkill -9 -f -- "$d" 2>/dev/null; rm -rf -- "$d"; done; '
+          'if [ -f /root/.ssh/authorized_keys ]; then sed -i "/ onsite-relay-[0-9a-f]*\\$/d" /root/.ssh/authorized_keys; fi; true')
+
+
+def purge_leftovers(conns: Connections, nodes: Sequence[str]) -> list[str]:
+    """After a direct push: a relay key or receiver that an interrupted
+    relay left on a node (unreachable at its cleanup) goes now. Safe: one
+    delivery runs per site at a time (the site lock)."""
+    notes = []
+    for n in nodes:
+        try:
+            conns.get(n).run(["sh", "-c", _PURGE], timeout=30)
+        except TransportError:
+            notes.append(f"{n}: could not check for a relay key left by an interrupted push; the next push does")
+    return notes
 
 
 PROBE_BYTES = 32 << 20  # 8 MiB measured connection ramp-up more than the link
