@@ -22,8 +22,10 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,7 +85,7 @@ def servers(tmp_path_factory):
     state = tmp_path_factory.mktemp("serverslab") / "state"
     lab = Lab(state, name="osserv")
     try:
-        lab.up(nodes=4, subnet="198.18.140.0/24", servers=list(KINDS.values()))
+        lab.up(nodes=4, subnet="198.18.140.0/24", servers=list(KINDS.values()), password_user="deploy")
         yield lab, lab.answer_file
     finally:
         lab.down()
@@ -149,10 +151,81 @@ def test_preflight_reports_each_server_as_found(servers):
     assert got[("node2", "sudo")].detail.startswith("logged in as root")
 
 
-def test_reference_install_and_verify_on_servers_as_customers_have_them(with_bundles, capsys):
+# Where each secret must be on a node after the reference install (files the
+# services read; the seed marks hold hashes only). Nowhere else: not in a
+# step's env file, a log, a bundle, a unit, a daemon's environment or argv.
+MUST_HOLD = {
+    "postgres_superuser": {"/etc/patroni/config.yml", "/var/lib/postgresql/.pgpass.patroni"},
+    "postgres_replication": {"/etc/patroni/config.yml", "/var/lib/postgresql/.pgpass.patroni"},
+    "redis_password": {"/etc/redis/redis.conf", "/etc/redis/sentinel.conf"},
+    "radius_shared_secret": {"/etc/freeradius/3.0/clients.conf", "/etc/keepalived/onsite-health.env"},
+    "ssh": set(),  # the SSH and sudo password of `deploy`: only its hash in /etc/shadow
+}
+
+
+def _canaries(lab: Lab, answer) -> dict[str, str]:
+    """Distinctive values for every secret: the plan's, and escape logging in
+    as `deploy` with an SSH password that is also its sudo password."""
+    import secrets as pysecrets
+
+    from installer.model import answerfile
+
+    values = {}
+    loaded = validate.validate_file(answer)
+    for name in loaded.plan.secrets:
+        values[name] = f"Canary-{name}-{pysecrets.token_hex(6)}"
+        lab.secret_file(name).write_text(values[name] + "\n")
+    values["ssh"] = f"Canary-ssh-{pysecrets.token_hex(6)}"
+    lab.secret_file("ssh-deploy").write_text(values["ssh"] + "\n")
+    lab.run("escape", ["chpasswd"], input=f"deploy:{values['ssh']}\n")
+    node = loaded.plan.node("escape")
+    node.ssh.user, node.ssh.auth, node.ssh.key = "deploy", "password", None
+    node.ssh.password = node.ssh.sudo_password = f"file:{lab.secret_file('ssh-deploy')}"
+    answerfile.write(loaded.plan, answer, loaded.profile)
+    return values
+
+
+class _ProcessWatch(threading.Thread):
+    """Every second, every process's argv and environment on every node:
+    a secret may sit only in the environment of a step (ONSITE_STEP set) and
+    its tools, never in argv, never in a daemon's environment."""
+
+    SCAN = r"""for p in /proc/[0-9]*; do
+        c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null); e=$(tr '\0' '\n' < $p/environ 2>/dev/null)
+        printf '@@ %s\n%s\n@@ENV\n%s\n' "${p#/proc/}" "$c" "$e"; done"""
+
+    def __init__(self, lab: Lab, canaries: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.lab, self.canaries, self.stop = lab, canaries, threading.Event()
+        self.found: list[str] = []
+        self.scans = 0
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            for n in self.lab.nodes:
+                out = self.lab.run(n.name, ["bash", "-c", self.SCAN], check=False, timeout=30).stdout
+                self.scans += 1
+                for block in out.split("@@ ")[1:]:
+                    head, _, env = block.partition("\n@@ENV\n")
+                    pid, _, argv = head.partition("\n")
+                    for name, value in self.canaries.items():
+                        if value in argv:
+                            self.found.append(f"{n.name} pid {pid}: {name} in argv: {argv[:120]}")
+                        if value in env and "ONSITE_STEP=" not in env:
+                            self.found.append(f"{n.name} pid {pid}: {name} in the environment of {argv[:120]}")
+
+
+def test_reference_install_and_verify_on_servers_as_customers_have_them(with_bundles, capsys, tmp_path):
     lab, answer = with_bundles
+    canaries = _canaries(lab, answer)
+    watch = _ProcessWatch(lab, canaries)
+    watch.start()
     t0 = time.monotonic()
-    rc = main(["install", str(answer), "--plain"])
+    try:
+        rc = main(["install", str(answer), "--plain"])
+    finally:
+        watch.stop.set()
+        watch.join(timeout=60)
     out = capsys.readouterr().out
     took = time.monotonic() - t0
     print(out[-3000:])
@@ -171,7 +244,29 @@ def test_reference_install_and_verify_on_servers_as_customers_have_them(with_bun
     pw = lab.secret_file("sudo-admin").read_text().strip()
     assert not any(pw in p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
     print(f"reference install + verify on the mixed lab (hardened MaxSessions 1, stock, noisy, sudo+requiretty, "
-          f"RSA-only): {took:.0f} s")
+          f"RSA-only, an SSH password login): {took:.0f} s")
+
+    # -- the canaries: each only where it must be --------------------------------
+    assert watch.scans >= 8 and watch.found == [], watch.found[:10]
+    assert main(["support-bundle", str(answer), "-o", str(tmp_path / "support.tar.gz")]) == 0
+    import tarfile
+
+    with tarfile.open(tmp_path / "support.tar.gz") as tar:
+        packed = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    installer_side = [p for p in [answer, *folder.rglob("*")] if p.is_file()]
+    for name, value in canaries.items():
+        assert value.encode() not in packed, f"{name} in the support bundle"
+        assert value not in out, f"{name} on the screen"
+        for p in installer_side:
+            assert value not in p.read_text(errors="replace"), f"{name} in {p}"
+    for n in lab.nodes:
+        upper = Path(n.dir) / "upper"
+        for name, value in canaries.items():
+            res = subprocess.run(["grep", "-rlF", "--", value, str(upper), str(Path(n.dir) / "home")],
+                                 capture_output=True, text=True)
+            held = {"/" + str(Path(f).relative_to(upper)) if f.startswith(str(upper)) else f
+                    for f in res.stdout.split()}
+            assert held <= MUST_HOLD[name], f"{n.name}: {name} in {sorted(held - MUST_HOLD[name])}"
 
 
 def test_a_nopasswd_user_never_receives_the_sudo_password(servers):
