@@ -503,10 +503,12 @@ class Lab:
             v.check = VipCheck(interval=2, fall=3, rise=2)  # the lab moves VIPs in seconds
         plan.secrets = {s: f"file:{self.secret_file(s)}" for s in plan.secrets}
         # The lab has no vendor payloads (Kubernetes, MongoDB, RocketMQ, Doris,
-        # portal, monitoring): they count as provided outside this install.
+        # portal, Grafana): they count as provided outside this install.
         for comp in profile.components.values():
             if comp.source == "vendor":
                 plan.components.setdefault(comp.name, {})["external"] = True
+        for cname, settings in profile.lab_components.items():  # the profile's short windows for the lab
+            plan.components.setdefault(cname, {}).update(settings)
         answerfile.write(plan, self.answer_file, profile)
 
     # -- down -----------------------------------------------------------------

@@ -119,6 +119,9 @@ class Profile:
     leftovers: tuple[str, ...] = ()
     supported_os: tuple[str, ...] = ("debian", "ubuntu")
     supported_arch: tuple[str, ...] = ("x86_64", "aarch64")
+    # Component settings `onsite lab` writes into its answer file (short
+    # windows, so that faults show in seconds on the lab).
+    lab_components: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def node_slots(self) -> list[str]:
@@ -202,6 +205,7 @@ def _build(raw: dict[str, Any]) -> Profile:
         leftovers=tuple(raw.get("leftovers") or ()),
         supported_os=tuple(raw.get("supported_os") or ("debian",)),
         supported_arch=tuple(raw.get("supported_arch") or ("x86_64",)),
+        lab_components={k: dict(v) for k, v in ((raw.get("lab") or {}).get("components") or {}).items()},
     )
     _self_check(profile)
     return profile
@@ -218,6 +222,9 @@ def _self_check(p: Profile) -> None:
         assert p.slots[v.slot].kind == "vip", f"profile {p.name}: vip {v.name} on non-vip slot"
         for r in v.member_roles + v.backup_roles:
             assert r in p.roles, f"profile {p.name}: vip {v.name} names unknown role {r}"
+    for cname, settings in p.lab_components.items():
+        for key in settings:
+            assert key in p.components[cname].settings, f"profile {p.name}: lab sets unknown setting {cname}.{key}"
     for n in p.layout:
         assert p.slots[n.slot].kind == "node"
         for r in n.roles:
