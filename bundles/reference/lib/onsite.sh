@@ -66,6 +66,15 @@ http_get() {
         onsite-http "$1" "$2" "$3" | sed '1,/^\r\{0,1\}$/d'
 }
 
+# http_has ADDRESS PORT PATH LINE-REGEX: a line of the body matches. The body
+# is read whole first: `http_get | grep -q` fails under pipefail when grep
+# stops reading early (SIGPIPE), which made a check fail at random.
+http_has() {
+    local body
+    body=$(http_get "$1" "$2" "$3") || return 1
+    grep -qx -- "$4" <<< "$body"
+}
+
 # -- files --------------------------------------------------------------------
 
 _mark() { printf '%s/files/%s' "$STATE_DIR" "$(printf '%s' "$1" | tr '/' '%')"; }

@@ -20,6 +20,6 @@ if [ -n "$facts" ]; then
     if [ "$changed" = 1 ]; then svc_apply vip-facts; else svc_start vip-facts; fi
 fi
 . lib/monitoring.sh
-exported() { http_get "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_NODE_EXPORTER_METRICS" /metrics | grep -q "^$1"; }
+exported() { http_has "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_NODE_EXPORTER_METRICS" /metrics "$1.*"; }
 wait_for 30 "node-exporter answering on $ONSITE_NODE_ADDRESS:$ONSITE_PORT_NODE_EXPORTER_METRICS" exported node_boot_time_seconds
 if [ -n "$facts" ]; then wait_for $((SCRAPE * 2 + 10)) "node-exporter reporting the VIP facts" exported onsite_vip_held; fi

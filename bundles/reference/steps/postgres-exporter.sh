@@ -14,5 +14,5 @@ conf=$(bash render/postgres-exporter-defaults.sh)
 changed=0
 put_file /etc/default/prometheus-postgres-exporter 0644 root:root <<< "$conf" && changed=1
 if [ "$changed" = 1 ]; then svc_apply postgres-exporter; else svc_start postgres-exporter; fi
-pg_up() { http_get "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_POSTGRES_EXPORTER_METRICS" /metrics | grep -qx 'pg_up 1'; }
+pg_up() { http_has "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_POSTGRES_EXPORTER_METRICS" /metrics 'pg_up 1'; }
 wait_for 60 "the PostgreSQL exporter reaching PostgreSQL (pg_up 1)" pg_up

@@ -8,4 +8,4 @@ bash render/alertmanager.sh | file_current /etc/prometheus/alertmanager.yml
 bash render/alertmanager-defaults.sh | file_current /etc/default/prometheus-alertmanager
 svc_running alertmanager
 svc_running prometheus
-http_get "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_PROMETHEUS_HTTP" /-/ready | grep -q Ready
+http_has "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_PROMETHEUS_HTTP" /-/ready '.*Ready.*'

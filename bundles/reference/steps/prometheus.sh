@@ -19,6 +19,6 @@ amtool check-config /etc/prometheus/alertmanager.yml || die "amtool rejects /etc
 install -d -o prometheus -g prometheus -m 0755 /var/lib/prometheus/metrics2 /var/lib/prometheus/alertmanager
 if [ "$am" = 1 ]; then svc_apply alertmanager; else svc_start alertmanager; fi
 if [ "$prom" = 1 ]; then svc_apply prometheus; else svc_start prometheus; fi
-ready() { http_get "$ONSITE_NODE_ADDRESS" "$1" "$2" | grep -q "$3"; }
+ready() { http_has "$ONSITE_NODE_ADDRESS" "$1" "$2" ".*$3.*"; }
 wait_for 60 "Alertmanager ready" ready "$ONSITE_PORT_PROMETHEUS_ALERTMANAGER" /-/ready OK
 wait_for 60 "Prometheus ready" ready "$ONSITE_PORT_PROMETHEUS_HTTP" /-/ready Ready

@@ -7,5 +7,5 @@ conf=$(bash render/redis-exporter-defaults.sh)
 changed=0
 put_file /etc/default/prometheus-redis-exporter 0600 root:root <<< "$conf" && changed=1
 if [ "$changed" = 1 ]; then svc_apply redis-exporter; else svc_start redis-exporter; fi
-redis_up() { http_get "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_REDIS_EXPORTER_METRICS" /metrics | grep -qx 'redis_up 1'; }
+redis_up() { http_has "$ONSITE_NODE_ADDRESS" "$ONSITE_PORT_REDIS_EXPORTER_METRICS" /metrics 'redis_up 1'; }
 wait_for 60 "the Redis exporter reaching Redis (redis_up 1)" redis_up
