@@ -67,7 +67,10 @@ if ! is_external patroni && [ -n "$(role_nodes postgres)" ]; then
   - name: onsite-patroni
     rules:
       - alert: OnsitePatroniNoLeader
-        expr: (sum(patroni_primary) or vector(0)) < 1 or max(patroni_cluster_unlocked) == 1
+        # Each member reports its own role; not patroni_cluster_unlocked: a
+        # standby reports the view of its last loop (loop_wait), so after a
+        # failover in a second it may still say "unlocked" for seconds.
+        expr: (sum(patroni_primary) or vector(0)) < 1
         for: $for_
         labels: {severity: critical}
         annotations:
