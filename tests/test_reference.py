@@ -5,7 +5,9 @@ install that changes nothing, and failover of every HA component.
 The lab here is separate from the session's shared lab (other tests leave
 faults and files behind on that one) and runs the real services: etcd,
 Patroni + PostgreSQL 15, Redis + Sentinel, FreeRADIUS, Dante, HAProxy and
-keepalived. Building the bundle downloads its Debian packages with apt.
+keepalived, and Prometheus + Alertmanager with their exporters watching
+them (the lab's profile settings: scrapes every 2 s, alerts after 6 s).
+Building the bundle downloads its Debian packages with apt.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import fcntl
 import json
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from installer import bundle, probes
+from installer import bundle, envfile, probes, validate
 from installer.cli import main
 from installer.lab import Lab
 
@@ -98,6 +102,48 @@ def last_report(answer: Path) -> dict:
     return json.loads(sorted(folder.glob("verify-*.json"))[-1].read_text())
 
 
+# -- monitoring ------------------------------------------------------------------
+
+
+def monitoring_node(answer: Path) -> tuple[str, str]:
+    """(name, address) of the node holding the monitoring role."""
+    plan = validate.validate_file(answer).plan
+    [node] = plan.nodes_with_role("monitoring")
+    return node.name, plan.address_of(node)
+
+
+def prom(answer: Path, path: str, **params: str):
+    """Prometheus' HTTP API, asked from this machine as a customer would."""
+    url = f"http://{monitoring_node(answer)[1]}:9090{path}" + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())["data"]
+
+
+def alerts(answer: Path, state: str = "firing") -> list[dict]:
+    return [a["labels"] for a in prom(answer, "/api/v1/alerts")["alerts"] if a["state"] == state]
+
+
+def firing(answer: Path, alertname: str, **labels: str) -> list[dict]:
+    return [a for a in alerts(answer) if a["alertname"] == alertname and all(a.get(k) == v for k, v in labels.items())]
+
+
+def prometheus_verdict(lab: Lab, answer: Path) -> dict:
+    """The bundle's `verify: prometheus` check. Once `onsite verify` runs the
+    checks bundles declare, it is in the last report; until then it runs here
+    as the engine will run it: as root on the monitoring node, in the bundle
+    folder, with the plan's ONSITE_* variables (the component has no secrets)."""
+    declared = [c for c in last_report(answer)["checks"] if c["name"] == "prometheus"]
+    if declared:
+        return declared[0]
+    result = validate.validate_file(answer)
+    name, _ = monitoring_node(answer)
+    env = envfile.render(envfile.variables(result.plan, result.profile, name, {}))
+    script = 'set -a; . /dev/stdin; set +a; export ONSITE_STEP=verify; cd "$1" && exec bash verify/prometheus.sh'
+    out = lab.run(name, ["bash", "-c", script, "onsite-verify", REF], input=env, timeout=90).stdout
+    [line] = [x for x in out.splitlines() if x.startswith("ONSITE-RESULT ")]
+    return json.loads(line.removeprefix("ONSITE-RESULT "))
+
+
 # -- the install ---------------------------------------------------------------
 
 
@@ -141,7 +187,8 @@ def _fingerprint(lab: Lab) -> dict[str, str]:
         out[n.name] = lab.run(n.name, "cat /run/onsite/svc/*.pid 2>/dev/null | sort; "
                                       "stat -c '%n %Y' /etc/etcd/etcd.conf.yml /etc/patroni/config.yml "
                                       "/etc/redis/*.conf /etc/keepalived/keepalived.conf /etc/danted.conf "
-                                      "/etc/freeradius/3.0/clients.conf 2>/dev/null", check=False).stdout
+                                      "/etc/freeradius/3.0/clients.conf /etc/prometheus/*.yml /etc/default/prometheus* "
+                                      "/etc/onsite/vip-facts.conf 2>/dev/null", check=False).stdout
     return out
 
 
@@ -152,6 +199,30 @@ def test_second_install_changes_nothing(ref, capsys):
     out = capsys.readouterr().out
     assert "install complete: 0 steps ran" in out and "verify passed" in out
     assert _fingerprint(lab) == before
+
+
+def test_prometheus_scrapes_every_target_and_no_alert_fires(ref):
+    lab, answer = ref
+    t0 = time.monotonic()
+    verdict = prometheus_verdict(lab, answer)
+    print(f"prometheus verify: {verdict['status']} in {time.monotonic() - t0:.1f} s: {verdict['summary']}")
+    assert verdict["status"] == "ok", verdict
+    details = verdict["details"]
+    address = monitoring_node(answer)[1]
+    assert details["endpoints"] == {"prometheus": f"http://{address}:9090", "alertmanager": f"http://{address}:9093"}
+    # prometheus, alertmanager, node x4, then etcd, patroni, postgres, redis, sentinel, haproxy x3
+    assert details["targets"] == {"total": 2 + 4 + 6 * 3, "down": []}
+    assert details["alerts"] == {"firing": [], "pending": []}
+    assert details["vips_held"] == {"k8s-api": 1, "service": 1}  # each VIP on exactly one node
+    jobs = {t["labels"]["job"] for t in prom(answer, "/api/v1/targets")["activeTargets"] if t["health"] == "up"}
+    assert jobs == {"prometheus", "alertmanager", "node", "etcd", "patroni", "postgres", "redis", "sentinel", "haproxy"}
+    # Exporters hold only the secrets they need: no password on any command line.
+    for n in lab.nodes:
+        ps = lab.run(n.name, ["ps", "-eo", "args"]).stdout
+        for name in ("postgres_superuser", "postgres_replication", "redis_password", "radius_shared_secret"):
+            assert secret(lab, name) not in ps
+    assert lab.run("node1", ["stat", "-c", "%a", "/etc/default/prometheus-redis-exporter"]).stdout.strip() == "600"
+    assert "PASSWORD" not in lab.run("node1", ["cat", "/etc/default/prometheus-postgres-exporter"]).stdout
 
 
 def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, capsys):
@@ -171,7 +242,7 @@ def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, c
 
 
 def test_patroni_primary_stops_new_leader_no_committed_row_lost(ref):
-    lab, _ = ref
+    lab, answer = ref
     leader = patroni_leader(lab, "node1")
     assert leader
     psql(lab, leader, "create table if not exists failover_probe (id int primary key)")
@@ -184,12 +255,24 @@ def test_patroni_primary_stops_new_leader_no_committed_row_lost(ref):
                                lambda: (x := patroni_leader(lab, others[0])) and x != leader and x, timeout=90)
         print(f"patroni: {leader} stopped, {new} leads after {took:.1f} s")
         assert psql(lab, new, "select count(*) from failover_probe") == committed == "1000"
+        # Prometheus sees the failover (the new leader) and alerts on the stopped member.
+        _, seen = wait_until("Prometheus seeing the new leader", lambda: prom(
+            answer, "/api/v1/query", query=f'patroni_primary{{node="{new}"}} == 1')["result"], timeout=30)
+        _, fired = wait_until("OnsiteTargetDown for the stopped Patroni",
+                              lambda: firing(answer, "OnsiteTargetDown", job="patroni", node=leader), timeout=60)
+        # A promotion slower than alert_after (a loaded machine) also fires the leader alert.
+        no_leader = "fired" if firing(answer, "OnsitePatroniNoLeader") else "did not fire"
+        print(f"prometheus: new leader seen {seen:.1f} s, OnsiteTargetDown(patroni, {leader}) fired {fired:.1f} s "
+              f"after the failover (alert_after 6 s); OnsitePatroniNoLeader {no_leader}")
     finally:
         svc(lab, leader, "start", "patroni")
     # The old primary comes back as a standby of the new leader.
+    t0 = time.monotonic()
     wait_until("two standbys streaming again",
                lambda: psql(lab, patroni_leader(lab, others[0]) or others[0],
                             "select count(*) from pg_stat_replication where state = 'streaming'") == "2", timeout=120)
+    wait_until("no alert firing", lambda: not alerts(answer), timeout=60)
+    print(f"prometheus: every alert cleared {time.monotonic() - t0:.1f} s after Patroni started again")
 
 
 def test_redis_primary_stops_sentinel_promotes_a_replica(ref):
@@ -248,6 +331,12 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
         assert took <= allowed
         answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
         assert answer_.code == probes.ACCESS_ACCEPT  # the escape node serves through IP6
+        # Prometheus alerts: its window (alert_after 6 s) plus scrapes and evaluations of 2 s.
+        _, fired = wait_until("OnsiteServiceVipOnEscapeNode firing",
+                              lambda: firing(answer, "OnsiteServiceVipOnEscapeNode", vip="service", node="escape"),
+                              timeout=30)
+        print(f"prometheus: OnsiteServiceVipOnEscapeNode fired {fired:.1f} s after IP6 reached the escape node")
+        assert fired <= 6 + 4 * 2 + 2
     finally:
         for n in ("node1", "node2", "node3"):
             svc(lab, n, "start", "radius")
@@ -273,6 +362,9 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
           f"{settled:.1f} s later")
     answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
     assert answer_.code == probes.ACCESS_ACCEPT  # served through IP6 by the cluster again
+    _, cleared = wait_until("OnsiteServiceVipOnEscapeNode cleared",
+                            lambda: not firing(answer, "OnsiteServiceVipOnEscapeNode"), timeout=30)
+    print(f"prometheus: OnsiteServiceVipOnEscapeNode cleared {cleared:.1f} s after IP6 held steadily on {holder}")
 
 
 def test_verify_passes_again_after_the_failovers(ref, capsys):
@@ -281,6 +373,8 @@ def test_verify_passes_again_after_the_failovers(ref, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "PASS patroni" in out and "PASS sentinel" in out
+    verdict = prometheus_verdict(lab, answer)  # every alert of the failovers has cleared
+    assert verdict["status"] == "ok", verdict
 
 
 def test_verify_fails_and_names_what_is_down(ref, capsys):
