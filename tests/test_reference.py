@@ -340,6 +340,7 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
     finally:
         for n in ("node1", "node2", "node3"):
             svc(lab, n, "start", "radius")
+        restored = time.monotonic()
     back = vip.check.interval * vip.check.rise + 10
     _, took = wait_until("IP6 back on a cluster node", lambda: [h for h in vip_holders(lab, ip6) if h != "escape"],
                          timeout=back + 20)
@@ -362,9 +363,10 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
           f"{settled:.1f} s later")
     answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
     assert answer_.code == probes.ACCESS_ACCEPT  # served through IP6 by the cluster again
-    _, cleared = wait_until("OnsiteServiceVipOnEscapeNode cleared",
-                            lambda: not firing(answer, "OnsiteServiceVipOnEscapeNode"), timeout=30)
-    print(f"prometheus: OnsiteServiceVipOnEscapeNode cleared {cleared:.1f} s after IP6 held steadily on {holder}")
+    wait_until("OnsiteServiceVipOnEscapeNode cleared", lambda: not firing(answer, "OnsiteServiceVipOnEscapeNode"),
+               timeout=30)
+    print(f"prometheus: OnsiteServiceVipOnEscapeNode cleared by {time.monotonic() - restored:.1f} s after RADIUS "
+          f"started again")
 
 
 def test_verify_passes_again_after_the_failovers(ref, capsys):
