@@ -195,6 +195,7 @@ tests:
       - {series: 'onsite_vip_held{vip="service",address="10.20.30.16",escape="true",node="escape"}', values: '0x4 1x12'}
       - {series: 'onsite_vip_held{vip="k8s-api",address="10.20.30.15",escape="false",node="node1"}', values: '1x16'}
       - {series: 'onsite_vip_held{vip="k8s-api",address="10.20.30.15",escape="false",node="node2"}', values: '0x4 1x12'}
+      - {series: 'onsite_vip_held{vip="spare",address="10.20.30.17",escape="false",node="node3"}', values: '0x16'}
       - {series: 'patroni_primary{node="node1",instance="a"}', values: '1x4 0x12'}
       - {series: 'patroni_primary{node="node2",instance="b"}', values: '0x16'}
       - {series: 'up{job="etcd",node="node2",instance="c"}', values: '1x16'}
@@ -213,11 +214,56 @@ tests:
             exp_annotations: {summary: '2 nodes hold VIP k8s-api (10.20.30.15)'}
       - {eval_time: 30s, alertname: OnsiteVipNotHeld, exp_alerts: []}
       - eval_time: 3m
+        alertname: OnsiteVipNotHeld
+        exp_alerts:
+          - exp_labels: {severity: critical, vip: spare, address: 10.20.30.17}
+            exp_annotations: {summary: 'no node holds VIP spare (10.20.30.17), or its holder does not report'}
+      - eval_time: 3m
         alertname: OnsitePatroniNoLeader
         exp_alerts:
           - exp_labels: {severity: critical}
             exp_annotations: {summary: 'Patroni has no leader: PostgreSQL takes no writes'}
       - {eval_time: 3m, alertname: OnsiteEtcdMemberDown, exp_alerts: []}
+  - interval: 15s
+    input_series:
+      # / on node1 fills to 96 % (df's count: used / (used + available to users))
+      - {series: 'node_filesystem_size_bytes{node="node1",mountpoint="/"}', values: '100x16'}
+      - {series: 'node_filesystem_free_bytes{node="node1",mountpoint="/"}', values: '10x4 4x12'}
+      - {series: 'node_filesystem_avail_bytes{node="node1",mountpoint="/"}', values: '5x4 4x12'}
+      # a Sentinel loses quorum; etcd on node2 stops answering
+      - {series: 'redis_sentinel_master_ckquorum_status{node="node1",master_name="onsite"}', values: '1x4 0x12'}
+      - {series: 'redis_up{job="sentinel",node="node1"}', values: '1x16'}
+      - {series: 'redis_up{job="sentinel",node="node2"}', values: '1x16'}
+      - {series: 'redis_up{job="sentinel",node="node3"}', values: '1x16'}
+      - {series: 'up{job="etcd",node="node2",instance="c"}', values: '1x4 0x12'}
+      # the standby on node3 replays 2 MiB behind its leader
+      - {series: 'patroni_primary{node="node1",instance="a"}', values: '1x16'}
+      - {series: 'patroni_xlog_location{node="node1",instance="a"}', values: '3145728x16'}
+      - {series: 'patroni_replica{node="node3",instance="b"}', values: '1x16'}
+      - {series: 'patroni_xlog_replayed_location{node="node3",instance="b"}', values: '3145728x4 1048576x12'}
+    alert_rule_test:
+      - {eval_time: 30s, alertname: OnsiteDiskFull, exp_alerts: []}
+      - eval_time: 3m
+        alertname: OnsiteDiskFull
+        exp_alerts:
+          - exp_labels: {severity: critical, node: node1, mountpoint: /}
+            exp_annotations: {summary: '/ on node1 is 96 % full'}
+      - eval_time: 3m
+        alertname: OnsiteSentinelNoQuorum
+        exp_alerts:
+          - exp_labels: {severity: critical, node: node1, master_name: onsite}
+            exp_annotations: {summary: 'Redis Sentinel has no quorum: a failed Redis primary would not be replaced'}
+      - eval_time: 3m
+        alertname: OnsiteEtcdMemberDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: etcd, node: node2, instance: c}
+            exp_annotations: {summary: 'etcd member on node2 is down or has no leader'}
+      - eval_time: 3m
+        alertname: OnsitePatroniStandbyLagging
+        exp_alerts:
+          - exp_labels: {severity: warning, node: node3, instance: b}
+            exp_annotations: {summary: 'the standby on node3 is 2MiB behind its leader'}
+      - {eval_time: 3m, alertname: OnsitePatroniNoLeader, exp_alerts: []}
 """
 
 
