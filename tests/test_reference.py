@@ -387,5 +387,10 @@ def test_verify_fails_and_names_what_is_down(ref, capsys):
         out = capsys.readouterr().out
         assert rc == 1
         assert "FAIL etcd" in out and "198.18.101.12" in out
+        # The bundle's monitoring check fails too, naming the target (it waits for targets to come back first).
+        verdict = prometheus_verdict(lab, answer)
+        print(f"prometheus verify with etcd down on node2: {verdict['status']}: {verdict['summary']}")
+        assert verdict["status"] == "failed"
+        assert [d for d in verdict["details"]["targets"]["down"] if d.startswith("etcd on node2 ")], verdict
     finally:
         svc(lab, "node2", "start", "etcd")
