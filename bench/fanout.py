@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import bench_lab  # noqa: E402
 
-from installer import bundle, push, relay, validate  # noqa: E402
-from installer.connections import Connections  # noqa: E402
-from installer.ssh_paramiko import connect  # noqa: E402
+from installer.engine import bundle, push, relay  # noqa: E402
+from installer.model import validate  # noqa: E402
+from installer.remote.connections import Connections  # noqa: E402
+from installer.remote.ssh_paramiko import connect  # noqa: E402
 
 
 def main() -> int:

@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import bench_lab  # noqa: E402
 
-from installer import bundle, push, validate  # noqa: E402
-from installer.connections import Connections  # noqa: E402
-from installer.ssh_paramiko import connect  # noqa: E402
-from installer.transport import Endpoint, Segment  # noqa: E402
+from installer.engine import bundle, push  # noqa: E402
+from installer.model import validate  # noqa: E402
+from installer.remote.connections import Connections  # noqa: E402
+from installer.remote.ssh_paramiko import connect  # noqa: E402
+from installer.remote.transport import Endpoint, Segment  # noqa: E402
 
 
 def make_bundle(src: Path, out: Path, name: str, files: dict[str, int]) -> bundle.Bundle:

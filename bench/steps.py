@@ -27,12 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import bench_lab  # noqa: E402
 
-from installer import bundle, push, validate  # noqa: E402
-from installer.connections import Connections  # noqa: E402
-from installer.journal import Journal  # noqa: E402
-from installer.runner import Runner  # noqa: E402
-from installer.ssh_paramiko import connect  # noqa: E402
-from installer.steps import instances, load_steps  # noqa: E402
+from installer.engine import bundle, push  # noqa: E402
+from installer.engine.journal import Journal  # noqa: E402
+from installer.engine.runner import Runner  # noqa: E402
+from installer.engine.steps import instances, load_steps  # noqa: E402
+from installer.model import validate  # noqa: E402
+from installer.remote.connections import Connections  # noqa: E402
+from installer.remote.ssh_paramiko import connect  # noqa: E402
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from textual import events as tevents  # noqa: E402
 
-from installer.runner import StepOutput  # noqa: E402
+from installer.engine.runner import StepOutput  # noqa: E402
 from installer.tui.app import OnsiteApp  # noqa: E402
 
 LINES_PER_SECOND = 5000

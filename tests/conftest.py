@@ -73,7 +73,7 @@ def repo_root() -> Path:
 
 
 def lab_validation(lab):
-    from installer import validate
+    from installer.model import validate
 
     result = validate.validate_file(lab.answer_file)
     assert result.ok, [p.render() for p in result.problems]
@@ -82,7 +82,21 @@ def lab_validation(lab):
 
 def ssh_connections(plan, **options):
     """Connections over real SSH; options go to SshTransport (timeouts)."""
-    from installer.connections import Connections
-    from installer.ssh_paramiko import connect
+    from installer.remote.connections import Connections
+    from installer.remote.ssh_paramiko import connect
 
     return Connections(plan, lambda ep: connect(ep, **options))
+
+
+def runner_site(lab, answer: Path) -> Path:
+    """The lab's plan with every component of the profile marked external:
+    the runner bundle installs none of them (the install refuses a plan
+    whose components no bundle serves)."""
+    from installer.model import answerfile, validate
+
+    answer.write_text(lab.answer_file.read_text())
+    loaded = validate.validate_file(answer)
+    for comp in loaded.profile.components:
+        loaded.plan.components.setdefault(comp, {})["external"] = True
+    answerfile.write(loaded.plan, answer, loaded.profile)
+    return answer

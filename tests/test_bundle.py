@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle
 from installer.cli import main
-from installer.problems import ProblemError
+from installer.engine import bundle
+from installer.model.problems import ProblemError
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle
 from installer.cli import main
-from installer.journal import Journal
+from installer.engine import bundle
+from installer.engine.journal import Journal
+
+from .conftest import runner_site
 
 pytestmark = pytest.mark.lab
 
@@ -38,13 +40,11 @@ def site(lab, tmp_path) -> Path:
     """A fresh answer file (its journal lands beside it) and clean nodes."""
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    answer = tmp_path / "site.yaml"
-    answer.write_text(lab.answer_file.read_text())
-    return answer
+    return runner_site(lab, tmp_path / "site.yaml")
 
 
 def journal_of(site: Path) -> Journal:
-    [folder] = (site.parent / "onsite-journal").iterdir()
+    [folder] = [p for p in (site.parent / "onsite-journal").iterdir() if p.is_dir()]
     return Journal.load(folder)
 
 
@@ -69,6 +69,11 @@ def test_full_install_then_a_second_run_changes_nothing(lab, site, runner_bundle
     assert first[("escape", "escape-setup")] == 1 and first[("node1", "escape-setup")] == 0  # by role
     assert first[("node2", "flaky")] == 2  # idempotent, retried once
     assert sum(1 for k in first if k[1] == "base") == 4
+    # need to know: the step of a component gets that component's secrets, others none
+    assert lab.run("node1", "cat /var/lib/onsite-test/secrets-seen.secret-use").stdout.split() == \
+        ["ONSITE_SECRET_POSTGRES_SUPERUSER"]
+    for n in lab.nodes:
+        assert lab.run(n.name, "cat /var/lib/onsite-test/secrets-seen.hosts").stdout.strip() == ""
     j = journal_of(site)
     assert j.complete and j.data["finished"]
     # serial: no two joins overlapped
@@ -260,9 +265,9 @@ def test_bad_step_declarations_are_reported(tmp_path, lab, site):
         ]}))
     out = tmp_path / "out"
     bundle.build(src, out)
-    from installer.problems import ProblemError
-    from installer.profile import load_profile
-    from installer.steps import load_steps
+    from installer.engine.steps import load_steps
+    from installer.model.problems import ProblemError
+    from installer.model.profile import load_profile
 
     with pytest.raises(ProblemError) as exc:
         load_steps([bundle.load(out)], set(load_profile("reference").roles))

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from installer import lab as labmod
-from installer import validate
 from installer.cli import main
 from installer.lab import Lab, LabError
+from installer.model import validate
 
 pytestmark = pytest.mark.lab
 

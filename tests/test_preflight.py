@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from installer import bundle, preflight
 from installer.cli import main
+from installer.engine import bundle, preflight
 
 from .conftest import lab_validation, repo_root, ssh_connections
 
@@ -95,7 +95,7 @@ def test_wrong_nic_and_unsupported_memory(lab):
     profile = v.profile
     import dataclasses
 
-    from installer.profile import Requirement
+    from installer.model.profile import Requirement
 
     reqs = dict(profile.requirements)
     reqs["escape"] = Requirement(cpus=64, memory_mb=10_000_000, disk_gb=10)

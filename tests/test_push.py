@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from installer import bundle, push
 from installer.cli import main
-from installer.events import TransferProgress
+from installer.engine import bundle, push
+from installer.engine.events import TransferProgress
 
 from .conftest import lab_validation, ssh_connections
 

@@ -1,4 +1,4 @@
-"""The node-side receiver (installer/receiver.py) run here on a folder of its
+"""The node-side receiver (installer/remote/receiver.py) run here on a folder of its
 own: framing, one-pass verification, resume, skip, refusals. The lab tests
 (test_push, test_relay) run the same program on real nodes over SSH."""
 
@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from installer import receiver
+from installer.remote import receiver
 
 
 def sha(data: bytes) -> str:

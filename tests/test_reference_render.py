@@ -20,7 +20,8 @@ import subprocess
 import pytest
 import yaml
 
-from installer import envfile, probes, validate
+from installer.engine import envfile, probes
+from installer.model import validate
 
 from .conftest import repo_root
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from installer import push, relay
 from installer.cli import main
-from installer.events import TransferDone, TransferProgress
+from installer.engine import push, relay
+from installer.engine.events import TransferDone, TransferProgress
 
 from .conftest import lab_validation, ssh_connections
 from .test_push import clean, interrupt_when, make_bundle, part_size, remote_sha

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from installer.lab import Lab
-from installer.ssh_paramiko import connect
-from installer.transport import Endpoint, TransportError, sh_join, sh_script
+from installer.remote.ssh_paramiko import connect
+from installer.remote.transport import Endpoint, TransportError, sh_join, sh_script
 
 pytestmark = pytest.mark.lab
 

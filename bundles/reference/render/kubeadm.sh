@@ -26,8 +26,8 @@ etcd:
   external:
     endpoints: [$(join ", " "${eps[@]}")]
 networking:
-  podSubnet: $ONSITE_SETTING_KUBE_APISERVER_POD_SUBNET
-  serviceSubnet: $ONSITE_SETTING_KUBE_APISERVER_SERVICE_SUBNET
+  podSubnet: $ONSITE_POD_SUBNET
+  serviceSubnet: $ONSITE_SERVICE_SUBNET
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

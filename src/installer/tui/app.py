@@ -9,138 +9,65 @@ in thread workers. Secrets typed here stay in memory; files get references.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult
+from textual import work
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
 
-from .. import bundle as bundle_mod
-from .. import journal as journal_mod
-from .. import secrets as secrets_mod
-from ..connections import Connections, transport_problem
-from ..install import Install, InstallOptions
-from ..problems import Problem, ProblemError
-from ..resources import data_path
-from ..transport import Endpoint, TransportError
+from ..engine import journal as journal_mod
+from ..engine import support
+from ..engine.events import PhaseStarted
+from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle
+from ..engine.lifecycle import Lifecycle, Outcome
+from ..model import crashlog
+from ..model import secrets as secrets_mod
+from ..model.problems import Problem, ProblemError
+from ..model.resources import data_path
+from ..remote.connections import transport_problem
+from ..remote.transport import Endpoint, TransportError
+from .modals import ConfirmModal, InputModal
 from .pages import PAGE_CLASSES, Page
 from .state import WizardState, load_pages, page_of
 
 
-# -- modals ---------------------------------------------------------------------------
-class MessageModal(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("enter", "dismiss", "Close")]
-
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__(classes="modal")
-        self.title_text, self.text = title, text
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
-            with Horizontal():
-                yield Button("Close", id="close", variant="primary", compact=True)
-
-    @on(Button.Pressed)
-    def _close(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "no", "No")]
-
-    def __init__(self, title: str, text: str, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__(classes="modal")
-        self.title_text, self.text, self.yes, self.no = title, text, yes, no
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
-            with Horizontal():
-                yield Button(self.yes, id="yes", variant="warning", compact=True)
-                yield Button(self.no, id="no", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def action_no(self) -> None:
-        self.dismiss(False)
-
-
-class InputModal(ModalScreen[str | None]):
-    """Ask for one value: a path to save to, or a secret (password=True)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, text: str, value: str = "", password: bool = False) -> None:
-        super().__init__(classes="modal")
-        self.title_text, self.text, self.value, self.password = title, text, value, password
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
-            yield Input(self.value, password=self.password, id="value")
-            with Horizontal():
-                yield Button("OK", id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.dismiss(self.query_one("#value", Input).value)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# -- the backend: core calls, run from thread workers -----------------------------------
+# -- the backend: the engine's lifecycles, run from thread workers --------------------
 class Backend:
+    """The wizard's side of the engine: the same lifecycles `onsite
+    preflight` and `onsite install` run (installer.engine.install), in
+    worker threads; their events reach the pages through a listener."""
+
     def __init__(self, app: OnsiteApp, bundles: list[Path] | None) -> None:
         self.app = app
         self.bundle_paths = bundles
-        self.runner = None
-        self.push_stop = threading.Event()  # set by pause/abort while the bundles are on their way
-        self.outcome = None
+        self.lifecycle: Lifecycle | None = None  # the one running, for pause and abort
+        self.running = threading.Event()
+        self.outcome = None  # the steps' RunOutcome of the last install
+        self.install_outcome: Outcome | None = None
         self.verify_report = None
         self.journal_dir: Path | None = None
-        self.conns: Connections | None = None
 
-    def _bundles(self) -> list[bundle_mod.Bundle]:
-        return bundle_mod.find(self.bundle_paths, self.app.state.path)
+    def _operation(self, listener, resume: bool = False) -> InstallOperation:
+        from ..remote.ssh_paramiko import connect
 
-    def _install(self, resume: bool = False) -> Install:
         state = self.app.state
         plan = state.plan
         if plan is None or state.path is None:
             raise ProblemError(Problem(message="the plan is not valid or not saved", hint="go to Review", code="plan"))
         self.journal_dir = journal_mod.default_dir(state.path, plan)
-        return Install(plan, state.profile, self._bundles(), self.journal_dir, InstallOptions(resume=resume))
+        return InstallOperation(plan, state.profile, answer_file=state.path, problems=state.problems,
+                                bundle_paths=self.bundle_paths, journal_dir=self.journal_dir,
+                                options=InstallOptions(resume=resume), connect=lambda ep: connect(ep),
+                                prompt=self.app.ask_secret_blocking, command="onsite wizard", listener=listener)
 
     def unfinished_install(self, state: WizardState) -> bool:
         if state.plan is None or state.path is None:
             return False
         return journal_mod.unfinished(journal_mod.default_dir(state.path, state.plan), state.plan)
-
-    def _connections(self) -> Connections:
-        from ..ssh_paramiko import connect
-
-        self.conns = Connections(self.app.state.plan, lambda ep: connect(ep), prompt=self.app.ask_secret_blocking)
-        return self.conns
 
     def _report(self, exc: BaseException) -> None:
         if isinstance(exc, ProblemError):
@@ -151,57 +78,59 @@ class Backend:
             text = f"{type(exc).__name__}: {exc}"
         self.app.call_from_thread(self.app.notify, text, severity="error", timeout=15)
 
-    def preflight(self, listener):
+    def _drive(self, lifecycle: Lifecycle, op: InstallOperation) -> Outcome | None:
+        if self.running.is_set():
+            raise ProblemError(Problem(message="another operation runs in this wizard", code="locked"))
+        self.lifecycle = lifecycle
+        self.running.set()
         try:
-            job = self._install()
-            job.resuming = False
-            with self._connections() as conns:
-                from .. import preflight
+            return lifecycle.run(op)
+        finally:
+            self.running.clear()
+            self.lifecycle = None
 
-                return preflight.run(job.plan, job.profile, conns, listener=listener, missing_payloads=job.missing_payloads)
+    def preflight(self, listener) -> tuple[Outcome | None, object]:
+        """(outcome, preflight report); blockers make the outcome fail."""
+        try:
+            op = self._operation(listener)
+            outcome = self._drive(preflight_lifecycle(), op)
+            return outcome, op.preflight
+        except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
+            self._report(exc)
+            return None, None
+
+    def install(self, listener, on_ready: Callable) -> Outcome | None:
+        def relay_events(ev) -> None:
+            if isinstance(ev, PhaseStarted) and ev.phase == "deliver":
+                on_ready(op.nodes, [s.id for s in op.steps], {i.key for i in op.instances})
+            listener(ev)
+
+        try:
+            op = self._operation(relay_events, resume=self.app.resume_requested)
+            outcome = self._drive(install_lifecycle(), op)
+            self.outcome, self.verify_report, self.install_outcome = op.run_outcome, op.verify_report, outcome
+            return outcome
         except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
             self._report(exc)
             return None
 
-    def install(self, listener, on_ready: Callable) -> object:
-        # pause/abort reach the push until this run's runner exists (not a former run's)
-        self.runner = None
-        self.push_stop = threading.Event()
-        try:
-            job = self._install(resume=self.app.resume_requested)
-            job.open_journal()
-            on_ready(job.nodes, [s.id for s in job.steps], {i.key for i in job.instances})
-            secrets = secrets_mod.resolve_all(job.plan, job.profile, self.app.ask_secret_blocking)
-            with self._connections() as conns:
-                if job.bundles:
-                    pushed = job.push(conns, listener, self.push_stop)
-                    if self.push_stop.is_set():
-                        raise ProblemError(Problem(message="the push was stopped; no step ran",
-                                                   hint="resume the install later (Welcome → resume install): what "
-                                                        "arrived on the nodes is kept", code="push-interrupted"))
-                    if not pushed.ok:
-                        raise ProblemError(pushed.problems)
-                self.runner = job.runner(conns, secrets, listener)
-                self.outcome = self.runner.run()
-                if self.outcome.ok and self.journal_dir is not None:
-                    # The same proof as `onsite install` ends with (installer.verify).
-                    from .. import verify
+    def pause(self) -> bool:
+        if self.lifecycle is None:
+            return False
+        self.lifecycle.request_stop()
+        return True
 
-                    installed = {s.component for s in job.steps if s.component}
-                    report = verify.Verifier(job.plan, job.profile, conns, secrets, installed).run()
-                    verify.write(report, job.plan, job.profile, self.journal_dir)
-                    self.verify_report = report
-                return self.outcome
-        except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
-            self._report(exc)
-            return None
+    def abort(self) -> bool:
+        if self.lifecycle is None:
+            return False
+        self.lifecycle.abort()
+        return True
 
     def support_bundle(self) -> Path:
-        from ..cli import main
-
-        out = (self.app.state.path.parent if self.app.state.path else Path.cwd()) / "onsite-support.tar.gz"
-        main(["support-bundle", str(self.app.state.path), "-o", str(out)])
-        return out
+        state = self.app.state
+        out = (state.path.parent if state.path else Path.cwd()) / "onsite-support.tar.gz"
+        return support.write(state.plan, state.profile, self.journal_dir or journal_mod.default_dir(state.path, state.plan),
+                             out)
 
 
 # -- the app ----------------------------------------------------------------------------
@@ -220,6 +149,26 @@ class OnsiteApp(App):
         self.resume_requested = False
         self.current = 1
 
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with every frame's locals: values
+        # from the answer file on the screen. A crash log without values
+        # instead (model.crashlog), named in one line; the wizard exits 70.
+        exc = self._exception or sys.exc_info()[1]
+        if exc is None:
+            super()._fatal_error()
+            return
+        from .. import __version__
+
+        journal = self.backend.journal_dir
+        path = crashlog.write(exc, __version__, journal / "crash" if journal is not None else None)
+        self.crashed = path
+        inner = getattr(exc, "error", None)  # a worker's failure wraps the real one
+        kind = type(inner if isinstance(inner, BaseException) else exc).__name__
+        self.crash_message = f"onsite: internal error: {kind}. This is a bug; the details are in {path}"
+        self.bell()
+        self._exit_renderables.append(Text(self.crash_message))
+        self._close_messages_no_wait()
+
     def on_mount(self) -> None:
         if self.start_path is not None and self.start_path.exists():
             self.state = WizardState.open(self.start_path) if self._readable(self.start_path) else WizardState(path=self.start_path)
@@ -237,8 +186,18 @@ class OnsiteApp(App):
     def page_index(self, page_id: str) -> int:
         return next(i for i, p in enumerate(self.pages, start=1) if p.id == page_id)
 
-    def go(self, index: int, focus: str | None = None) -> None:
+    def go(self, index: int, focus: str | None = None) -> bool:
+        """Every way to change pages (buttons, Ctrl+N, Esc, mouse, a jump to
+        a problem) comes here and passes the page's gate: Preflight is not
+        left forwards with a blocker or before it finished, Install not at
+        all while it runs. Returns whether the page changed."""
         index = max(1, min(index, len(self.pages)))
+        here = self.screen if isinstance(self.screen, Page) else None
+        if here is not None and index != self.current:
+            reason = here.leave_reason(index)
+            if reason:
+                here.refused(reason, index)
+                return False
         page = self.pages[index - 1]
         self.current = index
         screen = PAGE_CLASSES[page.id](page, index, len(self.pages), focus)
@@ -246,6 +205,7 @@ class OnsiteApp(App):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+        return True
 
     # -- actions the pages call ------------------------------------------------------------
     def new_plan(self) -> None:
@@ -267,7 +227,7 @@ class OnsiteApp(App):
         return None
 
     def jump_to(self, problem: Problem) -> None:
-        from ..problems import format_path
+        from ..model.problems import format_path
 
         self.go(self.page_index(page_of(problem)), focus=format_path(problem.path) if problem.path else None)
 
@@ -313,7 +273,7 @@ class OnsiteApp(App):
 
     @work(thread=True, group="test-connection")
     def test_connection(self, index: int) -> None:
-        from ..ssh_paramiko import connect
+        from ..remote.ssh_paramiko import connect
 
         state = self.state
         node = state.get(f"nodes[{index}]", {}) or {}
@@ -327,7 +287,11 @@ class OnsiteApp(App):
             password = None
             if ssh.get("auth") == "password" and ssh.get("password"):
                 password = secrets_mod.resolve(ssh["password"], f"SSH password for {name}", self.ask_secret_blocking)
-            ep = Endpoint(node=name, host=host, port=int(ssh.get("port", 22)), user=ssh.get("user", "root"),
+            port = ssh.get("port", 22)
+            if not isinstance(port, int) or isinstance(port, bool):
+                self.call_from_thread(self.notify, f"{name}: the SSH port must be a number (1-65535)", severity="error")
+                return
+            ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
             t.close()
@@ -356,6 +320,9 @@ class OnsiteApp(App):
 
 
 def run(path: Path | None = None, bundles: list[Path] | None = None) -> int:
+    """The wizard's exit code: what it exited with, 70 after a crash."""
     app = OnsiteApp(path, bundles)
     result = app.run()
+    if getattr(app, "crashed", None) or app.return_code not in (None, 0):
+        return 70
     return int(result or 0)

@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,12 +20,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar, RichLog, Select, Static
 
-from .. import events
-from ..problems import Problem
+from ..engine import events
+from ..model.problems import Problem
 from .state import FieldDef, PageDef, page_of
-
-if TYPE_CHECKING:
-    from .app import OnsiteApp
 
 
 class FieldRow(Vertical):
@@ -45,10 +42,13 @@ class FieldRow(Vertical):
                 yield Select([(c, c) for c in f.choices], value=self.state.get(self.path, f.choices[0]), allow_blank=False,
                              compact=True, id=_wid(self.path))
             elif f.kind == "profile":
-                from ..profile import available_profiles
+                from ..model.profile import available_profiles
 
                 yield Select([(p, p) for p in available_profiles()], value=self.state.get(self.path, "reference"),
                              allow_blank=False, compact=True, id=_wid(self.path))
+            elif f.kind == "secret":  # a reference shows; anything else typed is masked
+                text = self.state.text_of(f, self.path)
+                yield Input(text, placeholder=f.help, compact=True, id=_wid(self.path), password=not _is_ref(text))
             else:
                 yield Input(self.state.text_of(f, self.path), placeholder=f.help, compact=True, id=_wid(self.path))
         yield Static("", classes="field-message")
@@ -70,6 +70,12 @@ class FieldRow(Vertical):
         else:
             msg.update("")
         msg.set_class(bool(problems), "-show")
+
+
+def _is_ref(text: str) -> bool:
+    from ..model.plan import SECRET_REF
+
+    return not text or bool(SECRET_REF.match(text))
 
 
 def _wid(path: str) -> str:
@@ -98,8 +104,8 @@ class Page(Screen):
         self.initial_focus = focus  # a field path to open on (a problem to fix)
 
     @property
-    def wizard(self) -> OnsiteApp:
-        return self.app  # type: ignore[return-value]
+    def wizard(self):  # the OnsiteApp (not imported: app.py imports this module)
+        return self.app
 
     @property
     def state(self):
@@ -141,7 +147,10 @@ class Page(Screen):
     def refresh_status(self) -> None:
         errors = [p for p in self.state.problems.errors if page_of(p) == self.page.id]
         total = len(self.state.problems.errors)
-        status = self.query_one("#status", Static)
+        found = self.query("#status")
+        if not found:  # not composed (yet, or any more: the app is closing)
+            return
+        status = found.first(Static)
         if self.page.id in ("welcome", "preflight", "install", "done"):
             status.update("")
         else:
@@ -163,8 +172,16 @@ class Page(Screen):
         if self.index > 1:
             self.wizard.go(self.index - 1)
 
+    # -- the gate (OnsiteApp.go asks it for every page change) -----------------------
+    def leave_reason(self, target: int) -> str | None:
+        """Why this page cannot be left for page `target` now (None: it can)."""
+        return None
+
+    def refused(self, reason: str, target: int) -> None:
+        self.notify(reason, severity="warning", timeout=8)
+
     def action_help(self) -> None:
-        from .app import MessageModal
+        from .modals import MessageModal
 
         self.app.push_screen(MessageModal(self.page.title, self.page.help))
 
@@ -235,6 +252,8 @@ class FormPage(Page):
     def _changed(self, event: Input.Changed) -> None:
         row = self._row_of(event.input)
         if row is not None:
+            if row.field.kind == "secret":
+                event.input.password = not _is_ref(event.value)
             self.state.set_text(row.field, row.path, event.value)
             self._show_all()
 
@@ -504,13 +523,33 @@ class PreflightPage(Page):
         table = self.query_one("#preflight", DataTable)
         table.add_columns("node", "check", "result", "detail")
         self.query_one("#next", Button).disabled = True
+        self.report = None
+        self.checking = False
         self.set_interval(0.1, self._pump)
         if self.wizard.autostart:
             self.run_preflight()
 
+    def leave_reason(self, target: int) -> str | None:
+        """Forwards only with every check passed; backwards (to fix the plan)
+        at any time but while the checks run."""
+        if self.checking:
+            return "preflight is still checking the nodes"
+        if target < self.index:
+            return None
+        if self.report is None:
+            return "preflight has not checked the nodes: go back and forward to run it"
+        b = len(self.report.blockers)
+        if b:
+            return f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'} before installing (the remedy is under the table)"
+        return None
+
     @work(thread=True, exclusive=True, group="preflight")
     def run_preflight(self) -> None:
-        report = self.wizard.backend.preflight(self.drain)
+        self.checking = True
+        try:
+            _outcome, report = self.wizard.backend.preflight(self.drain)
+        finally:
+            self.checking = False
         self.app.call_from_thread(self._finished, report)
 
     def _pump(self) -> None:
@@ -544,6 +583,7 @@ class PreflightPage(Page):
 
     def _finished(self, report) -> None:
         self._pump()
+        self.report = report
         summary = self.query_one("#pf-summary", Static)
         if report is None:
             summary.update(Text("could not check the nodes (see the notification)", style="bold red"))
@@ -585,8 +625,38 @@ class InstallPage(Page):
         self.query_one("#next", Button).disabled = True
         self.set_interval(0.1, self._pump)
         self.outcome = None
+        self.phase = ""
+        self.starting = False
         if self.wizard.autostart:
             self.run_install()
+
+    @property
+    def busy(self) -> bool:
+        return self.starting or self.wizard.backend.running.is_set()
+
+    def leave_reason(self, target: int) -> str | None:
+        if self.busy:
+            return "the install is running"
+        if target > self.index and not (self.outcome is not None and self.outcome.ok):
+            return "the install has not completed"
+        return None
+
+    def refused(self, reason: str, target: int) -> None:
+        if not self.busy:
+            super().refused(reason, target)
+            return
+        from .modals import ChoiceModal
+
+        def chosen(choice: str | None) -> None:
+            if choice == "pause":
+                self.action_pause()
+            elif choice == "abort":
+                self._abort_now()
+
+        self.app.push_screen(ChoiceModal(
+            "The install is running", "This page stays open while it runs. Pause: running steps finish, nothing new "
+            "starts. Abort: running steps are stopped and marked unknown. Either can be resumed later.",
+            [("pause", "Pause"), ("abort", "Abort"), ("keep", "Keep going")]), chosen)
 
     def setup_matrix(self, nodes: list[str], steps: list[str], keys: set[str]) -> None:
         table = self.query_one("#matrix", DataTable)
@@ -605,11 +675,16 @@ class InstallPage(Page):
 
     @work(thread=True, exclusive=True, group="install")
     def run_install(self) -> None:
-        outcome = self.wizard.backend.install(self.drain, on_ready=lambda *a: self.app.call_from_thread(self.setup_matrix, *a))
+        self.starting = True
+        try:
+            outcome = self.wizard.backend.install(self.drain,
+                                                  on_ready=lambda *a: self.app.call_from_thread(self.setup_matrix, *a))
+        finally:
+            self.starting = False
         self.app.call_from_thread(self._finished, outcome)
 
     def _pump(self) -> None:
-        from ..runner import StepFinished, StepOutput, StepStarted
+        from ..engine.events import PhaseFinished, PhaseStarted, StepFinished, StepOutput, StepStarted, VerifyResult
 
         batch = self.drain.drain()
         table = self.query_one("#matrix", DataTable)
@@ -631,10 +706,20 @@ class InstallPage(Page):
             elif isinstance(ev, StepFinished):
                 key = f"{ev.node}/{ev.step}"
                 self.state_of[key] = "skipped" if ev.skipped else ev.status
-                mark, style = {"done": ("✓", "green"), "failed": ("✗", "bold red"), "unknown": ("?", "yellow")}.get(ev.status, ("·", ""))
+                mark, style = events.mark(ev.status), events.colour(ev.status)
                 if ev.skipped:
                     mark = "="
                 self._cell(table, ev.node, ev.step, Text(f"{mark}{ev.seconds:.0f}s", style=style))
+            elif isinstance(ev, PhaseStarted):
+                self.phase = ev.title
+            elif isinstance(ev, PhaseFinished) and ev.status not in ("done", "skipped"):
+                new_lines.append(f"{ev.title}: {ev.status}" + (f": {ev.note}" if ev.note else ""))
+            elif isinstance(ev, events.CheckResult) and ev.status == "fail":
+                new_lines.append(f"preflight {ev.node} {ev.check}: {ev.detail}" + (f" → {ev.hint}" if ev.hint else ""))
+            elif isinstance(ev, VerifyResult):
+                new_lines.append(f"verify {events.mark(ev.status)} {ev.name}: {ev.summary}")
+            elif isinstance(ev, events.Notice):
+                new_lines.append(ev.text)
             elif isinstance(ev, StepOutput):
                 key = f"{ev.node}/{ev.step}"
                 lines = self.lines.setdefault(key, [])
@@ -646,8 +731,9 @@ class InstallPage(Page):
             log.write("\n".join(new_lines[-200:]))
         done = sum(1 for s in self.state_of.values() if s in ("done", "skipped"))
         total = len(getattr(self, "keys", ())) or 1
+        phase = f"{self.phase} · " if self.phase and self.busy else ""
         self.query_one("#inst-summary", Static).update(
-            f"{done}/{total} steps · {self.clock() - self.t0:.0f} s · p pause, a abort")
+            f"{phase}{done}/{total} steps · {self.clock() - self.t0:.0f} s · p pause, a abort")
 
     def _cell(self, table: DataTable, node: str, step: str, value) -> None:
         try:
@@ -675,25 +761,19 @@ class InstallPage(Page):
                 log.write(line)
 
     def action_pause(self) -> None:
-        backend = self.wizard.backend
-        if backend.runner is not None:
-            backend.runner.request_stop()
-            self.notify("pausing: running steps finish, nothing new starts")
-        else:
-            backend.push_stop.set()
-            self.notify("stopping the push: the nodes keep what arrived")
+        if self.wizard.backend.pause():
+            self.notify("pausing: running work finishes at a safe point, nothing new starts")
+
+    def _abort_now(self) -> None:
+        if self.wizard.backend.abort():
+            self.notify("aborting: running steps are stopped and marked unknown", severity="warning")
 
     def action_abort(self) -> None:
-        from .app import ConfirmModal
+        from .modals import ConfirmModal
 
         def decided(yes: bool | None) -> None:
-            backend = self.wizard.backend
-            if yes and backend.runner is not None:
-                backend.runner.abort()
-                self.notify("aborting: running steps are stopped and marked unknown", severity="warning")
-            elif yes:
-                backend.push_stop.set()
-                self.notify("stopping the push: the nodes keep what arrived", severity="warning")
+            if yes:
+                self._abort_now()
 
         self.app.push_screen(ConfirmModal("Abort the install?", "Running steps are stopped and marked unknown. "
                                           "The install can be resumed later."), decided)
@@ -706,17 +786,24 @@ class InstallPage(Page):
             summary.update(Text("the install could not start (see the notification)", style="bold red"))
             return
         if outcome.ok:
-            summary.update(Text(f"install complete: {outcome.ran} steps ran, {outcome.skipped} already in place", style="bold green"))
+            run = self.wizard.backend.outcome
+            summary.update(Text(f"install complete: {run.ran} steps ran, {run.skipped} already in place" if run
+                                else "install complete", style="bold green"))
             self.query_one("#next", Button).disabled = False
             self.wizard.go(self.index + 1)
             return
         log = self.query_one("#install-log", RichLog)
-        for f in outcome.failures:
+        run = self.wizard.backend.outcome
+        for f in (run.failures if run is not None else []):
             log.write(Text(f"FAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", style="bold red"))
             for line in f.tail:
                 log.write(f"  | {line}")
-        what = "stopped" if outcome.stopped else ("aborted" if outcome.aborted else "failed")
-        summary.update(Text(f"install {what}: fix the cause, then resume (Welcome → resume install)", style="bold red"))
+        if run is None or not run.failures:
+            for p in outcome.problems.sorted()[:20]:
+                log.write(Text(p.message + (f"\n  → {p.hint}" if p.hint else ""), style="bold red"))
+        what = {"interrupted": "stopped", "invalid": "refused", "failed": "failed"}.get(outcome.status, outcome.status)
+        summary.update(Text(f"install {what} at {outcome.phase}: fix the cause, then resume (Welcome → resume install)",
+                            style="bold red"))
 
 
 class DonePage(Page):
@@ -735,7 +822,7 @@ class DonePage(Page):
             lines.append(f"Installed: {outcome.ran} steps ran, {outcome.skipped} already in place.\n", style="bold green")
         report = self.wizard.backend.verify_report
         if report is not None:
-            from ..verify import MARK, OK, SKIPPED
+            from ..engine.verify import MARK, OK, SKIPPED
 
             checked = [c for c in report.checks if c.status != SKIPPED]
             if not checked:

@@ -1,0 +1,296 @@
+"""What every CLI command shares: exit codes, loading a valid answer file,
+printing problems, Ctrl-C, prompts, the SSH connection factory that pins new
+host keys, and crash logs.
+
+Exit codes (also in the README):
+  0    success
+  1    the operation ran and failed (a check, a step, a node; a site locked by another run)
+  2    invalid input: the answer file or the command line is wrong
+  3    this machine cannot do it (not root, a tool missing, not Linux, no terminal)
+  70   internal error (a bug): details in the crash log named on screen
+  130  interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import getpass
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from .. import __version__
+from ..engine import bundle
+from ..model import answerfile, crashlog, validate
+from ..model.problems import Problem, ProblemError, Problems, clean
+from ..remote.transport import Endpoint
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# -- output ------------------------------------------------------------------
+
+
+# Terminals that cannot write a character (LANG=C, cp437) get a plain
+# stand-in instead of an exception: `…` -> `...`, `·` -> `-`, others `?`.
+_ASCII_STANDINS = {"…": "...", "·": "-", "→": "->", "←": "<-", "–": "-", "—": "-", "✓": "ok", "✗": "x", "×": "x",
+                   "‘": "'", "’": "'", "“": '"', "”": '"', "•": "*", "≥": ">=", "≤": "<="}
+
+
+def _standin(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(_ASCII_STANDINS.get(ch, "?") for ch in text), exc.end
+
+
+codecs.register_error("onsite-standin", _standin)
+
+
+def safe_output() -> None:
+    """stdout and stderr never raise on a character their encoding lacks."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="onsite-standin")
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a line that may hold text from an answer file: sanitised."""
+    print(clean(text, keep_lines=True), file=file or sys.stdout)
+
+
+def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
+    out = out or sys.stdout
+    items = problems.sorted()
+    if fmt == "json":
+        json.dump({"ok": problems.ok, "problems": [p.to_json() for p in items]}, out, indent=2)
+        out.write("\n")
+        return
+    for p in items:
+        out.write(p.render() + "\n")
+    if summary:
+        e, w = len(problems.errors), len(problems.warnings)
+        if e or w:
+            out.write(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}\n")
+
+
+def load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
+    result = validate.validate_file(path)
+    if not result.ok:
+        print_problems(result.problems, fmt, sys.stderr if fmt == "text" else sys.stdout)
+        return EXIT_INVALID
+    return result
+
+
+CRASH_FOLDER: list[Path] = []  # the journal folder's crash/ once a command knows its site
+
+
+def crash_log(exc: BaseException) -> str:
+    """A crash log without values (model.crashlog): the exception's type and
+    the installer's frames, never a message or a variable; in the site's
+    journal folder when the command got that far (the support bundle takes
+    it along), else in the user's state folder."""
+    return crashlog.write(exc, __version__, CRASH_FOLDER[-1] if CRASH_FOLDER else None)
+
+
+def prompt(label: str) -> str:
+    if not sys.stdin.isatty():
+        raise ProblemError(Problem(message=f"{label} is needed but there is no terminal to ask on",
+                                   hint="use an env:NAME or file:PATH reference for unattended runs", code="secret"))
+    return getpass.getpass(f"{label}: ")
+
+
+class Pinning:
+    """SSH factory that remembers keys accepted on first use, and logs the
+    host key each node presented (the run log)."""
+
+    def __init__(self, accept_new: bool) -> None:
+        self.accept_new = accept_new
+        self.new_keys: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, ep: Endpoint):
+        from ..remote.ssh_paramiko import connect
+
+        log.info("connecting to %s: %s@%s:%s", ep.node, ep.user, ep.host, ep.port)
+        try:
+            t = connect(ep, accept_new_host_key=self.accept_new)
+        except Exception as exc:
+            log.info("%s: connection failed: %s", ep.node, getattr(exc, "message", type(exc).__name__))
+            raise
+        log.info("%s: host key %s (%s)", ep.node, t.seen_host_key or ep.host_key,
+                 "new, accepted" if t.host_key_was_new else "verified")
+        if t.host_key_was_new and t.seen_host_key:
+            with self.lock:
+                self.new_keys[ep.node] = t.seen_host_key
+        return t
+
+
+# -- machine output, verbosity and the run log ----------------------------------------
+
+log = logging.getLogger("onsite")
+
+
+def add_output_options(p, events: bool = True) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: one JSON document on stdout at the end (schema: onsite schema --output COMMAND); "
+                        "human text goes to stderr")
+    if events:
+        p.add_argument("--events", choices=("jsonl",),
+                       help="jsonl: every event of the run as one JSON line on stdout, as it happens (for CI and "
+                            "automation); human text goes to stderr")
+
+
+def machine_output(args) -> bool:
+    return getattr(args, "format", "text") == "json" or bool(getattr(args, "events", None))
+
+
+def configure_logging(verbose: int) -> None:
+    """-v: what onsite decides and sees, on stderr; -vv: also the SSH
+    library's own debug log."""
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    if verbose and not any(getattr(h, "onsite_console", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        h.setFormatter(logging.Formatter("onsite: %(message)s"))
+        h.onsite_console = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+    if verbose > 1:
+        pl = logging.getLogger("paramiko")
+        pl.setLevel(logging.DEBUG)
+        for h in root.handlers:
+            if h not in pl.handlers:
+                pl.addHandler(h)
+
+
+@contextlib.contextmanager
+def run_log(folder: Path | None, verb: str):
+    """Every run writes a log into the journal folder (runs/<time>-<verb>.log,
+    mode 0600): the events, host keys seen, decisions, timings and the
+    problems it ended with. Values of secrets never reach it: events carry
+    masked step output only."""
+    if folder is None:
+        yield None
+        return
+    import datetime as dt
+
+    CRASH_FOLDER.append(Path(folder) / "crash")
+
+    try:
+        runs = Path(folder) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{verb}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        stream = os.fdopen(fd, "a", encoding="utf-8")
+    except OSError:
+        yield None
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    pl = logging.getLogger("paramiko")
+    if pl.level == logging.DEBUG:
+        pl.addHandler(handler)
+    log.info("onsite %s: %s", __version__, verb)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        pl.removeHandler(handler)
+        stream.close()
+
+
+def pin(args, loaded, factory: Pinning) -> None:
+    if not factory.new_keys:
+        return
+    plan, profile = loaded.plan, loaded.profile
+    for node, fp in sorted(factory.new_keys.items()):
+        plan.node(node).ssh.host_key = fp
+        say(f"pinned host key of {node}: {fp}")
+    path = Path(args.file)
+    shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
+    answerfile.write(plan, path, profile)
+    say(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+
+
+def find_bundles(args) -> list[bundle.Bundle]:
+    return bundle.find([Path(p) for p in (args.bundle or [])], Path(args.file), Path(args.pubkey) if args.pubkey else None)
+
+
+@contextlib.contextmanager
+def ctrl_c(stop, abort=None, what: str = "the operation"):
+    """While the block runs: the first Ctrl-C calls `stop` (work ends at a
+    safe point), the second `abort` (running steps are stopped on their
+    nodes), the next raises KeyboardInterrupt (quit at once, no cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = [0]
+
+    def on_sigint(signum, frame):
+        presses[0] += 1
+        if presses[0] == 1:
+            print(f"\nstopping {what}: running work finishes at a safe point, nothing new starts "
+                  "(Ctrl-C again to abort)", file=sys.stderr, flush=True)
+            stop()
+        elif presses[0] == 2 and abort is not None:
+            print("\naborting: running steps are stopped on their nodes and marked unknown "
+                  "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+            abort()
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def add_remote_options(p) -> None:
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="accept host keys not pinned yet, show them and pin them into the answer file")
+    p.add_argument("--known-hosts", help="a known_hosts file to trust for nodes without a pinned key")
+    p.add_argument("--only", action="append", metavar="NODE", help="only this node (repeatable)")
+
+
+def add_bundle_options(p, what: str = "a bundle folder (default: bundles/* next to the answer file)") -> None:
+    p.add_argument("--bundle", action="append", metavar="PATH", help=what + " (repeatable)")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+
+
+def add_transfer_options(p) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--relay", dest="transfer", action="store_const", const="relay",
+                   help="send bundles once; the nodes pass them on over their LAN")
+    g.add_argument("--direct", dest="transfer", action="store_const", const="direct", help="send bundles to every node")
+    p.set_defaults(transfer="auto")

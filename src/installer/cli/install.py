@@ -1,0 +1,437 @@
+"""`onsite install`, `onsite preflight`, `onsite verify`, `onsite status`,
+`onsite support-bundle`: the CLI's face of the engine's lifecycles
+(installer.engine.install). The commands build an InstallOperation, run a
+lifecycle and render its events; the rules live in the engine.
+
+Output: in a terminal the push and the steps show as a live node x step
+matrix (--plain or no terminal: timestamped lines); phases, notices,
+preflight and verify results as lines. Problems go to stderr.
+
+Ctrl-C once: work ends at a safe point, nothing new starts (exit 130).
+Twice: running steps are stopped on their nodes and marked unknown. Three
+times: quit at once. `--resume` continues after each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..engine import events, relay, support
+from ..engine import journal as journal_mod
+from ..engine.events import (
+    CheckResult,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    StepFinished,
+    StepStarted,
+    VerifyResult,
+    human_bytes,
+)
+from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle, verify_lifecycle
+from ..engine.journal import PENDING, Journal
+from ..engine.lifecycle import Lifecycle, Outcome
+from ..engine.lock import command_line
+from ..engine.verify import MARK
+from ..model import validate
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Pinning,
+    ctrl_c,
+    load_valid,
+    log,
+    machine_output,
+    pin,
+    print_problems,
+    prompt,
+    run_log,
+)
+
+
+class PlainPrinter:
+    """Timestamped lines for every event (logs and pipes); push progress a
+    line per node every 2 s; step output stays in the step's log."""
+
+    def __init__(self, out=None, t0: float | None = None) -> None:
+        self.out = out or sys.stdout
+        self.last: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic() if t0 is None else t0
+
+    def line(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.out, flush=True)
+
+    def __call__(self, ev) -> None:
+        with self.lock:
+            if isinstance(ev, events.TransferPlanned):
+                self.line(f"{ev.node}: {', '.join(ev.bundles) or 'no bundles'}; to send {human_bytes(ev.total_bytes)}"
+                          f"{f', {ev.skipped_files} files already there' if ev.skipped_files else ''}")
+            elif isinstance(ev, events.TransferProgress):
+                now = time.monotonic()
+                if now - self.last.get(ev.node, 0) >= 2:
+                    self.last[ev.node] = now
+                    eta = f", {ev.eta:.0f} s left" if ev.eta else ""
+                    self.line(f"{ev.node}: {human_bytes(ev.done_bytes)} of {human_bytes(ev.total_bytes)} "
+                              f"at {human_bytes(ev.rate)}/s{eta}")
+            elif isinstance(ev, events.TransferDone):
+                self.line(f"{ev.node}: done, sent {human_bytes(ev.sent_bytes)} in {ev.files_sent} files"
+                          f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s")
+            elif isinstance(ev, events.NodeFailed):
+                self.line(f"{ev.node}: FAILED: {ev.problem.message}")
+            elif isinstance(ev, relay.RelayHop):
+                self.line(f"{ev.node}: receives from {ev.source}")
+            elif isinstance(ev, relay.RelayFallback):
+                self.line(f"{ev.node}: {ev.reason}")
+            elif isinstance(ev, StepStarted):
+                again = f" (attempt {ev.attempt})" if ev.attempt > 1 else ""
+                self.line(f"{ev.node:<10} {ev.step:<24} started{again}: {ev.title}")
+            elif isinstance(ev, StepFinished):
+                what = "in place (check passed)" if ev.skipped else ev.status
+                extra = f": {ev.message}" if ev.message and not ev.skipped else ""
+                self.line(f"{ev.node:<10} {ev.step:<24} {what} ({ev.seconds:.1f} s){extra}")
+
+
+class Renderer:
+    """Every lifecycle event, for a terminal or a pipe."""
+
+    def __init__(self, op: InstallOperation, live: bool) -> None:
+        self.op = op
+        self.live_wanted = live
+        self.view = None
+        self.t0 = time.monotonic()
+        self.plain = PlainPrinter(t0=self.t0)
+        self.checks: list[CheckResult] = []
+
+    def __call__(self, ev) -> None:
+        if isinstance(ev, PhaseStarted):
+            if ev.phase == "deliver" and self.live_wanted:
+                from .live import LiveView
+
+                op = self.op
+                self.view = LiveView(op.nodes, [s.id for s in op.steps], {i.key for i in op.instances})
+                self.view.__enter__()
+            elif self.view is None:
+                self.plain.line(f"{ev.title} ({ev.index}/{ev.count})")
+        elif isinstance(ev, PhaseFinished):
+            if ev.phase == "steps" and self.view is not None or (self.view is not None and ev.status != "done"):
+                self.close()
+            if ev.phase in ("preflight",) and self.checks:
+                show_preflight(self.checks)
+            if self.view is None and ev.status != "done":
+                self.plain.line(f"{ev.title}: {ev.status}{f' ({ev.note})' if ev.note and ev.status == 'skipped' else ''}")
+        elif isinstance(ev, Notice):
+            if self.view is None:
+                print(ev.text, flush=True)
+        elif isinstance(ev, CheckResult):
+            self.checks.append(ev)
+        elif isinstance(ev, VerifyResult):
+            print(f"  {MARK.get(ev.status, ev.status):<4} {ev.name:<22} {ev.summary}", flush=True)
+            if ev.status == "failed" and ev.hint:
+                print(f"       {'':<22} -> {ev.hint}", flush=True)
+        elif self.view is not None:
+            self.view(ev)
+        else:
+            self.plain(ev)
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.__exit__(None, None, None)
+            self.view = None
+
+
+def show_preflight(results: list[CheckResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title="preflight", show_lines=False)
+    for col in ("node", "check", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(results, key=lambda r: (r.node, r.check)):
+        detail = r.detail + (f"\n→ {r.hint}" if r.hint and r.status != "ok" else "")
+        table.add_row(r.node, r.check, f"[{events.colour(r.status)}]{r.status}[/]", detail)
+    console.print(table)
+    blockers = [r for r in results if r.status == "fail"]
+    if not blockers:
+        console.print(f"preflight: {len(results)} checks passed on {len({r.node for r in results})} nodes")
+        return
+    # The blockers once more, unfolded: what to fix, where, and how.
+    console.print(f"{len(blockers)} blocker{'s' * (len(blockers) != 1)}:")
+    for r in blockers:
+        console.print(f"  {r.node}: {r.check}: {r.detail}", soft_wrap=True, markup=False)
+        if r.hint:
+            console.print(f"    → {r.hint}", soft_wrap=True, markup=False)
+
+
+def journal_dir(args, plan) -> Path:
+    return Path(args.journal_dir) if getattr(args, "journal_dir", None) else journal_mod.default_dir(Path(args.file), plan)
+
+
+def _operation(args, loaded: validate.Validation, options: InstallOptions, factory: Pinning) -> InstallOperation:
+    return InstallOperation(
+        loaded.plan, loaded.profile, answer_file=Path(args.file), problems=loaded.problems,
+        bundle_paths=[Path(p) for p in (args.bundle or [])] or None, pubkey=Path(args.pubkey) if args.pubkey else None,
+        journal_dir=journal_dir(args, loaded.plan), options=options, connect=factory, prompt=prompt,
+        known_hosts=args.known_hosts, command=command_line())
+
+
+class JsonLines:
+    """--events jsonl: every event as one JSON line on stdout, as it happens."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __call__(self, ev) -> None:
+        line = json.dumps(events.to_json(ev), ensure_ascii=False)
+        with self.lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+
+def _event_logger(ev) -> None:
+    """Every event into the run log (step output stays in the step logs)."""
+    if isinstance(ev, (events.StepOutput, events.TransferProgress)):
+        return
+    log.debug("%s", json.dumps(events.to_json(ev), ensure_ascii=False))
+
+
+def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pinning, *, live: bool,
+           verb: str, dry_run: bool = False) -> Outcome:
+    if getattr(args, "events", None):
+        shown, renderer = JsonLines(), None
+    elif machine_output(args):
+        shown, renderer = events.ignore, None
+    else:
+        renderer = Renderer(op, live)
+        shown = renderer
+
+    def listener(ev) -> None:
+        _event_logger(ev)
+        shown(ev)
+
+    op.listener = listener
+    with run_log(None if dry_run else op.journal_dir, verb) as logged:
+        try:
+            with ctrl_c(lifecycle.request_stop, lifecycle.abort, f"the {verb}"):
+                outcome = lifecycle.run(op, dry_run=dry_run)
+        finally:
+            if renderer is not None:
+                renderer.close()
+        for phase, seconds in outcome.timings.items():
+            log.info("phase %s took %.2f s", phase, seconds)
+        log.info("%s ended %s%s", verb, outcome.status, f" at {outcome.phase}" if outcome.phase else "")
+        for problem in outcome.problems.sorted():
+            log.info("problem: %s", problem.render())
+    if getattr(args, "events", None):  # the last line: how it ended
+        sys.stdout.write(json.dumps({"event": "Outcome", "time": round(time.time(), 3), **outcome.to_json()},
+                                    ensure_ascii=False) + "\n")
+    if logged is not None and not machine_output(args):
+        print(f"run log: {logged}", file=sys.stderr)
+    pin(args, loaded, factory)
+    return outcome
+
+
+def _document(verb: str, op: InstallOperation, outcome: Outcome) -> dict:
+    """The --format json document of install, preflight and verify
+    (schemas/cli/COMMAND.schema.json)."""
+    doc: dict = {"command": verb, "site": op.plan.site_name if op.plan else None,
+                 "journal": str(op.journal_dir) if op.journal_dir else None, "outcome": outcome.to_json()}
+    if verb in ("install", "preflight"):
+        doc["preflight"] = [dataclasses.asdict(r) for r in op.preflight.results] if op.preflight else None
+    if verb == "install":
+        run = op.run_outcome
+        doc["steps"] = None if run is None else {
+            "ran": run.ran, "skipped": run.skipped, "pending": run.pending,
+            "failures": [{"node": f.node, "step": f.step, "message": f.message, "log": str(f.log), "tail": f.tail}
+                         for f in run.failures]}
+        doc["transfer"] = op.transfer_note or None
+    if verb in ("install", "verify"):
+        doc["verify"] = op.verify_report.to_json() if op.verify_report is not None else None
+    return doc
+
+
+def _emit_document(args, verb: str, op: InstallOperation, outcome: Outcome) -> None:
+    if getattr(args, "format", "text") == "json":
+        json.dump(_document(verb, op, outcome), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+
+
+def _report(args, outcome: Outcome, verb: str) -> int:
+    if outcome.ok or machine_output(args):
+        return outcome.exit_code
+    problems = outcome.problems
+    if outcome.phase == "preflight" and all(p.code.startswith("preflight-") for p in problems):
+        print(f"{verb}: stopped at preflight; nothing was installed", file=sys.stderr)
+    else:
+        print_problems(problems, out=sys.stderr, summary=False)
+    op_tail = {"steps": "fix the cause, then continue with: onsite install --resume " + args.file}
+    if outcome.status == "interrupted":
+        print(f"{verb} interrupted; continue with: onsite install --resume {args.file}", file=sys.stderr)
+    elif outcome.phase in op_tail:
+        print(op_tail[outcome.phase], file=sys.stderr)
+    return outcome.exit_code
+
+
+def cmd_install(args) -> int:
+    loaded = load_valid(args.file, args.format)
+    if isinstance(loaded, int):
+        return loaded
+    print_problems(loaded.problems, summary=False, out=sys.stderr if machine_output(args) else None)
+    options = InstallOptions(only=args.only, from_step=args.from_step, resume=args.resume, restart=args.restart,
+                             parallel=args.parallel, skip_preflight=args.skip_preflight, transfer=args.transfer,
+                             verify=not args.no_verify, break_lock=args.break_lock)
+    factory = Pinning(args.accept_new_host_keys)
+    op = _operation(args, loaded, options, factory)
+    live = sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args)
+    outcome = _drive(args, loaded, install_lifecycle(), op, factory, live=live, verb="install", dry_run=args.dry_run)
+    _emit_document(args, "install", op, outcome)
+    if machine_output(args):
+        return outcome.exit_code
+    if outcome.ok and op.run_outcome is not None and not args.dry_run:
+        print(f"\ninstall complete: {op.run_outcome.ran} steps ran, {op.run_outcome.skipped} already in place")
+    if op.run_outcome is not None:
+        for f in op.run_outcome.failures:
+            print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
+            for line in f.tail:
+                print(f"  | {line}", file=sys.stderr)
+    return _report(args, outcome, "install")
+
+
+def cmd_preflight(args) -> int:
+    loaded = load_valid(args.file, args.format)
+    if isinstance(loaded, int):
+        return loaded
+    factory = Pinning(args.accept_new_host_keys)
+    op = _operation(args, loaded, InstallOptions(only=args.only), factory)
+    outcome = _drive(args, loaded, preflight_lifecycle(), op, factory, live=False, verb="preflight")
+    _emit_document(args, "preflight", op, outcome)
+    if outcome.ok and not machine_output(args):
+        print("ready to install")
+    return _report(args, outcome, "preflight")
+
+
+def cmd_verify(args) -> int:
+    loaded = load_valid(args.file, args.format)
+    if isinstance(loaded, int):
+        return loaded
+    factory = Pinning(args.accept_new_host_keys)
+    if args.output:
+        args.journal_dir = args.output
+    op = _operation(args, loaded, InstallOptions(only=args.only), factory)
+    if not machine_output(args):
+        print("verify:")
+    outcome = _drive(args, loaded, verify_lifecycle(), op, factory, live=False, verb="verify")
+    _emit_document(args, "verify", op, outcome)
+    if outcome.phase == "verify" and outcome.status == "failed":
+        return EXIT_FAILED  # each failed check is printed above, with its hint
+    return _report(args, outcome, "verify")
+
+
+def cmd_status(args) -> int:
+    loaded = load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    folder = journal_dir(args, loaded.plan)
+    if not Journal.exists(folder):
+        print(f"no install journal for {loaded.plan.site_name} ({folder})")
+        return EXIT_FAILED
+    jr = Journal.load(folder)
+    nodes = [n.name for n in loaded.plan.nodes]
+    step_ids: list[str] = []
+    for key in jr.data["steps"]:
+        sid = key.split("/", 1)[1]
+        if sid not in step_ids:
+            step_ids.append(sid)
+    if args.format == "json":
+        json.dump(jr.data, sys.stdout, indent=1)
+        print()
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{jr.data['site']}: {'complete' if jr.complete else 'not complete'}")
+    table.add_column("step")
+    for n in nodes:
+        table.add_column(n)
+    for sid in step_ids:
+        row = [sid]
+        for n in nodes:
+            rec = jr.data["steps"].get(f"{n}/{sid}")
+            status = rec.get("status", PENDING) if rec else ""
+            row.append(f"[{events.colour(status)}]{events.mark(status)} {status}[/]" if rec else "")
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+    if jr.data.get("plan_hash") != loaded.plan.fingerprint():
+        print("note: the answer file changed since this journal was written")
+    return EXIT_OK if jr.complete else EXIT_FAILED
+
+
+def cmd_support_bundle(args) -> int:
+    loaded = load_valid(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.output or f"onsite-support-{journal_mod.site_slug(loaded.plan.site_name)}-{stamp}.tar.gz")
+    support.write(loaded.plan, loaded.profile, journal_dir(args, loaded.plan), out)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): plan, journal, step logs, preflight results, versions")
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    from .common import add_bundle_options, add_output_options, add_remote_options, add_transfer_options
+
+    p = sub.add_parser("install", help="lock, validate, preflight, push, run the install steps and verify")
+    add_remote_options(p)
+    add_bundle_options(p)
+    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    add_transfer_options(p)
+    p.add_argument("--resume", action="store_true", help="continue the install the journal describes")
+    p.add_argument("--restart", action="store_true", help="start again (the old journal is kept beside the new one)")
+    p.add_argument("--from", dest="from_step", metavar="STEP", help="start at STEP; earlier steps count as done")
+    p.add_argument("--dry-run", action="store_true", help="walk the phases and print what they would do; connect to nothing")
+    p.add_argument("--skip-preflight", action="store_true", help="do not check the nodes first")
+    p.add_argument("--break-lock", action="store_true",
+                   help="take over a stale lock (its process is gone, or a node lock has no heartbeat)")
+    p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
+    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
+    p.add_argument("--no-verify", action="store_true", help="do not run `onsite verify` after a complete install")
+    add_output_options(p)
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")
+    add_remote_options(p)
+    add_bundle_options(p, "bundles whose vendor payloads to check (default: bundles/* next to the answer file)")
+    p.add_argument("--journal-dir", help="where preflight.json goes (default: onsite-journal/<site> next to FILE)")
+    add_output_options(p)
+    p.set_defaults(func=cmd_preflight)
+
+    p = sub.add_parser("verify", help="prove the installed system works; print, and write a JSON and a Markdown report")
+    add_remote_options(p)
+    add_bundle_options(p, "bundles whose checks to run (default: bundles/* next to the answer file)")
+    p.add_argument("-o", "--output", metavar="DIR", help="where the reports go (default: the install's journal folder)")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    add_output_options(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("status", help="the install journal as a step x node table")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the journal itself (schema: onsite schema --output status)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("support-bundle", help="one tarball to carry out: plan, journal, logs, preflight, versions")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("-o", "--output", help="the tarball to write (default: onsite-support-<site>-<time>.tar.gz here)")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    p.set_defaults(func=cmd_support_bundle)
+
+
+__all__ = ["add_commands", "Renderer", "PlainPrinter", "show_preflight"]

@@ -1,0 +1,493 @@
+"""The install lifecycle and its phases, and the smaller lifecycles that
+share them (preflight alone, verify alone). The CLI and the wizard build an
+InstallOperation, pick a lifecycle and render its events; neither has install
+logic of its own.
+
+  install:   lock -> validate -> bundles -> preflight -> lock nodes -> journal
+             -> deliver -> steps -> verify -> unlock
+  preflight: validate -> bundles (payloads as blockers) -> preflight -> disconnect
+  verify:    validate -> bundles (which components are installed) -> verify -> disconnect
+
+Decisions:
+- Preflight runs before the journal is written: a blocker leaves nothing
+  behind, so once its cause is fixed a plain `onsite install` starts afresh.
+- On a site with a journal (a resumed install, or a rerun of a complete one)
+  the nodes already run parts of the system: their ports are taken and the
+  VIPs held by design. Preflight then checks what still makes sense there
+  (RESUME_CHECKS: reachability and host keys, root or sudo, disk and disk use).
+- Every component the plan installs must be served by a bundle's step (or a
+  step's `provides`) or be marked `external: true`; otherwise the install is
+  refused (exit 2) naming each missing component and where bundles were
+  looked for. No bundles at all is the same refusal, never "0 steps ran".
+- Journal rules: none -> fresh; complete, same plan -> every step re-checked;
+  incomplete -> refused unless --resume (continue) or --restart (the old
+  journal is kept as <site>-<time>/); written for another plan -> refused,
+  naming what changed. Checked in `validate`, before anything connects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError, Problems, show
+from ..model.profile import Profile
+from ..model.secrets import resolve_all
+from ..remote.connections import Connections
+from . import bundle as bundle_mod
+from . import journal as journal_mod
+from . import preflight as preflight_mod
+from .events import Listener, ignore
+from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal
+from .lifecycle import EXIT_INVALID, Interrupted, Lifecycle, Operation, Phase
+from .lock import Holder, NodeLocks, SiteLock
+from .runner import Runner, RunOutcome
+from .steps import Instance, Step, instances, load_steps, missing_payloads
+
+RESUME_CHECKS = frozenset({"ssh", "root", "disk", "disk-used"})
+
+
+def _usage(message: str, hint: str = "", code: str = "usage") -> ProblemError:
+    return ProblemError(Problem(message=message, hint=hint, code=code), exit_code=EXIT_INVALID)
+
+
+@dataclasses.dataclass
+class InstallOptions:
+    only: Sequence[str] | None = None
+    from_step: str | None = None
+    resume: bool = False
+    restart: bool = False
+    parallel: int = 4
+    skip_preflight: bool = False
+    transfer: str = "auto"  # auto | relay | direct (see installer.engine.relay.choose)
+    verify: bool = True
+    break_lock: bool = False
+
+
+class InstallOperation(Operation):
+    """One plan on one site, and what the phases learn about it."""
+
+    def __init__(self, plan: Plan | None, profile: Profile | None, *, answer_file: Path | None,
+                 problems: Problems | None = None, bundle_paths: Sequence[Path] | None = None,
+                 pubkey: Path | None = None, journal_dir: Path | None = None,
+                 options: InstallOptions | None = None, connect: Callable | None = None,
+                 prompt: Callable[[str], str] | None = None, known_hosts: str | None = None,
+                 command: str = "onsite install", listener: Listener = ignore) -> None:
+        super().__init__(listener)
+        self.plan = plan
+        self.profile = profile
+        self.answer_file = Path(answer_file) if answer_file else None
+        self.problems = problems or Problems([])
+        self.bundle_paths = list(bundle_paths) if bundle_paths else None
+        self.pubkey = pubkey
+        self.options = options or InstallOptions()
+        self.connect, self.prompt, self.known_hosts = connect, prompt, known_hosts
+        self.command = command
+        self.journal_dir = Path(journal_dir) if journal_dir else (
+            journal_mod.default_dir(self.answer_file, plan) if plan is not None and self.answer_file else None)
+        # found by the phases
+        self.bundles: list[bundle_mod.Bundle] = []
+        self.steps: list[Step] = []
+        self.instances: list[Instance] = []
+        self.missing_payloads: list[Problem] = []
+        self.assume_done: list[str] = []
+        self.existing: Journal | None = None
+        self.mode = "fresh"  # fresh | resume | rerun
+        self.conns: Connections | None = None
+        self.site_lock: SiteLock | None = None
+        self.node_locks: NodeLocks | None = None
+        self.holder: Holder | None = None
+        self.preflight: preflight_mod.PreflightReport | None = None
+        self.journal: Journal | None = None
+        self.transfer_note = ""
+        self.relay_notes: list[str] = []
+        self.push_report = None
+        self.runner: Runner | None = None
+        self.run_outcome: RunOutcome | None = None
+        self.verify_report = None
+        self._secrets: dict[str, str] | None = None
+
+    @property
+    def nodes(self) -> list[str]:
+        only = self.options.only
+        return [n.name for n in self.plan.nodes if not only or n.name in only] if self.plan else []
+
+    @property
+    def lock_path(self) -> Path | None:
+        return self.journal_dir.with_name(self.journal_dir.name + ".lock") if self.journal_dir else None
+
+    def connections(self) -> Connections:
+        if self.conns is None:
+            if self.connect is None:
+                raise ProblemError(Problem(message="no way to reach the nodes was given", code="internal"))
+            self.conns = Connections(self.plan, self.connect, prompt=self.prompt, known_hosts=self.known_hosts)
+        return self.conns
+
+    def secrets(self) -> dict[str, str]:
+        if self._secrets is None:
+            self._secrets = resolve_all(self.plan, self.profile, self.prompt)
+        return self._secrets
+
+    def installed_components(self) -> set[str]:
+        return {c for s in self.steps for c in (s.component, *s.provides) if c}
+
+    def dry_run_table(self) -> list[tuple[str, str, str, str]]:
+        """(node, step, what would happen, title) in order; connects to nothing."""
+        out = []
+        for i in self.instances:
+            rec = self.existing.status(i.key) if self.existing else PENDING
+            how = "skip (--from)" if i.key in self.assume_done else (
+                "re-check" if rec == DONE and i.step.check else ("done" if rec == DONE else "run"))
+            out.append((i.node, i.step.id, how, i.step.title))
+        return out
+
+
+# -- phases ---------------------------------------------------------------------------
+class LockSite(Phase):
+    name, title = "lock", "Lock the site"
+
+    def run(self, op: InstallOperation) -> None:
+        op.holder = Holder.me(op.command, op.plan.site_name if op.plan else "")
+        if op.lock_path is None:
+            return
+        op.site_lock = SiteLock(op.lock_path, op.holder)
+        stale = op.site_lock.acquire(break_lock=op.options.break_lock)
+        if stale is not None:
+            op.notice(f"broke the stale lock of {stale.describe()}", self.name)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        other = SiteLock.read(op.lock_path) if op.lock_path else None
+        op.notice(f"would lock {op.lock_path}" + (f" (now named by {other.describe()})" if other else ""), self.name)
+
+
+class Validate(Phase):
+    name, title = "validate", "Validate the plan"
+
+    def run(self, op: InstallOperation) -> None:
+        if op.plan is None or op.profile is None or not op.problems.ok:
+            errors = [p for p in op.problems.sorted() if p.is_error] or [
+                Problem(message="the plan is not valid", hint="run onsite validate FILE", code="invalid")]
+            raise ProblemError(errors, exit_code=EXIT_INVALID)
+        names = [n.name for n in op.plan.nodes]
+        unknown = [n for n in (op.options.only or []) if n not in names]
+        if unknown:
+            raise _usage(f"--only {show(unknown[0])}: no such node in the plan", f"nodes: {', '.join(names)}")
+        if op.journal_dir is not None and Journal.exists(op.journal_dir):
+            op.existing = Journal.load(op.journal_dir)
+        self._journal_rules(op)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        self.run(op)
+
+    @staticmethod
+    def _journal_rules(op: InstallOperation) -> None:
+        existing = op.existing
+        op.mode = "fresh"
+        if existing is None or op.options.restart:
+            return
+        if existing.data.get("plan_hash") != op.plan.fingerprint():
+            changes = journal_mod.plan_changes(existing.data.get("plan"), op.plan.to_data())
+            raise ProblemError(Problem(
+                message=f"the plan changed since this install began ({op.journal_dir}): " + ", ".join(changes[:8])
+                + (" ..." if len(changes) > 8 else ""),
+                hint="put the answer file back as it was to continue, or start again with --restart", code="plan-changed"),
+                exit_code=EXIT_INVALID)
+        if not existing.complete and not op.options.resume:
+            c = existing.counts()
+            raise ProblemError(Problem(
+                message=f"an earlier install of {op.plan.site_name} stopped before the end "
+                        f"({c.get(DONE, 0)} done, {c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
+                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending)",
+                hint="continue it with --resume, or start again with --restart", code="journal-incomplete"),
+                exit_code=EXIT_INVALID)
+        op.mode = "resume" if not existing.complete else "rerun"
+
+
+class ResolveBundles(Phase):
+    """strict: what an install needs (exit 2 on a missing component or
+    payload); otherwise missing payloads are kept for preflight to show."""
+
+    name, title = "bundles", "Find the bundles"
+
+    def __init__(self, strict: bool = True) -> None:
+        self.strict = strict
+
+    def run(self, op: InstallOperation) -> None:
+        op.bundles = bundle_mod.find(op.bundle_paths, op.answer_file, op.pubkey)
+        op.steps = load_steps(op.bundles, set(op.profile.roles))
+        insts = instances(op.plan, op.steps)
+        if op.options.only:
+            insts = [i for i in insts if i.node in op.options.only]
+        op.instances = insts
+        if op.options.from_step:
+            order = [s.id for s in op.steps]
+            if op.options.from_step not in order:
+                raise _usage(f"--from {show(op.options.from_step)}: no such step", f"steps: {', '.join(order)}")
+            before = set(order[: order.index(op.options.from_step)])
+            op.assume_done = [i.key for i in insts if i.step.id in before]
+        op.missing_payloads = missing_payloads(op.bundles, insts)
+        if op.bundles:
+            op.notice("bundles: " + ", ".join(b.id for b in op.bundles), self.name)
+        if not self.strict:
+            return
+        missing = self.missing_components(op)
+        if missing:
+            where = (", ".join(str(p) for p in op.bundle_paths) if op.bundle_paths else
+                     f"{op.answer_file.resolve().parent / 'bundles'}/*" if op.answer_file else "(no answer file)")
+            found = ", ".join(b.id for b in op.bundles) or "none"
+            raise ProblemError([Problem(
+                message=f"no bundle installs {c}, which the plan puts on {', '.join(nodes)} (bundles looked for in {where}; "
+                        f"found: {found})",
+                hint=f"copy the bundle that installs {c} next to the answer file (bundles/), name it with --bundle, "
+                     f"or mark it `{c}: {{external: true}}` under components: if it is provided outside this install",
+                path=("components", c), code="component-missing") for c, nodes in missing], exit_code=EXIT_INVALID)
+        if op.missing_payloads:
+            raise ProblemError(op.missing_payloads, exit_code=EXIT_INVALID)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        self.run(op)
+
+    @staticmethod
+    def missing_components(op: InstallOperation) -> list[tuple[str, list[str]]]:
+        served = op.installed_components()
+        out = []
+        for name, comp in op.profile.components.items():
+            if op.plan.is_external(name) or name in served:
+                continue
+            nodes = [n.name for n in op.plan.nodes if set(n.roles) & set(comp.roles)
+                     and (not op.options.only or n.name in op.options.only)]
+            if nodes:
+                out.append((name, nodes))
+        return out
+
+
+class Preflight(Phase):
+    name, title = "preflight", "Check the nodes (preflight)"
+
+    def skip(self, op: InstallOperation) -> str | None:
+        return "--skip-preflight" if op.options.skip_preflight else None
+
+    def run(self, op: InstallOperation) -> None:
+        checks = RESUME_CHECKS if op.mode != "fresh" else None
+        if checks:
+            op.notice("the site runs parts of the system already: checking reachability, host keys, root or sudo "
+                      "and disk only", self.name)
+        report = preflight_mod.run(op.plan, op.profile, op.connections(), listener=op.listener, nodes=op.options.only,
+                                   missing_payloads=op.missing_payloads, checks=checks, stop=op.stopping)
+        op.preflight = report
+        if op.journal_dir is not None:
+            op.journal_dir.mkdir(parents=True, exist_ok=True)
+            journal_mod.write_json_atomic(op.journal_dir / "preflight.json",
+                                          [dataclasses.asdict(r) for r in report.results])
+        op.check_stop("the install")
+        if not report.ok:
+            raise ProblemError([Problem(message=f"{r.node}: {r.check}: {r.detail}", hint=r.hint, node=r.node,
+                                        code=f"preflight-{r.check}") for r in report.blockers])
+
+    def dry_run(self, op: InstallOperation) -> None:
+        kind = "reachability, host keys, root or sudo, disk" if op.mode != "fresh" else "every check"
+        op.notice(f"would check {len(op.nodes)} nodes ({kind})", self.name)
+
+
+class LockNodes(Phase):
+    name, title = "lock-nodes", "Lock the nodes"
+
+    def run(self, op: InstallOperation) -> None:
+        op.node_locks = NodeLocks(op.connections(), op.holder or Holder.me(op.command, op.plan.site_name), op.nodes)
+        op.node_locks.acquire(break_lock=op.options.break_lock)
+        if op.node_locks.broken:
+            op.notice(f"broke stale node locks on {', '.join(op.node_locks.broken)}", self.name)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        op.notice(f"would lock {len(op.nodes)} nodes", self.name)
+
+
+class OpenJournal(Phase):
+    name, title = "journal", "Open the journal"
+
+    def run(self, op: InstallOperation) -> None:
+        existing = op.existing
+        if existing is not None and op.options.restart:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            op.journal_dir.rename(op.journal_dir.with_name(f"{op.journal_dir.name}-{stamp}"))
+            existing = None
+        keys = [i.key for i in op.instances]
+        if existing is None:
+            op.journal = Journal.create(op.journal_dir, op.plan, {b.name: b.version for b in op.bundles}, keys)
+        else:
+            existing.mark_running_unknown()
+            existing.ensure_steps(keys)
+            op.journal = existing
+        op.notice(f"journal: {op.journal_dir}", self.name)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        what = "continue" if op.mode == "resume" else "re-check" if op.mode == "rerun" else "create"
+        op.notice(f"would {what} the journal {op.journal_dir}", self.name)
+
+
+class Deliver(Phase):
+    name, title = "deliver", "Send the bundles"
+
+    def run(self, op: InstallOperation) -> None:
+        from . import relay
+
+        done = relay.deliver(op.plan, op.profile, op.bundles, op.connections(), mode=op.options.transfer,
+                             parallel=op.options.parallel, listener=op.listener, nodes=op.options.only, stop=op.stopping)
+        op.transfer_note, op.relay_notes, op.push_report = done.why, done.notes, done.report
+        if done.why:
+            op.notice(done.why, self.name)
+        for note in done.notes:
+            op.notice(f"note: {note}", self.name)
+        if op.stopping.is_set():
+            raise Interrupted("stopped during the push; no step ran (what arrived stays on the nodes)",
+                              "continue with onsite install --resume")
+        if not done.report.ok:
+            raise ProblemError(done.report.problems)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        size = sum(b.total_bytes for b in op.bundles)
+        op.notice(f"would send {', '.join(b.id for b in op.bundles)} ({size / 1e6:.1f} MB) to the nodes that need them",
+                  self.name)
+
+
+class RunSteps(Phase):
+    name, title = "steps", "Run the install steps"
+
+    def run(self, op: InstallOperation) -> None:
+        secrets = op.secrets()
+        op.runner = Runner(op.plan, op.profile, op.instances, op.connections(), op.journal, secrets=secrets,
+                           listener=op.listener, parallel=op.options.parallel * 2, resume=op.mode != "fresh",
+                           assume_done=op.assume_done)
+        if op.stopping.is_set():
+            op.runner.request_stop()
+        outcome = op.runner.run()
+        op.run_outcome = outcome
+        if outcome.failures:
+            raise ProblemError([Problem(
+                message=f"step {f.step} failed on {f.node}: {f.message}",
+                hint=f"log: {f.log}; fix the cause, then continue with onsite install --resume",
+                node=f.node, step=f.step, code="step-failed") for f in outcome.failures])
+        if outcome.stopped or outcome.aborted or outcome.pending:
+            c = op.journal.counts()
+            raise Interrupted(f"{'aborted' if outcome.aborted else 'stopped'}: {c.get(DONE, 0)} done, "
+                              f"{c.get(UNKNOWN, 0)} unknown, {c.get(PENDING, 0)} pending",
+                              "continue with onsite install --resume")
+        op.notice(f"install complete: {outcome.ran} steps ran, {outcome.skipped} already in place", self.name)
+
+    def stop(self, op: InstallOperation) -> None:
+        if op.runner is not None:
+            op.runner.request_stop()
+
+    def abort(self, op: InstallOperation) -> None:
+        if op.runner is not None:
+            op.runner.abort()
+
+    def dry_run(self, op: InstallOperation) -> None:
+        op.notice(f"would install {op.plan.site_name}: {len(op.instances)} step runs on "
+                  f"{len({i.node for i in op.instances})} nodes from {', '.join(b.id for b in op.bundles)}", self.name)
+        for node, step, how, title in op.dry_run_table():
+            op.notice(f"  {node:<10} {step:<24} {how:<10} {title}", self.name)
+
+
+class Verify(Phase):
+    name, title = "verify", "Verify the system"
+
+    def skip(self, op: InstallOperation) -> str | None:
+        if not op.options.verify:
+            return "--no-verify"
+        if op.options.only:
+            return "--only: the system is checked as a whole after a full install"
+        return None
+
+    def run(self, op: InstallOperation) -> None:
+        from . import verify
+
+        report = verify.Verifier(op.plan, op.profile, op.connections(), op.secrets(), op.bundles,
+                                 op.installed_components() if op.bundles else None).run(op.listener)
+        op.verify_report = report
+        if op.journal_dir is not None:
+            js, md = verify.write(report, op.plan, op.profile, op.journal_dir)
+            op.notice(f"verify {'passed' if report.ok else 'FAILED'}: report {md}, data {js}", self.name)
+        if not report.ok:
+            raise ProblemError([Problem(message=f"verify: {c.name}: {c.summary}", hint=c.hint, node=c.node,
+                                        code="verify-failed") for c in report.checks if c.status == verify.FAILED])
+
+    def dry_run(self, op: InstallOperation) -> None:
+        from . import verify
+
+        names = [c.id for c in verify.declared_checks(op.bundles)]
+        op.notice(f"would verify: {', '.join(names) or 'nothing declared by the bundles'}", self.name)
+
+
+class Unlock(Phase):
+    """Always runs: node locks, the connections, the site lock."""
+
+    name, title, always = "unlock", "Unlock", True
+
+    def run(self, op: InstallOperation) -> None:
+        left: list[str] = []
+        if op.node_locks is not None:
+            left = op.node_locks.release()
+            op.node_locks = None
+        if op.conns is not None:
+            op.conns.close_all()
+        if op.site_lock is not None:
+            op.site_lock.release()
+            op.site_lock = None
+        if left:
+            op.notice(f"the node lock stays on {', '.join(left)} (unreachable); it turns stale and the next run "
+                      "with --break-lock removes it", self.name)
+
+    def dry_run(self, op: InstallOperation) -> None:
+        pass
+
+
+class Disconnect(Unlock):
+    name, title = "disconnect", "Disconnect"
+
+
+def install_lifecycle() -> Lifecycle:
+    return Lifecycle([LockSite(), Validate(), ResolveBundles(strict=True), Preflight(), LockNodes(), OpenJournal(),
+                      Deliver(), RunSteps(), Verify(), Unlock()])
+
+
+class _PreflightOnly(Preflight):
+    """`onsite preflight`: the whole check list, whatever the journal says."""
+
+    def skip(self, op: InstallOperation) -> str | None:
+        return None
+
+    def run(self, op: InstallOperation) -> None:
+        mode, op.mode = op.mode, "fresh"
+        try:
+            super().run(op)
+        finally:
+            op.mode = mode
+
+
+def preflight_lifecycle() -> Lifecycle:
+    return Lifecycle([Validate(), ResolveBundles(strict=False), _PreflightOnly(), Disconnect()])
+
+
+class _VerifyOnly(Verify):
+    def skip(self, op: InstallOperation) -> str | None:
+        return None
+
+
+def verify_lifecycle() -> Lifecycle:
+    return Lifecycle([_ValidatePlanOnly(), ResolveBundles(strict=False), _VerifyOnly(), Disconnect()])
+
+
+class _ValidatePlanOnly(Validate):
+    """verify asks the system, not the journal: no journal rules."""
+
+    @staticmethod
+    def _journal_rules(op: InstallOperation) -> None:
+        op.mode = "rerun"
+
+
+__all__ = ["InstallOperation", "InstallOptions", "install_lifecycle", "preflight_lifecycle", "verify_lifecycle",
+           "RESUME_CHECKS"]

@@ -1,0 +1,294 @@
+"""Preflight: is every node ready for the install? All nodes in parallel.
+
+Checks, each ok / warn / fail (fail blocks the install):
+  ssh        reachable, host key verified, logged in
+  root       commands run as root (directly or through sudo)
+  os, arch   a supported distribution and architecture (profile)
+  cpu, memory, disk   against the profile's minimum for the node's roles
+  disk-used  the data disk (/var/lib) below the profile's limit (95 %)
+  ports      every port the node's components need is free
+  nic        the node's address is on its named interface
+  hostname   unique across nodes (warn when it differs from the plan)
+  clock      skew between nodes below 500 ms
+  vips       no VIP answers yet (ARP probe from a node) or sits on a node
+  leftovers  signs of an earlier install, named (warn)
+  payload    (node "bundles") a vendor payload a step needs is missing from
+             its bundle; found without the network by the caller
+
+One remote script gathers each node's facts; values reach it as arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ..model.plan import Plan
+from ..model.planner import node_views
+from ..model.problems import Problem
+from ..model.profile import Profile
+from ..remote.connections import Connections
+from ..remote.transport import Transport, TransportError, sh_script
+from .events import CheckResult, Listener, ignore
+
+MAX_SKEW = 0.5
+BUNDLES = "bundles"  # the "node" of checks about the bundles, not a machine
+MEMORY_TOLERANCE = 0.9  # MemTotal is below the installed memory
+
+_FACTS = r'''
+nic=$1 addr=$2; shift 2
+echo "uid $(id -u)"
+if [ -r /etc/os-release ]; then . /etc/os-release; fi
+echo "os ${ID:-unknown} ${VERSION_ID:-?} ${ID_LIKE:-}"
+echo "arch $(uname -m)"
+echo "cpus $(nproc)"
+echo "mem_kb $(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
+d=/var/lib; [ -d "$d" ] || d=/
+df -P -B1 -- "$d" | awk 'NR>1{print "disk", $2, $3, $4}'
+echo "hostname $(hostname)"
+if ! ip link show dev "$nic" >/dev/null 2>&1; then echo "nic missing"
+elif ip -o -4 addr show dev "$nic" | awk -v a="$addr" '{split($4,x,"/"); if (x[1]==a) f=1} END{exit !f}'; then echo "nic ok"
+else echo "nic noaddr $(ip -o -4 addr show dev "$nic" | awk '{print $4}' | tr '\n' ' ')"; fi
+ip -o -4 addr | awk '{split($4,x,"/"); print "addr", x[1]}'
+ss -Hlntup 2>/dev/null | awk '{print "listen", $1, $5, $7}'
+for p do if [ -e "$p" ]; then echo "leftover $p"; fi; done
+'''
+
+_PROBE = r'''
+nic=$1; shift
+for vip do
+    ip neigh flush to "$vip" dev "$nic" 2>/dev/null  # a stale entry is no proof
+    ( exec 3<>"/dev/tcp/$vip/22" ) 2>/dev/null &
+done
+sleep 1.5  # ARP has answered by now, or nobody has the address
+for vip do
+    if ip neigh show to "$vip" dev "$nic" | grep -q lladdr; then echo "vip $vip answers $(ip neigh show to "$vip" dev "$nic" | awk '{print $3}')"
+    else echo "vip $vip silent"; fi
+done
+kill $(jobs -p) 2>/dev/null
+exit 0
+'''
+
+
+@dataclasses.dataclass
+class PreflightReport:
+    results: list[CheckResult]
+
+    @property
+    def blockers(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status == "fail"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.blockers
+
+
+@dataclasses.dataclass
+class _Facts:
+    node: str
+    raw: list[tuple[str, str]]
+    clock_offset: float | None = None
+    clock_error: float = 0.0
+
+    def first(self, key: str, default: str = "") -> str:
+        return next((v for k, v in self.raw if k == key), default)
+
+    def all(self, key: str) -> list[str]:
+        return [v for k, v in self.raw if k == key]
+
+
+def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener = ignore, parallel: int = 8,
+        nodes: Sequence[str] | None = None, missing_payloads: Sequence[Problem] = (),
+        checks: Collection[str] | None = None, stop: threading.Event | None = None) -> PreflightReport:
+    """Check the nodes; `missing_payloads` (installer.engine.steps.missing_payloads)
+    become blockers of their own, so every front end shows them in one place.
+    `checks`: only these (by name; None: all). `stop` set: nodes not reached
+    yet are not asked."""
+    results: list[CheckResult] = []
+
+    def emit(node: str, check: str, status: str, detail: str, hint: str = "") -> None:
+        if checks is not None and check not in checks and check != "payload":
+            return
+        r = CheckResult(node, check, status, detail, hint)
+        results.append(r)
+        listener(r)
+
+    for p in missing_payloads:
+        emit(BUNDLES, "payload", "fail", p.message, p.hint)
+    names = [n.name for n in plan.nodes if nodes is None or n.name in nodes]
+    facts: dict[str, _Facts] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names))), thread_name_prefix="preflight") as pool:
+        futures = {n: pool.submit(_gather, plan, profile, conns, n, stop) for n in names}
+        for n, fut in futures.items():
+            try:
+                facts[n] = fut.result()
+                ep = conns.endpoint(n)
+                emit(n, "ssh", "ok", f"{ep.user}@{ep.host}:{ep.port}, host key verified")
+            except TransportError as exc:
+                conns.drop(n)
+                emit(n, "ssh", "fail", exc.message, exc.hint)
+    views = {v.name: v for v in node_views(plan, profile)}
+    for n in names:
+        if n in facts:
+            _node_checks(plan, profile, views[n], facts[n], emit)
+    _cluster_checks(plan, profile, conns, facts, emit)
+    return PreflightReport(results)
+
+
+def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: threading.Event | None = None) -> _Facts:
+    if stop is not None and stop.is_set():
+        raise TransportError("stopped", name, "stopped before this node was checked", "run preflight again")
+    t = conns.get(name)
+    node = plan.node(name)
+    res = t.run(sh_script(_FACTS, node.nic, plan.address_of(node), *profile.leftovers), timeout=60)
+    raw = [tuple(line.split(" ", 1)) if " " in line else (line, "") for line in res.stdout.splitlines()]
+    facts = _Facts(name, raw)  # type: ignore[arg-type]
+    facts.clock_offset, facts.clock_error = _clock_offset(t)
+    return facts
+
+
+def _clock_offset(t: Transport) -> tuple[float | None, float]:
+    """The node's clock minus ours, and the uncertainty (half the round trip)."""
+    best: tuple[float | None, float] = (None, float("inf"))
+    for _ in range(3):
+        before = time.time()
+        res = t.run(["date", "+%s.%N"], timeout=15, sudo=False)
+        after = time.time()
+        try:
+            remote = float(res.stdout.strip())
+        except ValueError:
+            return None, 0.0
+        err = (after - before) / 2
+        if err < best[1]:
+            best = (remote - (before + after) / 2, err)
+    return best
+
+
+def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
+    n = f.node
+    uid = f.first("uid")
+    if uid == "0":
+        emit(n, "root", "ok", "commands run as root")
+    else:
+        emit(n, "root", "fail", f"commands run as uid {uid or '?'}, not root", "log in as root, or give the user sudo rights")
+    os_id, _, rest = f.first("os").partition(" ")
+    version, _, like = rest.partition(" ")
+    if os_id in profile.supported_os or set(like.split()) & set(profile.supported_os):
+        emit(n, "os", "ok", f"{os_id} {version}")
+    else:
+        emit(n, "os", "warn", f"{os_id} {version} is not a tested system ({', '.join(profile.supported_os)})",
+             "the install may work; it has been tested on the systems named")
+    arch = f.first("arch")
+    if arch in profile.supported_arch:
+        emit(n, "arch", "ok", arch)
+    else:
+        emit(n, "arch", "fail", f"architecture {arch} is not supported", f"use a {' or '.join(profile.supported_arch)} server")
+    need = profile.requirement_for_roles(set(view.roles))
+    cpus = int(f.first("cpus", "0") or 0)
+    emit(n, "cpu", "ok" if cpus >= need.cpus else "fail", f"{cpus} CPUs (needs {need.cpus})",
+         "" if cpus >= need.cpus else "give the node more CPUs or fewer roles")
+    mem_mb = int(f.first("mem_kb", "0") or 0) // 1024
+    ok = mem_mb >= need.memory_mb * MEMORY_TOLERANCE
+    emit(n, "memory", "ok" if ok else "fail", f"{mem_mb} MB (needs {need.memory_mb} MB)", "" if ok else "give the node more memory")
+    disk = f.first("disk").split()
+    if len(disk) == 3:
+        size, used, avail = (int(x) for x in disk)
+        gb = size / 1e9
+        emit(n, "disk", "ok" if gb >= need.disk_gb else "fail", f"{gb:.0f} GB under /var/lib (needs {need.disk_gb} GB)",
+             "" if gb >= need.disk_gb else "give the node a larger data disk")
+        pct = 100 * used / (used + avail) if used + avail else 100
+        limit = profile.max_disk_used_percent
+        emit(n, "disk-used", "ok" if pct < limit else "fail", f"{pct:.0f} % used (limit {limit} %)",
+             "" if pct < limit else "free space on the data disk before installing")
+    else:
+        emit(n, "disk", "fail", "could not read the disk size", "check that df works on the node")
+    nic = f.first("nic")
+    if nic == "ok":
+        emit(n, "nic", "ok", f"{view.address} on {view.nic}")
+    elif nic == "missing":
+        emit(n, "nic", "fail", f"interface {view.nic} does not exist", "write the interface name `ip link` shows into the node's nic")
+    else:
+        emit(n, "nic", "fail", f"{view.address} is not on {view.nic} (it has {nic[7:].strip() or 'no IPv4 address'})",
+             "check the node's address in the IP sheet and its nic")
+    listening: dict[tuple[int, str], str] = {}
+    local = {"0.0.0.0", "*", "::", view.address} | {plan.ips[v.slot] for v in view.vips}
+    for line in f.all("listen"):
+        parts = line.split()
+        if len(parts) >= 2 and ":" in parts[1]:
+            host, _, port = parts[1].rpartition(":")
+            if port.isdigit() and host.strip("[]").split("%")[0] in local:
+                who = parts[2].split('"')[1] if len(parts) > 2 and '"' in parts[2] else "?"
+                listening[(int(port), parts[0])] = who
+    taken = [(p, listening[(p.port, p.protocol)]) for p in view.ports if (p.port, p.protocol) in listening]
+    if taken:
+        emit(n, "ports", "fail", "; ".join(f"{p.port}/{p.protocol} ({p.component}.{p.name}) is taken by {who}" for p, who in taken),
+             "stop what holds the port, or move the component to another port under ports:")
+    else:
+        emit(n, "ports", "ok", f"{len(view.ports)} ports free")
+    lefts = f.all("leftover")
+    if lefts:
+        emit(n, "leftovers", "warn", "an earlier install left: " + ", ".join(lefts),
+             "resume it (onsite install --resume) or clean the node before a fresh install")
+    else:
+        emit(n, "leftovers", "ok", "no earlier install found")
+
+
+def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dict[str, _Facts], emit) -> None:
+    by_host: dict[str, list[str]] = {}
+    for n, f in facts.items():
+        by_host.setdefault(f.first("hostname"), []).append(n)
+    for host, nodes in by_host.items():
+        for n in nodes:
+            if len(nodes) > 1:
+                emit(n, "hostname", "fail", f"hostname {host} is also the hostname of {', '.join(x for x in nodes if x != n)}",
+                     "give every node its own hostname")
+            elif host != n:
+                emit(n, "hostname", "warn", f"the hostname is {host}; the plan calls the node {n}", "the install sets the planned hostname")
+            else:
+                emit(n, "hostname", "ok", host)
+    offsets = {n: f.clock_offset for n, f in facts.items() if f.clock_offset is not None}
+    if len(offsets) >= 2:
+        lo, hi = min(offsets.values()), max(offsets.values())
+        skew = hi - lo
+        for n, off in offsets.items():
+            if skew > MAX_SKEW and off in (lo, hi):
+                emit(n, "clock", "fail", f"clocks differ by {skew * 1000:.0f} ms between nodes (this one {off * 1000:+.0f} ms from the installer)",
+                     "configure NTP (network.ntp) or set the clocks before installing")
+            else:
+                emit(n, "clock", "ok", f"{off * 1000:+.0f} ms from the installer, skew {skew * 1000:.0f} ms")
+    vip_addrs = {plan.ips[v.address]: v.name for v in plan.vips if v.address in plan.ips}
+    held = {a: n for n, f in facts.items() for a in f.all("addr") if a in vip_addrs}
+    prober = next(iter(facts), None)
+    answers: dict[str, str] = {}
+    silent: set[str] = set()
+    why = "no node could be reached to probe from"
+    if prober is not None and vip_addrs:
+        try:
+            t = conns.get(prober)
+            res = t.run(["bash", "-c", _PROBE, "onsite", plan.node(prober).nic, *vip_addrs], timeout=60)
+            for line in res.stdout.splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and parts[0] == "vip" and parts[2] == "answers":
+                    answers[parts[1]] = parts[3] if len(parts) > 3 else "?"
+                elif len(parts) == 3 and parts[0] == "vip" and parts[2] == "silent":
+                    silent.add(parts[1])
+            why = f"the probe on {prober} exited {res.exit_status}" if not res.ok else f"the probe on {prober} gave no answer"
+        except TransportError as exc:
+            why = f"the probe on {prober} failed: {exc.message}"
+    for addr, vip in vip_addrs.items():
+        where = prober or "-"
+        if addr in held:
+            emit(held[addr], "vips", "fail", f"VIP {addr} ({vip}) is already configured on {held[addr]}",
+                 "remove it (an address manager left from an earlier install?) before installing")
+        elif addr in answers:
+            emit(where, "vips", "fail", f"VIP {addr} ({vip}) already answers on the network (MAC {answers[addr]})",
+                 "another machine uses this address: pick a free one for the IP sheet")
+        elif addr not in silent:
+            # Only a probe that ran and heard nothing proves the address free.
+            emit(where, "vips", "fail", f"could not tell whether VIP {addr} ({vip}) is free: {why}",
+                 "check that the node can reach its LAN (ip, bash), then run preflight again")
+        else:
+            emit(where, "vips", "ok", f"VIP {addr} ({vip}) is free")

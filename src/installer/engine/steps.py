@@ -1,0 +1,269 @@
+"""Install steps, as bundles declare them, and the graph they form.
+
+A step in a bundle manifest:
+
+    - id: etcd-config             # unique across all bundles
+      title: Write the etcd configuration
+      roles: [etcd]               # runs on nodes holding any of these roles ("*": every node)
+      depends_on: [base]          # waits until every instance of these steps is done
+      scope: node                 # node: once per node; cluster: once, on the first such node
+      mode: parallel              # parallel or serial across nodes
+      script: steps/etcd-config.sh
+      check: steps/etcd-config.check.sh   # exit 0: the result is in place
+      timeout: 300                # seconds
+      idempotent: false
+      retries: 0                  # only for idempotent steps
+      component: mongodb          # optional: skipped where the plan marks it external
+      payload: [payload/mongodb.tar.gz]   # vendor files the step needs in its bundle
+
+`check` runs before the step (passing: skip it) and after it (failing: the
+step failed). Steps run in the order of the graph; instances are the
+(step, node) pairs the plan gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from ..model.plan import Plan
+from ..model.problems import Problem, ProblemError
+from .bundle import Bundle
+
+STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DEFAULT_TIMEOUT = 600
+_KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
+          "idempotent", "retries", "payload", "provides", "secrets"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    bundle: str  # bundle id
+    roles: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    scope: str
+    mode: str
+    script: str
+    check: str | None
+    timeout: int
+    idempotent: bool
+    retries: int
+    component: str | None = None
+    payload: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()  # further components this step installs (kubelet with the control plane)
+    secrets: tuple[str, ...] = ()  # secrets beyond its components' (need to know: nothing else reaches it)
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    step: Step
+    node: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.node}/{self.step.id}"
+
+
+def _bad(bundle: Bundle, where: str, message: str, hint: str = "") -> Problem:
+    return Problem(message=f"{where}: {message}", hint=hint or "fix the step in the bundle's bundle.yaml and rebuild it",
+                   file=str(bundle.root / "manifest.yaml"), code="step")
+
+
+def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) -> list[Step]:
+    """All steps of the bundles, checked: fields, scripts in the bundle, ids
+    unique, dependencies known, no cycles. Raises ProblemError with all."""
+    problems: list[Problem] = []
+    steps: list[Step] = []
+    seen: dict[str, str] = {}
+    for b in bundles:
+        files = {f.path for f in b.files}
+        for i, raw in enumerate(b.steps):
+            where = f"steps[{i}]"
+            if not isinstance(raw, dict):
+                problems.append(_bad(b, where, "a step is a set of `key: value` fields"))
+                continue
+            sid = raw.get("id")
+            where = f"step {sid!r}" if isinstance(sid, str) else where
+            unknown = set(raw) - _KNOWN
+            if unknown:
+                problems.append(_bad(b, where, f"unknown field(s) {', '.join(sorted(unknown))}", f"known: {', '.join(sorted(_KNOWN))}"))
+            if not isinstance(sid, str) or not STEP_ID.match(sid):
+                problems.append(_bad(b, where, "id must be lower-case letters, digits and '-'"))
+                continue
+            if sid in seen:
+                problems.append(_bad(b, where, f"id is also used in bundle {seen[sid]}", "step ids are unique across bundles"))
+                continue
+            seen[sid] = b.id
+            roles = raw.get("roles") or ["*"]
+            deps = raw.get("depends_on") or []
+            scope = raw.get("scope", "node")
+            mode = raw.get("mode", "parallel")
+            script = raw.get("script")
+            check = raw.get("check")
+            timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+            idempotent = raw.get("idempotent", False)
+            retries = raw.get("retries", 0)
+            payload = raw.get("payload") or []
+            component = raw.get("component")
+            provides = raw.get("provides") or []
+            wanted = raw.get("secrets") or []
+            ok = True
+            if not (isinstance(wanted, list) and all(isinstance(x, str) and x for x in wanted)):
+                problems.append(_bad(b, where, "secrets must be a list of secret names"))
+                ok = False
+            if not (isinstance(provides, list) and all(isinstance(x, str) and x for x in provides)):
+                problems.append(_bad(b, where, "provides must be a list of component names"))
+                ok = False
+            if not (isinstance(payload, list) and all(isinstance(x, str) and x for x in payload)):
+                problems.append(_bad(b, where, "payload must be a list of file paths in the bundle"))
+                ok = False
+            if component is not None and not isinstance(component, str):
+                problems.append(_bad(b, where, "component must be a component name"))
+                ok = False
+            if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+                problems.append(_bad(b, where, "roles must be a list of role names"))
+                ok = False
+            elif role_names is not None:
+                for r in roles:
+                    if r != "*" and r not in role_names:
+                        problems.append(_bad(b, where, f"unknown role {r!r}", f"roles of the profile: {', '.join(sorted(role_names))}"))
+                        ok = False
+            if not (isinstance(deps, list) and all(isinstance(d, str) for d in deps)):
+                problems.append(_bad(b, where, "depends_on must be a list of step ids"))
+                ok = False
+            if scope not in ("node", "cluster"):
+                problems.append(_bad(b, where, f"scope {scope!r} is not node or cluster"))
+                ok = False
+            if mode not in ("parallel", "serial"):
+                problems.append(_bad(b, where, f"mode {mode!r} is not parallel or serial"))
+                ok = False
+            for name, value in (("script", script), ("check", check)):
+                if value is None and name == "check":
+                    continue
+                if not isinstance(value, str) or value not in files:
+                    problems.append(_bad(b, where, f"{name} {value!r} is not a file of the bundle", "put the script in the bundle's folder"))
+                    ok = False
+            if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 86400:
+                problems.append(_bad(b, where, "timeout must be 1 to 86400 seconds"))
+                ok = False
+            if not isinstance(idempotent, bool):
+                problems.append(_bad(b, where, "idempotent must be true or false"))
+                ok = False
+            if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
+                problems.append(_bad(b, where, "retries must be 0 to 10"))
+                ok = False
+            elif retries and not idempotent:
+                problems.append(_bad(b, where, "retries are only allowed for steps declared idempotent",
+                                     "a step that is not idempotent could do its work twice"))
+                ok = False
+            if ok:
+                steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
+                                  depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
+                                  timeout=timeout, idempotent=idempotent, retries=retries, component=component,
+                                  payload=tuple(payload), provides=tuple(provides), secrets=tuple(wanted)))
+    ids = {s.id for s in steps}
+    for s in steps:
+        for d in s.depends_on:
+            if d not in ids and d not in seen:
+                problems.append(Problem(message=f"step {s.id!r} depends on unknown step {d!r}", hint="check depends_on",
+                                        code="step"))
+    if not problems:
+        cycle = _find_cycle(steps)
+        if cycle:
+            problems.append(Problem(message=f"steps depend on each other in a circle: {' -> '.join(cycle)}",
+                                    hint="remove one of these depends_on", code="step-cycle"))
+    if problems:
+        raise ProblemError(problems)
+    return topological(steps)
+
+
+def _find_cycle(steps: Sequence[Step]) -> list[str] | None:
+    graph = {s.id: s.depends_on for s in steps}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for d in graph.get(n, ()):
+            if state.get(d) == 1:
+                return stack[stack.index(d):] + [d]
+            if d not in state:
+                found = visit(d)
+                if found:
+                    return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for s in steps:
+        if s.id not in state:
+            found = visit(s.id)
+            if found:
+                return found
+    return None
+
+
+def topological(steps: Sequence[Step]) -> list[Step]:
+    """Dependencies first; otherwise the order the bundles declare."""
+    order: list[Step] = []
+    done: set[str] = set()
+    by_id = {s.id: s for s in steps}
+
+    def add(s: Step) -> None:
+        if s.id in done:
+            return
+        done.add(s.id)
+        for d in s.depends_on:
+            add(by_id[d])
+        order.append(s)
+
+    for s in steps:
+        add(s)
+    return order
+
+
+def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> list[Problem]:
+    """Vendor payload files that steps about to run need and their bundle
+    lacks: one problem per missing file, naming the component, the steps and
+    nodes, and both remedies (add the file, or mark the component external)."""
+    by_id = {b.id: b for b in bundles}
+    need: dict[tuple[str, str], dict[str, object]] = {}
+    for i in insts:
+        b = by_id.get(i.step.bundle)
+        have = {f.path for f in b.files} if b else set()
+        for path in i.step.payload:
+            if path in have:
+                continue
+            entry = need.setdefault((i.step.bundle, path), {"component": i.step.component or i.step.id,
+                                                            "steps": [], "nodes": [], "root": b.root if b else None})
+            for key, value in (("steps", i.step.id), ("nodes", i.node)):
+                if value not in entry[key]:  # type: ignore[operator]
+                    entry[key].append(value)  # type: ignore[union-attr]
+    problems = []
+    for (bundle_id, path), e in need.items():
+        comp = e["component"]
+        problems.append(Problem(
+            message=f"the vendor payload {path} for {comp} is missing from bundle {bundle_id} "
+                    f"(steps {', '.join(e['steps'])} on {', '.join(e['nodes'])})",  # type: ignore[arg-type]
+            hint=f"put the vendor's file at {path} in the bundle's source folder and build the bundle again "
+                 f"(this one is {e['root']}); or, if {comp} is provided outside this install, set "
+                 f"`{comp}: {{external: true}}` under `components:` in the answer file",
+            path=("components", str(comp)), code="payload-missing"))
+    return problems
+
+
+def instances(plan: Plan, steps: Sequence[Step]) -> list[Instance]:
+    out: list[Instance] = []
+    for s in steps:
+        nodes = [n.name for n in plan.nodes if "*" in s.roles or set(s.roles) & set(n.roles)]
+        if s.component and plan.is_external(s.component):
+            nodes = []
+        if s.scope == "cluster":
+            nodes = nodes[:1]
+        out.extend(Instance(s, n) for n in nodes)
+    return out
+
