@@ -2,9 +2,10 @@
 # Build the reference system's bundles into OUT (default: bundles-out/):
 #   OUT/base        hostname, /etc/hosts, VIP kernel setting, reachability
 #   OUT/reference   etcd, Patroni, Redis + Sentinel, FreeRADIUS, Dante,
-#                   HAProxy, keepalived, with their Debian packages
-# Needs apt with Debian 12 sources (it downloads the packages: about 120 MB).
-# Vendor payloads (Kubernetes, MongoDB, ...) go into bundles/reference/payload/
+#                   HAProxy, keepalived, Prometheus + Alertmanager and the
+#                   exporters, with their Debian packages
+# Needs apt with Debian 12 sources (it downloads the packages: about 175 MB).
+# Vendor payloads (Kubernetes, MongoDB, Grafana, ...) go into bundles/reference/payload/
 # before building; see README "Vendor payloads".
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

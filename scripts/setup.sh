@@ -48,5 +48,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 quiet .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
 quiet .venv/bin/python -m pip install --disable-pip-version-check -c constraints.txt -e '.[test]'
+# promtool and amtool (the tests check the rendered Prometheus and
+# Alertmanager files with them) come unpacked from Debian's packages, not
+# installed: installing them would start a Prometheus on this machine.
+if [ ! -x .venv/bin/promtool ] || [ ! -x .venv/bin/amtool ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -q prometheus prometheus-alertmanager >/dev/null 2>&1) ||
+        { rm -rf "$tmp"; echo "setup: apt-get download prometheus prometheus-alertmanager failed" >&2; exit 1; }
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
+    install -m 0755 "$tmp/x/usr/bin/promtool" "$tmp/x/usr/bin/amtool" .venv/bin/
+    rm -rf "$tmp"
+fi
 .venv/bin/onsite --version >/dev/null
 echo "setup: ready (.venv/bin/onsite)"

@@ -38,6 +38,17 @@ def test_build_and_verify(src, tmp_path, keys):
     assert b.serves({"etcd"}) and not b.serves({"redis"})
 
 
+def test_a_bundle_of_hundreds_of_files_loads(tmp_path):
+    # The reference bundle with its Debian packages has about 270 files: more
+    # entries than an answer file's lists may hold, still a manifest.
+    src = tmp_path / "src"
+    (src / "debs").mkdir(parents=True)
+    (src / "bundle.yaml").write_text("name: many\nversion: 1.0.0\ncomponents: ['*']\nsteps: []\n")
+    for i in range(300):
+        (src / "debs" / f"p{i:03}.deb").write_text(str(i))
+    assert len(bundle.verify(bundle.build(src, tmp_path / "out").root).files) == 300
+
+
 def test_tampered_file_is_caught(src, tmp_path):
     out = tmp_path / "out"
     bundle.build(src, out)

@@ -70,6 +70,10 @@ def test_answer_file_is_valid_and_pins_the_host_keys(lab):
     for ref in plan.secrets.values():
         assert ref.startswith("file:")
         assert os.stat(ref[5:]).st_mode & 0o077 == 0
+    # The profile's short windows for the lab (its `lab:` section), on components it installs.
+    for cname, settings in result.profile.lab_components.items():
+        assert settings and all(plan.setting(result.profile, cname, k) == v for k, v in settings.items())
+        assert not plan.is_external(cname)
 
 
 def test_up_again_is_a_no_op(lab):

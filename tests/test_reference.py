@@ -5,7 +5,9 @@ install that changes nothing, and failover of every HA component.
 The lab here is separate from the session's shared lab (other tests leave
 faults and files behind on that one) and runs the real services: etcd,
 Patroni + PostgreSQL 15, Redis + Sentinel, FreeRADIUS, Dante, HAProxy and
-keepalived. Building the bundle downloads its Debian packages with apt.
+keepalived, and Prometheus + Alertmanager with their exporters watching
+them (the lab's profile settings: scrapes every 2 s, alerts after 6 s).
+Building the bundle downloads its Debian packages with apt.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import fcntl
 import json
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ import pytest
 from installer.cli import main
 from installer.engine import bundle, probes
 from installer.lab import Lab
+from installer.model import validate
 
 from .conftest import _need_lab, repo_root
 
@@ -98,6 +103,38 @@ def last_report(answer: Path) -> dict:
     return json.loads(sorted(folder.glob("verify-*.json"))[-1].read_text())
 
 
+# -- monitoring ------------------------------------------------------------------
+
+
+def monitoring_node(answer: Path) -> tuple[str, str]:
+    """(name, address) of the node holding the monitoring role."""
+    plan = validate.validate_file(answer).plan
+    [node] = plan.nodes_with_role("monitoring")
+    return node.name, plan.address_of(node)
+
+
+def prom(answer: Path, path: str, **params: str):
+    """Prometheus' HTTP API, asked from this machine as a customer would."""
+    url = f"http://{monitoring_node(answer)[1]}:9090{path}" + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())["data"]
+
+
+def alerts(answer: Path, state: str = "firing") -> list[dict]:
+    return [a["labels"] for a in prom(answer, "/api/v1/alerts")["alerts"] if a["state"] == state]
+
+
+def firing(answer: Path, alertname: str, **labels: str) -> list[dict]:
+    return [a for a in alerts(answer) if a["alertname"] == alertname and all(a.get(k) == v for k, v in labels.items())]
+
+
+def prometheus_verdict(answer: Path) -> dict:
+    """The bundle's `verify: prometheus` check (verify/prometheus.sh on the
+    monitoring node) as the last `onsite verify` reported it."""
+    [check] = [c for c in last_report(answer)["checks"] if c["name"] == "prometheus"]
+    return check
+
+
 # -- the install ---------------------------------------------------------------
 
 
@@ -117,7 +154,7 @@ def test_full_install_from_empty_nodes_ends_with_verify_passing(ref, capsys):
     status = {c["name"]: c["status"] for c in report["checks"]}
     assert report["ok"] and all(status[k] == "ok" for k in
                                 ("etcd", "patroni", "sentinel", "vip:k8s-api", "vip:service", "radius",
-                                 "socks5:node1", "socks5:node2", "socks5:node3")), status
+                                 "socks5:node1", "socks5:node2", "socks5:node3", "prometheus")), status
     patroni = next(c for c in report["checks"] if c["name"] == "patroni")
     assert len(patroni["details"]["standbys"]) == 2 and {s["state"] for s in patroni["details"]["standbys"]} == {"streaming"}
     # synchronous_mode: a commit waits for one standby from the end of the install on
@@ -125,6 +162,8 @@ def test_full_install_from_empty_nodes_ends_with_verify_passing(ref, capsys):
     [md] = (answer.parent / "onsite-journal").glob("*/verify-*.md")
     text = md.read_text()
     assert "Result: **PASSED**" in text and "| radius | PASS |" in text
+    # Where the customer reaches the monitoring (the prometheus check's endpoints).
+    assert f"| prometheus | http://{monitoring_node(answer)[1]}:9090 |" in text, text
     for name in ("postgres_superuser", "redis_password", "radius_shared_secret"):
         assert secret(lab, name) not in text and secret(lab, name) not in json.dumps(report)
     # Packages came from the bundle: each node has its roles' packages and no more.
@@ -141,7 +180,8 @@ def _fingerprint(lab: Lab) -> dict[str, str]:
         out[n.name] = lab.run(n.name, "cat /run/onsite/svc/*.pid 2>/dev/null | sort; "
                                       "stat -c '%n %Y' /etc/etcd/etcd.conf.yml /etc/patroni/config.yml "
                                       "/etc/redis/*.conf /etc/keepalived/keepalived.conf /etc/danted.conf "
-                                      "/etc/freeradius/3.0/clients.conf 2>/dev/null", check=False).stdout
+                                      "/etc/freeradius/3.0/clients.conf /etc/prometheus/*.yml /etc/default/prometheus* "
+                                      "/etc/onsite/vip-facts.conf 2>/dev/null", check=False).stdout
     return out
 
 
@@ -152,6 +192,29 @@ def test_second_install_changes_nothing(ref, capsys):
     out = capsys.readouterr().out
     assert "install complete: 0 steps ran" in out and "verify passed" in out
     assert _fingerprint(lab) == before
+
+
+def test_prometheus_scrapes_every_target_and_no_alert_fires(ref):
+    lab, answer = ref
+    verdict = prometheus_verdict(answer)  # from the second install's `onsite verify`
+    print(f"prometheus check: {verdict['status']}: {verdict['summary']}")
+    assert verdict["status"] == "ok", verdict
+    details = verdict["details"]
+    address = monitoring_node(answer)[1]
+    assert details["endpoints"] == {"prometheus": f"http://{address}:9090", "alertmanager": f"http://{address}:9093"}
+    # prometheus, alertmanager, node x4, then etcd, patroni, postgres, redis, sentinel, haproxy x3
+    assert details["targets"] == {"total": 2 + 4 + 6 * 3, "down": []}
+    assert details["alerts"] == {"firing": [], "pending": []}
+    assert details["vips_held"] == {"k8s-api": 1, "service": 1}  # each VIP on exactly one node
+    jobs = {t["labels"]["job"] for t in prom(answer, "/api/v1/targets")["activeTargets"] if t["health"] == "up"}
+    assert jobs == {"prometheus", "alertmanager", "node", "etcd", "patroni", "postgres", "redis", "sentinel", "haproxy"}
+    # Exporters hold only the secrets they need: no password on any command line.
+    for n in lab.nodes:
+        ps = lab.run(n.name, ["ps", "-eo", "args"]).stdout
+        for name in ("postgres_superuser", "postgres_replication", "redis_password", "radius_shared_secret"):
+            assert secret(lab, name) not in ps
+    assert lab.run("node1", ["stat", "-c", "%a", "/etc/default/prometheus-redis-exporter"]).stdout.strip() == "600"
+    assert "PASSWORD" not in lab.run("node1", ["cat", "/etc/default/prometheus-postgres-exporter"]).stdout
 
 
 def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, capsys):
@@ -172,7 +235,7 @@ def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, c
 
 
 def test_patroni_primary_stops_new_leader_no_committed_row_lost(ref):
-    lab, _ = ref
+    lab, answer = ref
     leader = patroni_leader(lab, "node1")
     assert leader
     psql(lab, leader, "create table if not exists failover_probe (id int primary key)")
@@ -185,12 +248,24 @@ def test_patroni_primary_stops_new_leader_no_committed_row_lost(ref):
                                lambda: (x := patroni_leader(lab, others[0])) and x != leader and x, timeout=90)
         print(f"patroni: {leader} stopped, {new} leads after {took:.1f} s")
         assert psql(lab, new, "select count(*) from failover_probe") == committed == "1000"
+        # Prometheus sees the failover (the new leader) and alerts on the stopped member.
+        _, seen = wait_until("Prometheus seeing the new leader", lambda: prom(
+            answer, "/api/v1/query", query=f'patroni_primary{{node="{new}"}} == 1')["result"], timeout=30)
+        _, fired = wait_until("OnsiteTargetDown for the stopped Patroni",
+                              lambda: firing(answer, "OnsiteTargetDown", job="patroni", node=leader), timeout=60)
+        # A promotion slower than alert_after (a loaded machine) also fires the leader alert.
+        no_leader = "fired" if firing(answer, "OnsitePatroniNoLeader") else "did not fire"
+        print(f"prometheus: new leader seen {seen:.1f} s, OnsiteTargetDown(patroni, {leader}) fired {fired:.1f} s "
+              f"after the failover (alert_after 6 s); OnsitePatroniNoLeader {no_leader}")
     finally:
         svc(lab, leader, "start", "patroni")
     # The old primary comes back as a standby of the new leader.
+    t0 = time.monotonic()
     wait_until("two standbys streaming again",
                lambda: psql(lab, patroni_leader(lab, others[0]) or others[0],
                             "select count(*) from pg_stat_replication where state = 'streaming'") == "2", timeout=120)
+    wait_until("no alert firing", lambda: not alerts(answer), timeout=60)
+    print(f"prometheus: every alert cleared {time.monotonic() - t0:.1f} s after Patroni started again")
 
 
 def test_redis_primary_stops_sentinel_promotes_a_replica(ref):
@@ -249,9 +324,16 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
         assert took <= allowed
         answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
         assert answer_.code == probes.ACCESS_ACCEPT  # the escape node serves through IP6
+        # Prometheus alerts: its window (alert_after 6 s) plus scrapes and evaluations of 2 s.
+        _, fired = wait_until("OnsiteServiceVipOnEscapeNode firing",
+                              lambda: firing(answer, "OnsiteServiceVipOnEscapeNode", vip="service", node="escape"),
+                              timeout=30)
+        print(f"prometheus: OnsiteServiceVipOnEscapeNode fired {fired:.1f} s after IP6 reached the escape node")
+        assert fired <= 6 + 4 * 2 + 2
     finally:
         for n in ("node1", "node2", "node3"):
             svc(lab, n, "start", "radius")
+        restored = time.monotonic()
     back = vip.check.interval * vip.check.rise + 10
     _, took = wait_until("IP6 back on a cluster node", lambda: [h for h in vip_holders(lab, ip6) if h != "escape"],
                          timeout=back + 20)
@@ -274,6 +356,10 @@ def test_radius_down_on_every_cluster_node_moves_the_service_vip_to_escape_and_b
           f"{settled:.1f} s later")
     answer_ = probes.access_request(ip6, 1812, sec, probes.PROBE_USER, probes.probe_password(sec))
     assert answer_.code == probes.ACCESS_ACCEPT  # served through IP6 by the cluster again
+    wait_until("OnsiteServiceVipOnEscapeNode cleared", lambda: not firing(answer, "OnsiteServiceVipOnEscapeNode"),
+               timeout=30)
+    print(f"prometheus: OnsiteServiceVipOnEscapeNode cleared by {time.monotonic() - restored:.1f} s after RADIUS "
+          f"started again")
 
 
 def test_verify_passes_again_after_the_failovers(ref, capsys):
@@ -282,6 +368,8 @@ def test_verify_passes_again_after_the_failovers(ref, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "PASS patroni" in out and "PASS sentinel" in out
+    verdict = prometheus_verdict(answer)  # every alert of the failovers has cleared
+    assert verdict["status"] == "ok", verdict
 
 
 def test_verify_fails_and_names_what_is_down(ref, capsys):
@@ -292,5 +380,10 @@ def test_verify_fails_and_names_what_is_down(ref, capsys):
         out = capsys.readouterr().out
         assert rc == 1
         assert "FAIL etcd" in out and "198.18.101.12" in out
+        # The bundle's monitoring check fails too, naming the target (it waits for targets to come back first).
+        verdict = prometheus_verdict(answer)
+        print(f"prometheus verify with etcd down on node2: {verdict['status']}: {verdict['summary']}")
+        assert verdict["status"] == "failed"
+        assert [d for d in verdict["details"]["targets"]["down"] if d.startswith("etcd on node2 ")], verdict
     finally:
         svc(lab, "node2", "start", "etcd")

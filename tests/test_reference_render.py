@@ -12,7 +12,9 @@ then review the diff of tests/golden/.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -35,7 +37,12 @@ SECRETS = {
 RENDERERS = sorted(p.name for p in (BUNDLE / "render").glob("*.sh"))
 NODES = ["node1", "node2", "node3", "escape"]
 # Which nodes each file is for (by the roles in tests/corpus/base.yaml).
-FOR = {"radius-clients.sh": NODES, "radius-users.sh": NODES, "keepalived.sh": NODES}
+FOR = {"radius-clients.sh": NODES, "radius-users.sh": NODES, "keepalived.sh": NODES,
+       "node-exporter-defaults.sh": NODES, "vip-facts.sh": NODES}
+# The monitoring node's files (node3 holds the monitoring role).
+FOR.update({s: ["node3"] for s in ("prometheus.sh", "prometheus-rules.sh", "prometheus-defaults.sh", "alertmanager.sh",
+                                   "alertmanager-defaults.sh", "grafana-datasource.sh", "grafana-dashboards.sh",
+                                   "grafana-dashboard.sh")})
 
 
 def _env(node: str) -> dict[str, str]:
@@ -146,3 +153,150 @@ def test_a_hostile_replica_set_name_is_refused(tmp_path):
     env["ONSITE_SETTING_MONGODB_REPLICA_SET"] = 'rs0"}); db.dropDatabase(); ({"'
     res = subprocess.run(["bash", "render/mongo-rs.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
     assert res.returncode != 0 and "replica set name" in res.stderr
+
+
+# -- monitoring -------------------------------------------------------------------
+
+
+def _tool(name: str) -> str:
+    """promtool / amtool: scripts/setup.sh unpacks them from Debian's packages into .venv/bin."""
+    path = repo_root() / ".venv/bin" / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must check the Prometheus files: {name} is missing (run scripts/setup.sh)")
+        pytest.skip(f"{name} is not installed (scripts/setup.sh unpacks it into .venv/bin)")
+    return found
+
+
+def test_promtool_accepts_the_rendered_config_and_rules(tmp_path):
+    rules = tmp_path / "onsite-rules.yml"
+    rules.write_text(render("prometheus-rules.sh", "node3"))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(render("prometheus.sh", "node3").replace("/etc/prometheus/onsite-rules.yml", str(rules)))
+    for args in (["check", "rules", str(rules)], ["check", "config", str(config)]):
+        res = subprocess.run([_tool("promtool"), *args], capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+    assert "SUCCESS: 12 rules found" in res.stdout
+    am = tmp_path / "alertmanager.yml"
+    am.write_text(render("alertmanager.sh", "node3"))
+    res = subprocess.run([_tool("amtool"), "check-config", str(am)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+# What the rules make of a site, scrape by scrape (promtool test rules): the
+# lab checks the same alerts against real faults in tests/test_reference.py.
+RULE_TESTS = """
+rule_files: [onsite-rules.yml]
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - {series: 'onsite_vip_held{vip="service",address="10.20.30.16",escape="false",node="node1"}', values: '1x4 0x12'}
+      - {series: 'onsite_vip_held{vip="service",address="10.20.30.16",escape="true",node="escape"}', values: '0x4 1x12'}
+      - {series: 'onsite_vip_held{vip="k8s-api",address="10.20.30.15",escape="false",node="node1"}', values: '1x16'}
+      - {series: 'onsite_vip_held{vip="k8s-api",address="10.20.30.15",escape="false",node="node2"}', values: '0x4 1x12'}
+      - {series: 'onsite_vip_held{vip="spare",address="10.20.30.17",escape="false",node="node3"}', values: '0x16'}
+      - {series: 'patroni_primary{node="node1",instance="a"}', values: '1x4 0x12'}
+      - {series: 'patroni_primary{node="node2",instance="b"}', values: '0x16'}
+      - {series: 'up{job="etcd",node="node2",instance="c"}', values: '1x16'}
+    alert_rule_test:
+      - {eval_time: 30s, alertname: OnsiteServiceVipOnEscapeNode, exp_alerts: []}
+      - eval_time: 3m
+        alertname: OnsiteServiceVipOnEscapeNode
+        exp_alerts:
+          - exp_labels: {severity: critical, vip: service, address: 10.20.30.16, escape: "true", node: escape}
+            exp_annotations:
+              summary: 'VIP service (10.20.30.16) is on the escape node escape: the cluster does not serve'
+      - eval_time: 3m
+        alertname: OnsiteVipHeldTwice
+        exp_alerts:
+          - exp_labels: {severity: critical, vip: k8s-api, address: 10.20.30.15}
+            exp_annotations: {summary: '2 nodes hold VIP k8s-api (10.20.30.15)'}
+      - {eval_time: 30s, alertname: OnsiteVipNotHeld, exp_alerts: []}
+      - eval_time: 3m
+        alertname: OnsiteVipNotHeld
+        exp_alerts:
+          - exp_labels: {severity: critical, vip: spare, address: 10.20.30.17}
+            exp_annotations: {summary: 'no node holds VIP spare (10.20.30.17), or its holder does not report'}
+      - eval_time: 3m
+        alertname: OnsitePatroniNoLeader
+        exp_alerts:
+          - exp_labels: {severity: critical}
+            exp_annotations: {summary: 'Patroni has no leader: PostgreSQL takes no writes'}
+      - {eval_time: 3m, alertname: OnsiteEtcdMemberDown, exp_alerts: []}
+  - interval: 15s
+    input_series:
+      # / on node1 fills to 96 % (df's count: used / (used + available to users))
+      - {series: 'node_filesystem_size_bytes{node="node1",mountpoint="/"}', values: '100x16'}
+      - {series: 'node_filesystem_free_bytes{node="node1",mountpoint="/"}', values: '10x4 4x12'}
+      - {series: 'node_filesystem_avail_bytes{node="node1",mountpoint="/"}', values: '5x4 4x12'}
+      # a Sentinel loses quorum; etcd on node2 stops answering
+      - {series: 'redis_sentinel_master_ckquorum_status{node="node1",master_name="onsite"}', values: '1x4 0x12'}
+      - {series: 'redis_up{job="sentinel",node="node1"}', values: '1x16'}
+      - {series: 'redis_up{job="sentinel",node="node2"}', values: '1x16'}
+      - {series: 'redis_up{job="sentinel",node="node3"}', values: '1x16'}
+      - {series: 'up{job="etcd",node="node2",instance="c"}', values: '1x4 0x12'}
+      # the standby on node3 replays 2 MiB behind its leader
+      - {series: 'patroni_primary{node="node1",instance="a"}', values: '1x16'}
+      - {series: 'patroni_xlog_location{node="node1",instance="a"}', values: '3145728x16'}
+      - {series: 'patroni_replica{node="node3",instance="b"}', values: '1x16'}
+      - {series: 'patroni_xlog_replayed_location{node="node3",instance="b"}', values: '3145728x4 1048576x12'}
+    alert_rule_test:
+      - {eval_time: 30s, alertname: OnsiteDiskFull, exp_alerts: []}
+      - eval_time: 3m
+        alertname: OnsiteDiskFull
+        exp_alerts:
+          - exp_labels: {severity: critical, node: node1, mountpoint: /}
+            exp_annotations: {summary: '/ on node1 is 96 % full'}
+      - eval_time: 3m
+        alertname: OnsiteSentinelNoQuorum
+        exp_alerts:
+          - exp_labels: {severity: critical, node: node1, master_name: onsite}
+            exp_annotations: {summary: 'Redis Sentinel has no quorum: a failed Redis primary would not be replaced'}
+      - eval_time: 3m
+        alertname: OnsiteEtcdMemberDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: etcd, node: node2, instance: c}
+            exp_annotations: {summary: 'etcd member on node2 is down or has no leader'}
+      - eval_time: 3m
+        alertname: OnsitePatroniStandbyLagging
+        exp_alerts:
+          - exp_labels: {severity: warning, node: node3, instance: b}
+            exp_annotations: {summary: 'the standby on node3 is 2MiB behind its leader'}
+      - {eval_time: 3m, alertname: OnsitePatroniNoLeader, exp_alerts: []}
+"""
+
+
+def test_the_rules_fire_on_the_faults_they_name(tmp_path):
+    (tmp_path / "onsite-rules.yml").write_text(render("prometheus-rules.sh", "node3"))
+    (tmp_path / "tests.yml").write_text(RULE_TESTS)
+    res = subprocess.run([_tool("promtool"), "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_monitoring_files_keep_values_intact():
+    # The exporter's environment file reads back as the secret, through bash
+    # (systemd's EnvironmentFile unquotes double quotes the same way).
+    env = render("redis-exporter-defaults.sh", "node1")
+    res = subprocess.run(["bash", "-c", 'set -a; . /dev/stdin; printf %s "$REDIS_PASSWORD"'], input=env,
+                         capture_output=True, text=True)
+    assert res.stdout == SECRETS["redis_password"]
+    assert SECRETS["redis_password"] not in render("prometheus.sh", "node3")  # Prometheus needs no secret
+    config = yaml.safe_load(render("prometheus.sh", "node3"))
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert set(jobs) == {"prometheus", "alertmanager", "node", "etcd", "patroni", "postgres", "redis", "sentinel", "haproxy"}
+    assert len(jobs["node"]["static_configs"]) == 4  # every node, the escape node too
+    assert jobs["haproxy"]["static_configs"][0]["targets"] == ["10.20.30.11:8404"]
+    assert config["global"]["scrape_timeout"] == "10s"
+    dashboard = json.loads(render("grafana-dashboard.sh", "node3"))
+    assert dashboard["title"] == "onsite: Campus North" and len(dashboard["panels"]) >= 8
+    assert yaml.safe_load(render("grafana-datasource.sh", "node3"))["datasources"][0]["url"] == "http://10.20.30.13:9090"
+    assert render("vip-facts.sh", "escape").count('escape="true"') == 1  # the escape node is a member of IP6 only
+
+
+def test_hostile_monitoring_settings_are_refused():
+    env = _env("node3")
+    env["ONSITE_SETTING_PROMETHEUS_RETENTION"] = "15d --web.enable-admin-api"
+    res = subprocess.run(["bash", "render/prometheus-defaults.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
+    assert res.returncode != 0 and "retention" in res.stderr

@@ -49,6 +49,32 @@ probe_password() { printf 'onsite-probe:%s' "$ONSITE_SECRET_RADIUS_SHARED_SECRET
 
 die() { echo "onsite: $*" >&2; exit 1; }
 
+# A value for a file that both bash and systemd's EnvironmentFile read:
+# double quotes, with \ " $ ` escaped (a secret may hold any character).
+env_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//\$/\\\$}; printf '"%s"' "${s//\`/\\\`}"; }
+
+# need_int NAME VALUE / need_duration NAME VALUE: a setting that lands in a
+# configuration file or a command line is what it claims to be.
+need_int() { [[ $2 =~ ^[0-9]+$ ]] || die "setting $1 must be a whole number, not '$2'"; }
+need_duration() { [[ $2 =~ ^[0-9]+[smhdwy]$ ]] || die "setting $1 must be a duration like 15d, not '$2'"; }
+
+# http_get ADDRESS PORT PATH: the body of an HTTP GET (bash's /dev/tcp: the
+# nodes need no curl). Fails when nothing answers within 5 s.
+http_get() {
+    # shellcheck disable=SC2016  # $1.. belong to the inner shell
+    timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$3" "$1" >&3 && cat <&3' \
+        onsite-http "$1" "$2" "$3" | sed '1,/^\r\{0,1\}$/d'
+}
+
+# http_has ADDRESS PORT PATH LINE-REGEX: a line of the body matches. The body
+# is read whole first: `http_get | grep -q` fails under pipefail when grep
+# stops reading early (SIGPIPE), which made a check fail at random.
+http_has() {
+    local body
+    body=$(http_get "$1" "$2" "$3") || return 1
+    grep -qx -- "$4" <<< "$body"
+}
+
 # -- files --------------------------------------------------------------------
 
 _mark() { printf '%s/files/%s' "$STATE_DIR" "$(printf '%s' "$1" | tr '/' '%')"; }
@@ -121,8 +147,23 @@ svc_unit() {
         socks5) echo danted ;;
         haproxy) echo haproxy ;;
         keepalived) echo keepalived ;;
+        node-exporter) echo prometheus-node-exporter ;;
+        postgres-exporter) echo prometheus-postgres-exporter ;;
+        redis-exporter) echo prometheus-redis-exporter ;;
+        prometheus) echo prometheus ;;
+        alertmanager) echo prometheus-alertmanager ;;
+        vip-facts) echo onsite-vip-facts ;;  # onsite's own unit (steps/node-exporter.sh)
         *) die "unknown service $1" ;;
     esac
+}
+
+# The Prometheus packages' units read their command line ($ARGS) and
+# environment from /etc/default/<unit>; without systemd the same file is
+# read the same way (as root), then the program runs as the unit's user.
+_svc_default() {
+    # shellcheck disable=SC2016  # $1.. and $ARGS belong to the inner shell
+    SVC_CMD=(bash -c 'set -a; . "$1"; set +a; exec runuser -u prometheus -- "$2" $ARGS' onsite-svc
+             "/etc/default/$1" "/usr/bin/$1")
 }
 
 # Sets SVC_CMD to the service's command line (no systemd); makes its run dir.
@@ -144,6 +185,8 @@ _svc_command() {
         socks5) SVC_CMD=(/usr/sbin/danted -f /etc/danted.conf) ;;
         haproxy) SVC_CMD=(/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg) ;;
         keepalived) SVC_CMD=(/usr/sbin/keepalived --dont-fork --log-console -f /etc/keepalived/keepalived.conf) ;;
+        node-exporter | postgres-exporter | redis-exporter | prometheus | alertmanager) _svc_default "$(svc_unit "$1")" ;;
+        vip-facts) SVC_CMD=(/bin/bash /usr/local/lib/onsite/onsite-vip-facts.sh /etc/onsite/vip-facts.conf) ;;
         *) die "unknown service $1" ;;
     esac
 }

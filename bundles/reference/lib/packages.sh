@@ -13,5 +13,15 @@ wanted_packages() {
     fi
     has_role socks5 && want[dante-server]=1
     has_role k8s-master && want[haproxy]=1 && want[keepalived]=1
+    # Monitoring: node-exporter everywhere, the exporters where their
+    # service runs, Prometheus + Alertmanager on the monitoring node (python3:
+    # its verify check reads Prometheus' JSON API). Components the plan marks
+    # external are not installed.
+    if ! is_external node-exporter; then want[prometheus-node-exporter]=1; fi
+    if has_role postgres && ! is_external postgres-exporter; then want[prometheus-postgres-exporter]=1; fi
+    if { has_role redis || has_role sentinel; } && ! is_external redis-exporter; then want[prometheus-redis-exporter]=1; fi
+    if has_role monitoring && ! is_external prometheus; then
+        want[prometheus]=1 && want[prometheus-alertmanager]=1 && want[python3]=1
+    fi
     for p in "${!want[@]}"; do echo "$p"; done | sort
 }

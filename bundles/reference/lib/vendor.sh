@@ -13,7 +13,9 @@ vendor_setup() {
         mongodb) VENDOR_NAME=mongodb VENDOR_CONFIGS=("mongod.sh:mongod.conf" "mongo-rs.sh:rs-initiate.js") ;;
         mongodb-replica-set) VENDOR_NAME=mongodb VENDOR_CONFIGS=("mongod.sh:mongod.conf" "mongo-rs.sh:rs-initiate.js") VENDOR_PHASE=cluster ;;
         portal) VENDOR_NAME=portal VENDOR_CONFIGS=() ;;
-        monitoring) VENDOR_NAME=monitoring VENDOR_CONFIGS=() ;;
+        grafana) VENDOR_NAME=grafana VENDOR_CONFIGS=("grafana-datasource.sh:provisioning/datasources/onsite.yaml"
+                                                     "grafana-dashboards.sh:provisioning/dashboards/onsite.yaml"
+                                                     "grafana-dashboard.sh:dashboards/onsite-stack.json") ;;
         *) die "step $ONSITE_STEP is not a vendor step" ;;
     esac
     VENDOR_DIR=/opt/onsite/$VENDOR_NAME

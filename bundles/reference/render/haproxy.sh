@@ -17,6 +17,15 @@ defaults
 	timeout client 1h
 	timeout server 1h
 
+# Prometheus reads HAProxy's own metrics here (/metrics; /stats for people).
+frontend stats
+	mode http
+	bind $ONSITE_NODE_ADDRESS:$ONSITE_PORT_HAPROXY_STATS
+	timeout client 30s
+	http-request use-service prometheus-exporter if { path /metrics }
+	stats enable
+	stats uri /stats
+
 frontend k8s-api
 	bind :$ONSITE_PORT_HAPROXY_FRONTEND
 	default_backend k8s-api

@@ -51,6 +51,9 @@ postgresql:
   pg_hba:
     - local all all peer
     - host all all 127.0.0.1/32 scram-sha-256
+    # A standby asks its own timeline over a replication connection to
+    # localhost (Patroni's REST API and /metrics: without it, "None").
+    - host replication replicator 127.0.0.1/32 scram-sha-256
     - host replication replicator $ONSITE_SUBNET scram-sha-256
     - host all all $ONSITE_SUBNET scram-sha-256
 CONF

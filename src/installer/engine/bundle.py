@@ -92,9 +92,14 @@ def _safe_relpath(rel: str, where: str) -> str:
     return p.as_posix()
 
 
+# A manifest lists every file of its bundle: the reference bundle with its
+# Debian packages has about 270, more than an answer file's lists may hold.
+MAX_BUNDLE_FILES = 4096
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        doc = yamlio.read_file(path)
+        doc = yamlio.read_file(path, max_items=MAX_BUNDLE_FILES)
     except ProblemError:
         raise
     if not isinstance(doc.data, dict):

@@ -673,6 +673,8 @@ class Lab:
         for comp in profile.components.values():
             if comp.source == "vendor":
                 plan.components.setdefault(comp.name, {})["external"] = True
+        for cname, settings in profile.lab_components.items():  # the profile's short windows for the lab
+            plan.components.setdefault(cname, {}).update(settings)
         answerfile.write(plan, self.answer_file, profile)
 
     # -- down -----------------------------------------------------------------

@@ -185,6 +185,9 @@ class Profile:
     state_paths: tuple[str, ...] = ()  # where the system keeps state; a fresh server has none of them
     supported_os: tuple[str, ...] = ("debian", "ubuntu")
     supported_arch: tuple[str, ...] = ("x86_64", "aarch64")
+    # Component settings `onsite lab` writes into its answer file (short
+    # windows, so that faults show in seconds on the lab).
+    lab_components: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def node_slots(self) -> list[str]:
@@ -272,6 +275,7 @@ def _build(raw: dict[str, Any]) -> Profile:
         state_paths=tuple(raw.get("state_paths") or ()),
         supported_os=tuple(raw.get("supported_os") or ("debian",)),
         supported_arch=tuple(raw.get("supported_arch") or ("x86_64",)),
+        lab_components={k: dict(v) for k, v in ((raw.get("lab") or {}).get("components") or {}).items()},
     )
     _self_check(profile)
     return profile
@@ -288,6 +292,9 @@ def _self_check(p: Profile) -> None:
         assert p.slots[v.slot].kind == "vip", f"profile {p.name}: vip {v.name} on non-vip slot"
         for r in v.member_roles + v.backup_roles:
             assert r in p.roles, f"profile {p.name}: vip {v.name} names unknown role {r}"
+    for cname, settings in p.lab_components.items():
+        for key in settings:
+            assert key in p.components[cname].settings, f"profile {p.name}: lab sets unknown setting {cname}.{key}"
     for n in p.layout:
         assert p.slots[n.slot].kind == "node"
         for r in n.roles:

@@ -238,9 +238,9 @@ class _Frame:
         self.seen: dict[str, int] = {}  # mappings: key -> line, for duplicates
 
 
-def _compose(source, doc: Document) -> Any:
+def _compose(source, doc: Document, max_items: int = MAX_ITEMS) -> Any:
     """Build the data of the single document in `source` (an event source),
-    checking every limit as the events arrive."""
+    checking every limit as the events arrive (lists: at most `max_items`)."""
     deadline = time.monotonic() + MAX_READ_SECONDS
     stack: list[_Frame] = []
     root: Any = None
@@ -304,8 +304,8 @@ def _compose(source, doc: Document) -> Any:
             parent.container[parent.key] = value
             parent.key = None
         else:
-            if len(parent.container) >= MAX_ITEMS:
-                raise _Refused(event.start_mark, f"a list has more than {MAX_ITEMS} entries",
+            if len(parent.container) >= max_items:
+                raise _Refused(event.start_mark, f"a list has more than {max_items} entries",
                                "an answer file's lists are short; check that this is the right file", "too-many")
             parent.container.append(value)
     return root if have_root else _EMPTY
@@ -344,13 +344,13 @@ def _reader_position(text: str, exc: yaml.reader.ReaderError) -> tuple[int, int]
     return before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
 
 
-def parse_text(text: str, file: str = "<text>") -> Document:
+def parse_text(text: str, file: str = "<text>", *, max_items: int = MAX_ITEMS) -> Document:
     """Parse YAML text strictly. Raises ProblemError with a located problem."""
     doc = Document(data=None, positions={}, file=file)
     source = _EventSource(text)
     try:
         try:
-            data = _compose(source, doc)
+            data = _compose(source, doc, max_items)
         except _Refused as exc:
             raise ProblemError(_problem(file, exc.mark, exc.message, exc.hint, exc.code)) from None
         except yaml.MarkedYAMLError as exc:
@@ -399,7 +399,7 @@ def _refuse_special(st: os.stat_result, name: str) -> None:
                                    file=name, code="not-a-file"))
 
 
-def read_file(path: str | Path, display: str | None = None) -> Document:
+def read_file(path: str | Path, display: str | None = None, *, max_items: int = MAX_ITEMS) -> Document:
     """Read and parse an answer file. Every failure is a located ProblemError.
 
     Only a regular file is read: the path is checked with stat() before it is
@@ -427,10 +427,10 @@ def read_file(path: str | Path, display: str | None = None) -> Document:
         raise ProblemError(Problem(message=f"cannot read the file: {exc.strerror}", hint="check permissions", file=name, code="unreadable")) from None
     finally:
         os.close(fd)
-    return read_bytes(raw, name)
+    return read_bytes(raw, name, max_items=max_items)
 
 
-def read_bytes(raw: bytes, name: str) -> Document:
+def read_bytes(raw: bytes, name: str, *, max_items: int = MAX_ITEMS) -> Document:
     """Parse the bytes of an answer file (from a file or stdin); at most
     MAX_ANSWER_FILE_BYTES (+1 to tell that there was more)."""
     if len(raw) > MAX_ANSWER_FILE_BYTES:
@@ -451,7 +451,7 @@ def read_bytes(raw: bytes, name: str) -> Document:
         raise ProblemError(
             Problem(message="the file is not UTF-8 text", hint="save it as UTF-8", file=name, line=line, code="encoding")
         ) from None
-    return parse_text(text, name)
+    return parse_text(text, name, max_items=max_items)
 
 
 def load_trusted(path: str | Path) -> Any:

@@ -1,0 +1,20 @@
+#!/bin/bash
+# /etc/onsite/vip-facts.conf for onsite-vip-facts: how often to write, and
+# each VIP this node is a member of with its metric labels. Empty on a node
+# that is no VIP's member (no writer runs there).
+set -euo pipefail
+. lib/onsite.sh
+. lib/monitoring.sh
+lines=()
+for vip in $ONSITE_VIPS; do
+    p="ONSITE_VIP_$(upper "$vip")"
+    prio="${p}_PRIORITY" addr="${p}_ADDRESS"
+    [ "${!prio}" != 0 ] || continue
+    escape=false
+    if has_role escape; then escape=true; fi
+    lines+=("vip ${!addr} vip=\"$vip\",address=\"${!addr}\",escape=\"$escape\"")
+done
+[ "${#lines[@]}" -gt 0 ] || exit 0
+echo "# Written by onsite for site $ONSITE_SITE; changes here are overwritten."
+echo "interval $SCRAPE"
+printf '%s\n' "${lines[@]}"
