@@ -30,7 +30,7 @@ PLAN = repo_root() / "tests/corpus/base.yaml"
 SECRETS = {
     "postgres_superuser": "su'per\"pw\\$HOME",
     "postgres_replication": "repl pw 'x'",
-    "redis_password": 'red"is\\pw $1',
+    "redis_password": "red\\is#pw$1{x}",  # no blank or quote: Sentinel writes it back unquoted
     "radius_shared_secret": 'ra"dius\\se\'cret',
 }
 RENDERERS = sorted(p.name for p in (BUNDLE / "render").glob("*.sh"))
@@ -117,12 +117,13 @@ def test_redis_and_radius_quoting():
     sentinel = render("sentinel.sh", "node1")
     assert "sentinel monitor onsite 10.20.30.11 6379 2" in sentinel  # quorum: 2 of 3
     clients = render("radius-clients.sh", "node1")
-    assert 'secret = "ra\\"dius\\\\se\'cret"' in clients
+    # single quotes: FreeRADIUS expands ${...} inside double quotes
+    assert "secret = 'ra\"dius\\\\se\\'cret'" in clients
 
 
 def test_probe_password_matches_the_installers():
     users = render("radius-users.sh", "escape")
-    assert f'Cleartext-Password := "{probes.probe_password(SECRETS["radius_shared_secret"])}"' in users
+    assert f"Cleartext-Password := '{probes.probe_password(SECRETS['radius_shared_secret'])}'" in users
 
 
 def test_keepalived_service_vip_escape_is_lowest_and_unicast():
@@ -146,7 +147,7 @@ def test_a_hostile_replica_set_name_is_refused(tmp_path):
     env = _env("node1")
     env["ONSITE_SETTING_MONGODB_REPLICA_SET"] = 'rs0"}); db.dropDatabase(); ({"'
     res = subprocess.run(["bash", "render/mongo-rs.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
-    assert res.returncode != 0 and "replica set name" in res.stderr
+    assert res.returncode != 0 and "components.mongodb.replica_set" in res.stderr and "is not a plain name" in res.stderr
 
 
 def _sandbox(tmp_path):
