@@ -74,12 +74,16 @@ redis_str() {
     printf '"%s"' "${v//\"/\\\"}"
 }
 
-# FreeRADIUS, single-quoted: \ and ' escaped. Not double-quoted: FreeRADIUS
-# expands ${...} inside double quotes when it reads the file.
+# FreeRADIUS, single-quoted: ' written as \'. Not double-quoted: FreeRADIUS
+# expands ${...} there, even after a backslash. FreeRADIUS 3.2 keeps every
+# other backslash as it is (\\ stays two: measured with 3.2.1), so a quote or
+# the end of the value right after an odd run of backslashes cannot be written.
 radius_str() {
-    local v q="'"
+    local v q="'" re='(^|[^\])(\\\\)*\\('"'"'|$)'
     v=$(one_line "$1" "$2") || exit 1
-    v=${v//\\/\\\\}
+    if [[ $v =~ $re ]]; then
+        refuse "$1" "has a backslash right before a quote or at its end, which FreeRADIUS cannot read back: move or double that backslash"
+    fi
     printf "'%s'" "${v//$q/\\$q}"
 }
 
