@@ -161,7 +161,7 @@ def test_a_changed_radius_secret_full_of_special_characters_is_applied(ref, caps
     them with the plan), every node's service check passes with it and RADIUS
     answers through the service VIP with it (verify)."""
     lab, answer = ref
-    new = "n3w'se\"cr\\et ${confdir} %{User-Name} #\u00fc"
+    new = "n3w'se\"cr\\et ${confdir} %{User-Name} #\u00fc!"
     lab.secret_file("radius_shared_secret").write_text(new + "\n", encoding="utf-8")
     assert secret(lab, "radius_shared_secret") == new
     rc = main(["install", str(answer), "--plain"])

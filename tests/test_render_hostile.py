@@ -35,7 +35,7 @@ SECRETS = {
     "postgres_superuser": "p'w\" #: ${x} $1 \\\\ {} ü 😀",
     "postgres_replication": " lead 'and' trail ",
     "redis_password": "r\\e\\\\d#x${y}ü$1{}\\",  # no blank or quote: Sentinel writes it back unquoted
-    "radius_shared_secret": "${confdir} %{User-Name} \"q\" 'a' \\n #ü",
+    "radius_shared_secret": "${confdir} %{User-Name} \"q\" 'a' \\n #ü!",  # radclient cuts a non-ASCII end
 }
 SETTINGS = {
     "kube-apiserver": {"pod_subnet": "10.244.0.0/16 # x: 'y'", "service_subnet": "{10.96.0.0/12}"},
@@ -163,7 +163,7 @@ def _radius_value(text: str) -> str:
     return out
 
 
-@pytest.mark.parametrize("value", ["a'b", "a\\b", "a\\\\b", "a\\\\'b", "a\\\\", "'", "${x} %{y} \"q\" #\u00fc",
+@pytest.mark.parametrize("value", ["a'b", "a\\b", "a\\\\b", "a\\\\'b", "a\\\\", "'", "${x} %{y} \"q\" #\u00fc.",
                                    "x\\\\\\\\'y\\\\\\\\"])
 def test_radius_quoting_reads_back(plan, value):
     conf = run("radius-clients.sh", env_for(plan, "node1", ONSITE_SECRET_RADIUS_SHARED_SECRET=value)).stdout
@@ -259,6 +259,8 @@ REFUSED = (
        ("radius-clients.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw\n}\nclient x {", "secrets.radius_shared_secret"),
        ("radius-clients.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw\\'x", "secrets.radius_shared_secret"),
        ("radius-clients.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw x\\", "secrets.radius_shared_secret"),
+       ("radius-clients.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw x\u00fc", "secrets.radius_shared_secret"),
+       ("keepalived-health.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw x\u00fc", "secrets.radius_shared_secret"),
        ("keepalived-health.sh", "ONSITE_SECRET_RADIUS_SHARED_SECRET", "pw\nx", "secrets.radius_shared_secret"),
        ("sentinel.sh", "ONSITE_SETTING_SENTINEL_MASTER_NAME", "my master", "components.sentinel.master_name"),
        ("sentinel.sh", "ONSITE_SETTING_SENTINEL_DOWN_AFTER_MS", "5000 x", "components.sentinel.down_after_ms"),

@@ -84,7 +84,20 @@ radius_str() {
     if [[ $v =~ $re ]]; then
         refuse "$1" "has a backslash right before a quote or at its end, which FreeRADIUS cannot read back: move or double that backslash"
     fi
+    radclient_secret "$1" "$v" > /dev/null || exit 1
     printf "'%s'" "${v//$q/\\$q}"
+}
+
+# radclient_secret FIELD VALUE: VALUE, unless radclient (the probe and the
+# service VIP's health check) would read it wrongly from its -S file: it
+# cuts every byte below a blank off the end of the line, and on x86 a
+# non-ASCII byte counts as one (a signed char; measured with 3.2.1).
+radclient_secret() {
+    local LC_ALL=C
+    if [[ ${2: -1} == [$'\x80'-$'\xff'] ]]; then
+        refuse "$1" "ends with a non-ASCII character, which radclient (the RADIUS health checks) cuts off: end it with a plain character"
+    fi
+    printf '%s' "$2"
 }
 
 # A Java properties value (java.util.Properties.load): \ = : # ! escaped, a
