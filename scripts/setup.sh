@@ -3,16 +3,14 @@
 # tests: system packages for the lab (OpenSSH server, iproute2, ...),
 # then a virtual environment in .venv with onsite and its test tools, at the
 # versions in constraints.txt (the wizard snapshots depend on Textual's).
-# Safe to run again. Needs root (apt-get).
+# Safe to run again. Needs root (apt-get): as a user it runs itself again
+# through sudo; as root it needs no sudo (a fresh Debian 12 has none).
 set -euo pipefail
+# shellcheck source=scripts/as-root.sh
+. "$(dirname "$0")/as-root.sh"
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: run it as root (sudo bash scripts/setup.sh): it installs Debian packages" >&2
-    exit 3
-fi
-
-packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo tmux dpkg-dev shellcheck)
+packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo zsh tmux dpkg-dev shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

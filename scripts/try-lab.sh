@@ -5,8 +5,11 @@
 # with `onsite verify`. In a terminal this
 # opens the wizard on the lab's answer file (Welcome -> Open -> Review ->
 # Preflight -> Install -> Done); without one it runs `onsite install`.
-# Needs root. `onsite lab down` removes the lab.
+# Needs root: as a user it runs itself again through sudo; as root it needs no
+# sudo (a fresh Debian 12 has none). `onsite lab down` removes the lab.
 set -euo pipefail
+# shellcheck source=scripts/as-root.sh
+. "$(dirname "$0")/as-root.sh"
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/onsite lab up

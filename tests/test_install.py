@@ -69,6 +69,11 @@ def test_full_install_then_a_second_run_changes_nothing(lab, site, runner_bundle
     assert first[("escape", "escape-setup")] == 1 and first[("node1", "escape-setup")] == 0  # by role
     assert first[("node2", "flaky")] == 2  # idempotent, retried once
     assert sum(1 for k in first if k[1] == "base") == 4
+    # need to know: the step of a component gets that component's secrets, others none
+    assert lab.run("node1", "cat /var/lib/onsite-test/secrets-seen.secret-use").stdout.split() == \
+        ["ONSITE_SECRET_POSTGRES_SUPERUSER"]
+    for n in lab.nodes:
+        assert lab.run(n.name, "cat /var/lib/onsite-test/secrets-seen.hosts").stdout.strip() == ""
     j = journal_of(site)
     assert j.complete and j.data["finished"]
     # serial: no two joins overlapped

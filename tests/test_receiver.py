@@ -54,6 +54,21 @@ def test_a_resumed_file_hashes_its_prefix_and_appends(tmp_path, capfd):
     assert (tmp_path / "bun-1/a.bin").read_bytes() == data
 
 
+def test_large_files_are_hashed_in_a_second_thread_resumed_or_damaged(tmp_path, capfd):
+    big = os.urandom(receiver.HASH_THREAD_MIN + 3 * receiver.CHUNK + 17)
+    (tmp_path / "bun-1").mkdir()
+    (tmp_path / "bun-1/r.bin.part").write_bytes(big[:5000])
+    damaged = bytearray(big)
+    damaged[-1] ^= 1
+    files = [{"path": "bun-1/a.bin", "size": len(big), "offset": 0, "sha256": sha(big)},
+             {"path": "bun-1/r.bin", "size": len(big), "offset": 5000, "sha256": sha(big)},
+             {"path": "bun-1/d.bin", "size": len(big), "offset": 0, "sha256": sha(big)}]
+    code, verdicts, _ = run(tmp_path, "n1", files, [big, big[5000:], bytes(damaged)], capfd)
+    assert code == 1 and verdicts[:2] == ["ok n1 0", "ok n1 1"] and verdicts[2].startswith("fail n1 2 damaged")
+    assert (tmp_path / "bun-1/a.bin").read_bytes() == big == (tmp_path / "bun-1/r.bin").read_bytes()
+    assert not (tmp_path / "bun-1/d.bin").exists() and not list(tmp_path.rglob("*.part"))
+
+
 def test_a_damaged_file_is_removed_and_the_next_one_still_arrives(tmp_path, capfd):
     good = b"good"
     files = [{"path": "b/x", "size": 3, "offset": 0, "sha256": sha(b"abc")},

@@ -8,6 +8,7 @@ lab) a full install through the wizard that ends on Done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -134,6 +135,12 @@ def test_a_typed_password_never_reaches_the_file(tmp_path):
             msg = [r for r in app.screen.query("FieldRow") if r.path == "nodes[1].ssh.password"][0]
             assert "a secret is written here in clear" in str(msg.query_one(".field-message").render())
             assert "hunter2secret" not in str(msg.query_one(".field-message").render())
+            field = app.screen.query_one("#f-nodes-1---ssh--password")
+            assert field.password  # masked on screen
+            assert "hunter2secret" not in app.export_screenshot()  # nothing on screen shows it
+            await type_into(pilot, "f-nodes-1---ssh--password", "env:NODE2_PASSWORD")
+            assert not field.password  # a reference is no secret: it shows
+            await type_into(pilot, "f-nodes-1---ssh--password", "hunter2secret")
             await pilot.press("ctrl+s")
             await pilot.pause()
             await pilot.press("enter")
@@ -245,3 +252,46 @@ def test_a_prompted_secret_is_asked_in_a_modal_and_stays_in_memory(lab, tmp_path
             assert typed not in p.read_text(errors="replace"), p
     expected = __import__("hashlib").sha256(typed.encode()).hexdigest()
     assert lab.run("node1", "cat /var/lib/onsite-test/secret.sha").stdout.strip() == expected  # the step got it
+
+
+def test_a_crash_shows_one_line_writes_a_0600_log_without_secrets_and_exits_non_zero(tmp_path, monkeypatch):
+    """A bug in the wizard (here: the connection test raising with the
+    resolved SSH password in its message and locals) must not put a
+    traceback, local values or the password on the screen."""
+    import installer.tui.app as tui_app
+
+    canary = "Canary-ssh-pw-5b1e"
+    monkeypatch.setenv("ONSITE_TEST_CANARY", canary)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    target = tmp_path / "site.yaml"
+    shutil.copy(BASE, target)
+
+    def broken_endpoint(**kw):
+        password = kw.get("password")  # a local holding the secret
+        raise RuntimeError(f"bug while connecting with {password}")
+
+    monkeypatch.setattr(tui_app, "Endpoint", broken_endpoint)
+    app = OnsiteApp(target, autostart=False)
+
+    async def go():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.state.set("nodes[0].ssh.auth", "password")
+            app.state.set("nodes[0].ssh.password", "env:ONSITE_TEST_CANARY")
+            app.test_connection(0)
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if getattr(app, "crashed", None):
+                    break
+
+    with contextlib.suppress(Exception):
+        run(go())
+    assert getattr(app, "crashed", None), "the wizard did not crash as the test meant"
+    log = Path(app.crashed)
+    assert log.is_relative_to(tmp_path / "state" / "onsite" / "crash")  # no journal yet: the user's folder
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    text = log.read_text()
+    assert canary not in text and "RuntimeError" in text and "Traceback (most recent call last; values left out)" in text
+    shown = app.crash_message + "".join(str(r) for r in app._exit_renderables)
+    assert "Traceback" not in shown and canary not in shown and "internal error: RuntimeError" in shown
+    assert app.return_code not in (None, 0)

@@ -65,7 +65,12 @@ def test_page_snapshot(page, size, snap_compare):
             app.backend.outcome = RunOutcome(ran=33, skipped=0)
             app.backend.journal_dir = Path("/srv/onsite/onsite-journal/campus-north")
         app.go(app.page_index(page))
-        await pilot.pause()
+        # the page is composed and has taken its focus (call_after_refresh):
+        # on a loaded machine that takes more than a fixed number of pauses
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app.screen.name == page and app.screen.focused is not None:
+                break
         await pilot.pause()
         if page == "preflight":
             _feed_preflight(app.screen)

@@ -274,8 +274,12 @@ svc_start() {
     _svc_command "$name"
     mkdir -p "$SVC_RUN" "$SVC_LOG"
     rm -f "$SVC_RUN/$name.pid"
+    # A clean environment (env -i): the daemon inherits none of the step's
+    # variables, its secrets least of all; it reads what it needs from its
+    # configuration files, as under systemd.
     # shellcheck disable=SC2016  # $1 and $@ belong to the inner shell
-    setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' onsite-svc "$SVC_RUN/$name.pid" "${SVC_CMD[@]}" \
+    setsid env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
+        bash -c 'echo $$ > "$1"; shift; exec "$@"' onsite-svc "$SVC_RUN/$name.pid" "${SVC_CMD[@]}" \
         < /dev/null >> "$SVC_LOG/$name.log" 2>&1 &
     for i in $(seq 50); do
         [ -s "$SVC_RUN/$name.pid" ] && break

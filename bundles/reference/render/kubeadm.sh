@@ -8,8 +8,8 @@ for a in $(role_addresses etcd); do eps+=("http://$a:$ONSITE_PORT_ETCD_CLIENT");
 for a in $(role_addresses k8s-master); do sans+=("$a"); done
 site=$(one_line site.name "$ONSITE_SITE")
 cluster=$(yaml_str site.name "$ONSITE_SITE")
-pods=$(yaml_str components.kube-apiserver.pod_subnet "$ONSITE_SETTING_KUBE_APISERVER_POD_SUBNET")
-services=$(yaml_str components.kube-apiserver.service_subnet "$ONSITE_SETTING_KUBE_APISERVER_SERVICE_SUBNET")
+pods=$(yaml_str network.pod_subnet "$ONSITE_POD_SUBNET")
+services=$(yaml_str network.service_subnet "$ONSITE_SERVICE_SUBNET")
 cat <<CONF
 # Written by onsite for site $site; changes here are overwritten.
 apiVersion: kubeadm.k8s.io/v1beta3

@@ -14,23 +14,23 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import getpass
 import json
+import logging
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
-import traceback
 from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
 from ..engine import bundle
-from ..model import answerfile, validate
-from ..model.problems import Problem, ProblemError, Problems
+from ..model import answerfile, crashlog, validate
+from ..model.problems import Problem, ProblemError, Problems, clean
 from ..remote.transport import Endpoint
 
 EXIT_OK = 0
@@ -51,6 +51,36 @@ class Parser(argparse.ArgumentParser):
 
 
 # -- output ------------------------------------------------------------------
+
+
+# Terminals that cannot write a character (LANG=C, cp437) get a plain
+# stand-in instead of an exception: `…` -> `...`, `·` -> `-`, others `?`.
+_ASCII_STANDINS = {"…": "...", "·": "-", "→": "->", "←": "<-", "–": "-", "—": "-", "✓": "ok", "✗": "x", "×": "x",
+                   "‘": "'", "’": "'", "“": '"', "”": '"', "•": "*", "≥": ">=", "≤": "<="}
+
+
+def _standin(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(_ASCII_STANDINS.get(ch, "?") for ch in text), exc.end
+
+
+codecs.register_error("onsite-standin", _standin)
+
+
+def safe_output() -> None:
+    """stdout and stderr never raise on a character their encoding lacks."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="onsite-standin")
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a line that may hold text from an answer file: sanitised."""
+    print(clean(text, keep_lines=True), file=file or sys.stdout)
 
 
 def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
@@ -76,12 +106,15 @@ def load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
     return result
 
 
+CRASH_FOLDER: list[Path] = []  # the journal folder's crash/ once a command knows its site
+
+
 def crash_log(exc: BaseException) -> str:
-    fd, path = tempfile.mkstemp(prefix="onsite-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"onsite {__version__}\n")
-        traceback.print_exception(exc, file=fh)
-    return path
+    """A crash log without values (model.crashlog): the exception's type and
+    the installer's frames, never a message or a variable; in the site's
+    journal folder when the command got that far (the support bundle takes
+    it along), else in the user's state folder."""
+    return crashlog.write(exc, __version__, CRASH_FOLDER[-1] if CRASH_FOLDER else None)
 
 
 def prompt(label: str) -> str:
@@ -92,7 +125,8 @@ def prompt(label: str) -> str:
 
 
 class Pinning:
-    """SSH factory that remembers keys accepted on first use."""
+    """SSH factory that remembers keys accepted on first use, and logs the
+    host key each node presented (the run log)."""
 
     def __init__(self, accept_new: bool) -> None:
         self.accept_new = accept_new
@@ -102,11 +136,96 @@ class Pinning:
     def __call__(self, ep: Endpoint):
         from ..remote.ssh_paramiko import connect
 
-        t = connect(ep, accept_new_host_key=self.accept_new)
+        log.info("connecting to %s: %s@%s:%s", ep.node, ep.user, ep.host, ep.port)
+        try:
+            t = connect(ep, accept_new_host_key=self.accept_new)
+        except Exception as exc:
+            log.info("%s: connection failed: %s", ep.node, getattr(exc, "message", type(exc).__name__))
+            raise
+        log.info("%s: host key %s (%s)", ep.node, t.seen_host_key or ep.host_key,
+                 "new, accepted" if t.host_key_was_new else "verified")
         if t.host_key_was_new and t.seen_host_key:
             with self.lock:
                 self.new_keys[ep.node] = t.seen_host_key
         return t
+
+
+# -- machine output, verbosity and the run log ----------------------------------------
+
+log = logging.getLogger("onsite")
+
+
+def add_output_options(p, events: bool = True) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: one JSON document on stdout at the end (schema: onsite schema --output COMMAND); "
+                        "human text goes to stderr")
+    if events:
+        p.add_argument("--events", choices=("jsonl",),
+                       help="jsonl: every event of the run as one JSON line on stdout, as it happens (for CI and "
+                            "automation); human text goes to stderr")
+
+
+def machine_output(args) -> bool:
+    return getattr(args, "format", "text") == "json" or bool(getattr(args, "events", None))
+
+
+def configure_logging(verbose: int) -> None:
+    """-v: what onsite decides and sees, on stderr; -vv: also the SSH
+    library's own debug log."""
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    if verbose and not any(getattr(h, "onsite_console", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        h.setFormatter(logging.Formatter("onsite: %(message)s"))
+        h.onsite_console = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+    if verbose > 1:
+        pl = logging.getLogger("paramiko")
+        pl.setLevel(logging.DEBUG)
+        for h in root.handlers:
+            if h not in pl.handlers:
+                pl.addHandler(h)
+
+
+@contextlib.contextmanager
+def run_log(folder: Path | None, verb: str):
+    """Every run writes a log into the journal folder (runs/<time>-<verb>.log,
+    mode 0600): the events, host keys seen, decisions, timings and the
+    problems it ended with. Values of secrets never reach it: events carry
+    masked step output only."""
+    if folder is None:
+        yield None
+        return
+    import datetime as dt
+
+    CRASH_FOLDER.append(Path(folder) / "crash")
+
+    try:
+        runs = Path(folder) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{verb}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        stream = os.fdopen(fd, "a", encoding="utf-8")
+    except OSError:
+        yield None
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("onsite")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    pl = logging.getLogger("paramiko")
+    if pl.level == logging.DEBUG:
+        pl.addHandler(handler)
+    log.info("onsite %s: %s", __version__, verb)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        pl.removeHandler(handler)
+        stream.close()
 
 
 def pin(args, loaded, factory: Pinning) -> None:
@@ -115,11 +234,11 @@ def pin(args, loaded, factory: Pinning) -> None:
     plan, profile = loaded.plan, loaded.profile
     for node, fp in sorted(factory.new_keys.items()):
         plan.node(node).ssh.host_key = fp
-        print(f"pinned host key of {node}: {fp}")
+        say(f"pinned host key of {node}: {fp}")
     path = Path(args.file)
     shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
     answerfile.write(plan, path, profile)
-    print(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+    say(f"host keys pinned in {path} (previous version: {path.name}.bak)")
 
 
 def find_bundles(args) -> list[bundle.Bundle]:

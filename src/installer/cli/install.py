@@ -14,6 +14,7 @@ times: quit at once. `--resume` continues after each.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -39,7 +40,19 @@ from ..engine.lifecycle import Lifecycle, Outcome
 from ..engine.lock import command_line
 from ..engine.verify import MARK
 from ..model import validate
-from .common import EXIT_FAILED, EXIT_OK, Pinning, ctrl_c, load_valid, pin, print_problems, prompt
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Pinning,
+    ctrl_c,
+    load_valid,
+    log,
+    machine_output,
+    pin,
+    print_problems,
+    prompt,
+    run_log,
+)
 
 
 class PlainPrinter:
@@ -169,22 +182,90 @@ def _operation(args, loaded: validate.Validation, options: InstallOptions, facto
         known_hosts=args.known_hosts, command=command_line())
 
 
+class JsonLines:
+    """--events jsonl: every event as one JSON line on stdout, as it happens."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __call__(self, ev) -> None:
+        line = json.dumps(events.to_json(ev), ensure_ascii=False)
+        with self.lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+
+def _event_logger(ev) -> None:
+    """Every event into the run log (step output stays in the step logs)."""
+    if isinstance(ev, (events.StepOutput, events.TransferProgress)):
+        return
+    log.debug("%s", json.dumps(events.to_json(ev), ensure_ascii=False))
+
+
 def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pinning, *, live: bool,
-           dry_run: bool = False) -> Outcome:
-    renderer = Renderer(op, live)
-    op.listener = renderer
-    try:
-        with ctrl_c(lifecycle.request_stop, lifecycle.abort, "the install"):
-            outcome = lifecycle.run(op, dry_run=dry_run)
-    finally:
-        renderer.close()
+           verb: str, dry_run: bool = False) -> Outcome:
+    if getattr(args, "events", None):
+        shown, renderer = JsonLines(), None
+    elif machine_output(args):
+        shown, renderer = events.ignore, None
+    else:
+        renderer = Renderer(op, live)
+        shown = renderer
+
+    def listener(ev) -> None:
+        _event_logger(ev)
+        shown(ev)
+
+    op.listener = listener
+    with run_log(None if dry_run else op.journal_dir, verb) as logged:
+        try:
+            with ctrl_c(lifecycle.request_stop, lifecycle.abort, f"the {verb}"):
+                outcome = lifecycle.run(op, dry_run=dry_run)
+        finally:
+            if renderer is not None:
+                renderer.close()
+        for phase, seconds in outcome.timings.items():
+            log.info("phase %s took %.2f s", phase, seconds)
+        log.info("%s ended %s%s", verb, outcome.status, f" at {outcome.phase}" if outcome.phase else "")
+        for problem in outcome.problems.sorted():
+            log.info("problem: %s", problem.render())
+    if getattr(args, "events", None):  # the last line: how it ended
+        sys.stdout.write(json.dumps({"event": "Outcome", "time": round(time.time(), 3), **outcome.to_json()},
+                                    ensure_ascii=False) + "\n")
+    if logged is not None and not machine_output(args):
+        print(f"run log: {logged}", file=sys.stderr)
     pin(args, loaded, factory)
     return outcome
 
 
+def _document(verb: str, op: InstallOperation, outcome: Outcome) -> dict:
+    """The --format json document of install, preflight and verify
+    (schemas/cli/COMMAND.schema.json)."""
+    doc: dict = {"command": verb, "site": op.plan.site_name if op.plan else None,
+                 "journal": str(op.journal_dir) if op.journal_dir else None, "outcome": outcome.to_json()}
+    if verb in ("install", "preflight"):
+        doc["preflight"] = [dataclasses.asdict(r) for r in op.preflight.results] if op.preflight else None
+    if verb == "install":
+        run = op.run_outcome
+        doc["steps"] = None if run is None else {
+            "ran": run.ran, "skipped": run.skipped, "pending": run.pending,
+            "failures": [{"node": f.node, "step": f.step, "message": f.message, "log": str(f.log), "tail": f.tail}
+                         for f in run.failures]}
+        doc["transfer"] = op.transfer_note or None
+    if verb in ("install", "verify"):
+        doc["verify"] = op.verify_report.to_json() if op.verify_report is not None else None
+    return doc
+
+
+def _emit_document(args, verb: str, op: InstallOperation, outcome: Outcome) -> None:
+    if getattr(args, "format", "text") == "json":
+        json.dump(_document(verb, op, outcome), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+
+
 def _report(args, outcome: Outcome, verb: str) -> int:
-    if outcome.ok:
-        return EXIT_OK
+    if outcome.ok or machine_output(args):
+        return outcome.exit_code
     problems = outcome.problems
     if outcome.phase == "preflight" and all(p.code.startswith("preflight-") for p in problems):
         print(f"{verb}: stopped at preflight; nothing was installed", file=sys.stderr)
@@ -199,17 +280,20 @@ def _report(args, outcome: Outcome, verb: str) -> int:
 
 
 def cmd_install(args) -> int:
-    loaded = load_valid(args.file)
+    loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
-    print_problems(loaded.problems, summary=False)
+    print_problems(loaded.problems, summary=False, out=sys.stderr if machine_output(args) else None)
     options = InstallOptions(only=args.only, from_step=args.from_step, resume=args.resume, restart=args.restart,
                              parallel=args.parallel, skip_preflight=args.skip_preflight, transfer=args.transfer,
                              verify=not args.no_verify, break_lock=args.break_lock)
     factory = Pinning(args.accept_new_host_keys)
     op = _operation(args, loaded, options, factory)
-    live = sys.stdout.isatty() and not args.plain and not args.dry_run
-    outcome = _drive(args, loaded, install_lifecycle(), op, factory, live=live, dry_run=args.dry_run)
+    live = sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args)
+    outcome = _drive(args, loaded, install_lifecycle(), op, factory, live=live, verb="install", dry_run=args.dry_run)
+    _emit_document(args, "install", op, outcome)
+    if machine_output(args):
+        return outcome.exit_code
     if outcome.ok and op.run_outcome is not None and not args.dry_run:
         print(f"\ninstall complete: {op.run_outcome.ran} steps ran, {op.run_outcome.skipped} already in place")
     if op.run_outcome is not None:
@@ -221,27 +305,30 @@ def cmd_install(args) -> int:
 
 
 def cmd_preflight(args) -> int:
-    loaded = load_valid(args.file)
+    loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     factory = Pinning(args.accept_new_host_keys)
     op = _operation(args, loaded, InstallOptions(only=args.only), factory)
-    outcome = _drive(args, loaded, preflight_lifecycle(), op, factory, live=False)
-    if outcome.ok:
+    outcome = _drive(args, loaded, preflight_lifecycle(), op, factory, live=False, verb="preflight")
+    _emit_document(args, "preflight", op, outcome)
+    if outcome.ok and not machine_output(args):
         print("ready to install")
     return _report(args, outcome, "preflight")
 
 
 def cmd_verify(args) -> int:
-    loaded = load_valid(args.file)
+    loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     factory = Pinning(args.accept_new_host_keys)
     if args.output:
         args.journal_dir = args.output
     op = _operation(args, loaded, InstallOptions(only=args.only), factory)
-    print("verify:")
-    outcome = _drive(args, loaded, verify_lifecycle(), op, factory, live=False)
+    if not machine_output(args):
+        print("verify:")
+    outcome = _drive(args, loaded, verify_lifecycle(), op, factory, live=False, verb="verify")
+    _emit_document(args, "verify", op, outcome)
     if outcome.phase == "verify" and outcome.status == "failed":
         return EXIT_FAILED  # each failed check is printed above, with its hint
     return _report(args, outcome, "verify")
@@ -298,7 +385,7 @@ def cmd_support_bundle(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from .common import add_bundle_options, add_remote_options, add_transfer_options
+    from .common import add_bundle_options, add_output_options, add_remote_options, add_transfer_options
 
     p = sub.add_parser("install", help="lock, validate, preflight, push, run the install steps and verify")
     add_remote_options(p)
@@ -315,31 +402,35 @@ def add_commands(sub) -> None:
     p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
     p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
     p.add_argument("--no-verify", action="store_true", help="do not run `onsite verify` after a complete install")
+    add_output_options(p)
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")
     add_remote_options(p)
     add_bundle_options(p, "bundles whose vendor payloads to check (default: bundles/* next to the answer file)")
     p.add_argument("--journal-dir", help="where preflight.json goes (default: onsite-journal/<site> next to FILE)")
+    add_output_options(p)
     p.set_defaults(func=cmd_preflight)
 
     p = sub.add_parser("verify", help="prove the installed system works; print, and write a JSON and a Markdown report")
     add_remote_options(p)
     add_bundle_options(p, "bundles whose checks to run (default: bundles/* next to the answer file)")
     p.add_argument("-o", "--output", metavar="DIR", help="where the reports go (default: the install's journal folder)")
-    p.add_argument("--journal-dir")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    add_output_options(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("status", help="the install journal as a step x node table")
-    p.add_argument("file")
-    p.add_argument("--journal-dir")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the journal itself (schema: onsite schema --output status)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("support-bundle", help="one tarball to carry out: plan, journal, logs, preflight, versions")
-    p.add_argument("file")
-    p.add_argument("-o", "--output")
-    p.add_argument("--journal-dir")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("-o", "--output", help="the tarball to write (default: onsite-support-<site>-<time>.tar.gz here)")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
     p.set_defaults(func=cmd_support_bundle)
 
 

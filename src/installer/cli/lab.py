@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from ..lab.netns import DEFAULT_NAME, DEFAULT_SUBNET, Lab, LabError
+from ..lab.netns import DEFAULT_NAME, DEFAULT_SUBNET, HOST_KEY_TYPES, SSHD_KINDS, SUDO_MODES, Lab, LabError, ServerKind
 from ..model.problems import Problem, ProblemError
 
 
@@ -22,14 +22,17 @@ def cmd_up(args) -> int:
     lab = _lab(args)
     t0 = time.monotonic()
     try:
-        made = lab.up(nodes=args.nodes, subnet=args.subnet, password_user=args.password_user)
+        kind = ServerKind(sshd=args.sshd, host_keys=tuple(args.host_keys.split(",")), pin=args.pin or "",
+                          ciphers=args.ciphers or "", noisy=args.noisy_shell, sudo_user=args.sudo_user or "",
+                          sudo=args.sudo, shell=args.login_shell or "")
+        made = lab.up(nodes=args.nodes, subnet=args.subnet, password_user=args.password_user, servers=kind)
     except LabError as exc:
         raise _fail(exc) from None
     took = time.monotonic() - t0
     print(("lab up" if made else "lab already up") + f": {len(lab.nodes)} nodes on {lab.subnet} (gateway {lab.gateway})"
           + (f" in {took:.1f} s" if made else ""))
     for n in lab.nodes:
-        print(f"  {n.name:<8} {n.address:<15} {n.host_key}")
+        print(f"  {n.name:<8} {n.address:<15} {n.host_key}" + (f"  ({lab.kind(n).describe()})" if n.server else ""))
     print(f"answer file: {lab.answer_file}")
     print(f"ssh key:     {lab.key_file}  (ssh -i {lab.key_file} -o UserKnownHostsFile={lab.known_hosts} root@{lab.nodes[0].address})")
     if lab.password_user:
@@ -66,16 +69,29 @@ def cmd_status(args) -> int:
 
 def add_commands(sub) -> None:
     lab = sub.add_parser("lab", help="a lab of real nodes on this machine (needs root)")
-    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True, help="what to do with the lab")
 
     def common(p):
         p.add_argument("--state-dir", help="where the lab keeps its state (default: $ONSITE_LAB_DIR or /var/lib/onsite/lab)")
         p.add_argument("--name", default=DEFAULT_NAME, help="lab name, for several labs side by side (default: %(default)s)")
 
     p = lab_sub.add_parser("up", help="create the nodes and write a ready answer file")
-    p.add_argument("--nodes", type=int, default=4)
-    p.add_argument("--subnet", default=DEFAULT_SUBNET)
+    p.add_argument("--nodes", type=int, default=4, help="how many nodes (default: %(default)s)")
+    p.add_argument("--subnet", default=DEFAULT_SUBNET, help="the lab's subnet (default: %(default)s, an RFC 2544 test range)")
     p.add_argument("--password-user", metavar="USER", help="also create USER with a password on every node")
+    g = p.add_argument_group("servers as customers have them (every node; the default is the lab's own friendly sshd)")
+    g.add_argument("--sshd", choices=SSHD_KINDS, default="lab",
+                   help="stock: Debian's default sshd_config (MaxSessions 10); hardened: MaxSessions 1, AES-256, "
+                        "HMAC-SHA2-512, DH group16/18 or ECDH, RSA host key only")
+    g.add_argument("--host-keys", default="ed25519", metavar="TYPES",
+                   help=f"host key types, comma-separated, from {','.join(HOST_KEY_TYPES)} (hardened: rsa)")
+    g.add_argument("--pin", choices=HOST_KEY_TYPES, help="the host key type the answer file pins (default: the first)")
+    g.add_argument("--ciphers", metavar="LIST", help="a hardened sshd's Ciphers line (default: aes256-gcm@openssh.com,aes256-ctr)")
+    g.add_argument("--noisy-shell", action="store_true", help="the login shell prints a notice on every command")
+    g.add_argument("--sudo-user", metavar="USER", help="log in as USER (the lab's key) and become root with sudo")
+    g.add_argument("--sudo", choices=SUDO_MODES, default="nopasswd",
+                   help="the sudo user's rule: nopasswd, password (asked every time), requiretty (password and a terminal)")
+    g.add_argument("--login-shell", metavar="PATH", help="the login shell of root and the sudo user, e.g. /bin/dash")
     common(p)
     p.set_defaults(func=cmd_up)
 
@@ -84,6 +100,6 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_down)
 
     p = lab_sub.add_parser("status", help="what is up (exit 1 if a node is down)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout")
     common(p)
     p.set_defaults(func=cmd_status)

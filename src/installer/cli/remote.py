@@ -9,13 +9,15 @@ FILE.bak).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import threading
 from pathlib import Path
 
-from ..engine import bundle, relay
+from ..engine import bundle, events, relay
 from ..engine.events import human_bytes
-from ..model.problems import Problems
+from ..model.problems import Problems, clean
 from ..remote.connections import Connections
 from .common import (
     EXIT_FAILED,
@@ -24,53 +26,73 @@ from .common import (
     Pinning,
     UsageError,
     add_bundle_options,
+    add_output_options,
     add_remote_options,
     add_transfer_options,
     ctrl_c,
     find_bundles,
     load_valid,
+    machine_output,
     pin,
     print_problems,
     prompt,
 )
-from .install import PlainPrinter
+from .install import JsonLines, PlainPrinter
 
 
 def cmd_push(args) -> int:
-    loaded = load_valid(args.file)
+    loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     bundles = find_bundles(args)
     if not bundles:
         raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
+    machine = machine_output(args)
+    out = sys.stderr if machine else sys.stdout
     factory = Pinning(args.accept_new_host_keys)
     conns = Connections(loaded.plan, factory, prompt=prompt, known_hosts=args.known_hosts)
     stop = threading.Event()
+    listener = JsonLines() if args.events else (events.ignore if machine else PlainPrinter())
     with conns, ctrl_c(stop.set, None, "the push"):
         done = relay.deliver(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, parallel=args.parallel,
-                             listener=PlainPrinter(), nodes=args.only, stop=stop)
-    print(done.why)
-    for note in done.notes:
-        print(f"note: {note}")
+                             listener=listener, nodes=args.only, stop=stop)
+    if not machine:
+        print(done.why)
+        for note in done.notes:
+            print(f"note: {note}")
     pin(args, loaded, factory)
     report = done.report
-    print(f"push: {len(report.results)} nodes, {human_bytes(report.sent_bytes)} sent, {len(report.problems)} failed")
+    rc = EXIT_INTERRUPTED if stop.is_set() else EXIT_FAILED if report.problems else EXIT_OK
+    if args.format == "json":
+        json.dump({"command": "push", "site": loaded.plan.site_name, "ok": rc == EXIT_OK, "exit_code": rc,
+                   "transfer": done.why, "notes": list(done.notes), "sent_bytes": report.sent_bytes,
+                   "nodes": [dataclasses.asdict(r) | {"problem": r.problem.to_json() if r.problem else None}
+                             for r in report.results.values()],
+                   "problems": [p.to_json() for p in report.problems]}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    print(f"push: {len(report.results)} nodes, {human_bytes(report.sent_bytes)} sent, {len(report.problems)} failed",
+          file=out)
     if stop.is_set():
         print("interrupted: what arrived stays on the nodes; push again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    if report.problems:
+    elif report.problems and not machine:
         print_problems(Problems(report.problems), out=sys.stderr, summary=False)
-        return EXIT_FAILED
-    return EXIT_OK
+    return rc
+
+
+def _must_exist(path: str, what: str) -> None:
+    if not Path(path).exists():
+        raise UsageError(f"{what} {clean(path)} does not exist")
 
 
 def cmd_bundle_build(args) -> int:
+    _must_exist(args.src, "bundle source folder")
     b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
     print(f"built {args.output}: {b.id}, {len(b.files)} files, {human_bytes(b.total_bytes)}{', signed' if args.sign else ''}")
     return EXIT_OK
 
 
 def cmd_bundle_verify(args) -> int:
+    _must_exist(args.bundle, "bundle")
     b = bundle.verify(Path(args.bundle), Path(args.pubkey) if args.pubkey else None)
     sig = "signature verified" if args.pubkey else ("signed, not checked (give --pubkey)" if b.signed else "unsigned")
     print(f"{args.bundle}: {b.id}, {len(b.files)} files intact, {sig}")
@@ -91,23 +113,24 @@ def add_commands(sub) -> None:
     add_bundle_options(p)
     p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
     add_transfer_options(p)
+    add_output_options(p)
     p.set_defaults(func=cmd_push)
 
     b = sub.add_parser("bundle", help="build, verify and fill offline bundles")
-    bsub = b.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    bsub = b.add_subparsers(dest="bundle_command", metavar="ACTION", required=True, help="what to do with a bundle")
     p = bsub.add_parser("build", help="make a bundle from a folder with bundle.yaml")
-    p.add_argument("src")
+    p.add_argument("src", help="the source folder (with bundle.yaml)")
     p.add_argument("-o", "--output", required=True, help="output folder, or a .tar file")
     p.add_argument("--sign", metavar="KEY", help="ed25519 private key to sign the manifest with")
     p.set_defaults(func=cmd_bundle_build)
     p = bsub.add_parser("verify", help="check sizes, hashes and (with --pubkey) the signature")
-    p.add_argument("bundle")
-    p.add_argument("--pubkey")
+    p.add_argument("bundle", help="a bundle folder or .tar")
+    p.add_argument("--pubkey", help="trusted ed25519 public key: the bundle must be signed with it")
     p.set_defaults(func=cmd_bundle_verify)
     p = bsub.add_parser("add-debs", help="add Debian packages and their dependencies (apt)")
-    p.add_argument("bundle")
-    p.add_argument("packages", nargs="+")
-    p.add_argument("--sign", metavar="KEY")
+    p.add_argument("bundle", help="a bundle folder (built with onsite bundle build)")
+    p.add_argument("packages", nargs="+", help="Debian package names")
+    p.add_argument("--sign", metavar="KEY", help="ed25519 private key to sign the updated manifest with")
     p.set_defaults(func=cmd_bundle_add_debs)
 
 

@@ -12,6 +12,7 @@ as `_`):
 
     ONSITE_SITE ONSITE_PROFILE ONSITE_SUBNET ONSITE_PREFIX ONSITE_GATEWAY
     ONSITE_DNS ONSITE_NTP                     space-separated
+    ONSITE_POD_SUBNET ONSITE_SERVICE_SUBNET   Kubernetes' pod and service networks
     ONSITE_IP1 ... ONSITE_IP6                 the IP sheet
     ONSITE_NODE ONSITE_NODE_ADDRESS ONSITE_NODE_NIC ONSITE_NODE_ROLES
     ONSITE_NODES                              all node names, plan order
@@ -23,7 +24,8 @@ as `_`):
     ONSITE_PORT_<COMPONENT>_<PORT>            effective ports
     ONSITE_SETTING_<COMPONENT>_<SETTING>      effective settings
     ONSITE_EXTERNAL                           components provided externally
-    ONSITE_SECRET_<NAME>                      resolved secrets (only here)
+    ONSITE_SECRET_<NAME>                      resolved secrets: never in the file; a step
+                                              gets those of its component on stdin
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def variables(plan: Plan, profile: Profile, node: str, secrets: dict[str, str]) 
         "ONSITE_GATEWAY": plan.gateway,
         "ONSITE_DNS": " ".join(plan.dns),
         "ONSITE_NTP": " ".join(plan.ntp),
+        "ONSITE_POD_SUBNET": plan.pod_subnet,
+        "ONSITE_SERVICE_SUBNET": plan.service_subnet,
         "ONSITE_NODE": n.name,
         "ONSITE_NODE_ADDRESS": plan.address_of(n),
         "ONSITE_NODE_NIC": n.nic,
@@ -84,9 +88,12 @@ def variables(plan: Plan, profile: Profile, node: str, secrets: dict[str, str]) 
             value = plan.setting(profile, comp.name, key)
             env[var("ONSITE_SETTING", comp.name, key)] = str(value).lower() if isinstance(value, bool) else str(value)
     env["ONSITE_EXTERNAL"] = " ".join(sorted(c for c in profile.components if plan.is_external(c)))
-    for name, value in secrets.items():
-        env[var("ONSITE_SECRET", name)] = value
+    env.update(secret_variables(secrets))
     return env
+
+
+def secret_variables(secrets: dict[str, str]) -> dict[str, str]:
+    return {var("ONSITE_SECRET", name): value for name, value in secrets.items()}
 
 
 def render(env: dict[str, str]) -> str:

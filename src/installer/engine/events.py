@@ -175,3 +175,24 @@ class RateMeter:
                 self.samples.pop(0)
             (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
             return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def to_json(event: object) -> dict:
+    """An event as a JSON object: {"event": its class name, its fields...}.
+    Problems become their JSON form; other values their text."""
+    from ..model.problems import Problem
+
+    def value(v: object) -> object:
+        if isinstance(v, Problem):
+            return v.to_json()
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            return v
+        if isinstance(v, (list, tuple)):
+            return [value(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): value(x) for k, x in v.items()}
+        return str(v)
+
+    fields = {f.name: value(getattr(event, f.name)) for f in dataclasses.fields(event)} \
+        if dataclasses.is_dataclass(event) else {"text": str(event)}
+    return {"event": type(event).__name__, "time": round(time.time(), 3), **fields}

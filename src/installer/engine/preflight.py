@@ -14,6 +14,11 @@ Checks, each ok / warn / fail (fail blocks the install):
   leftovers  signs of an earlier install, named (warn)
   payload    (node "bundles") a vendor payload a step needs is missing from
              its bundle; found without the network by the caller
+The server as found (each with what it means for the install):
+  sessions   the SSH sessions per connection sshd allows (MaxSessions)
+  algorithms key exchange, host key, cipher and MAC negotiated
+  shell      text the login shell prints around commands (warn, first line)
+  sudo       root, sudo without a password, with one, with a terminal
 
 One remote script gathers each node's facts; values reach it as arguments.
 """
@@ -31,7 +36,7 @@ from ..model.planner import node_views
 from ..model.problems import Problem
 from ..model.profile import Profile
 from ..remote.connections import Connections
-from ..remote.transport import Transport, TransportError, sh_script
+from ..remote.transport import ServerFacts, Transport, TransportError, sh_script
 from .events import CheckResult, Listener, ignore
 
 MAX_SKEW = 0.5
@@ -92,6 +97,7 @@ class _Facts:
     raw: list[tuple[str, str]]
     clock_offset: float | None = None
     clock_error: float = 0.0
+    server: ServerFacts | None = None
 
     def first(self, key: str, default: str = "") -> str:
         return next((v for k, v in self.raw if k == key), default)
@@ -147,6 +153,8 @@ def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: t
     raw = [tuple(line.split(" ", 1)) if " " in line else (line, "") for line in res.stdout.splitlines()]
     facts = _Facts(name, raw)  # type: ignore[arg-type]
     facts.clock_offset, facts.clock_error = _clock_offset(t)
+    probe = getattr(t, "probe_sessions", None)  # what the transport learnt of the server (SSH only)
+    facts.server = probe() if probe is not None else None
     return facts
 
 
@@ -167,8 +175,55 @@ def _clock_offset(t: Transport) -> tuple[float | None, float]:
     return best
 
 
+FAST_CIPHER = "aes128-gcm@openssh.com"
+
+
+def _server_checks(n: str, sf: ServerFacts, emit) -> None:
+    """The node's SSH server and login as found, and what each means."""
+    if sf.session_limit is not None and sf.session_limit < 4:
+        emit(n, "sessions", "warn",
+             f"sshd allows {sf.session_limit} session{'s' if sf.session_limit > 1 else ''} per connection (MaxSessions): "
+             f"onsite opens more connections to this node (up to 4) and queues the rest, so steps that run side by "
+             f"side may wait for a free session; nothing fails because of it",
+             "nothing to do; a higher MaxSessions on the node lets steps start sooner")
+    elif sf.session_limit is not None:
+        emit(n, "sessions", "ok", f"sshd allows {sf.session_limit} sessions per connection (MaxSessions): steps run side "
+             "by side over one connection; beyond that onsite opens another")
+    elif sf.sessions_probed:
+        emit(n, "sessions", "ok", f"sshd allows at least {sf.sessions_probed} sessions per connection: "
+             "steps run side by side over one connection")
+    if sf.cipher:
+        what = f"key exchange {sf.kex}, host key {sf.host_key_type}, cipher {sf.cipher}" + (f", MAC {sf.mac}" if sf.mac else "")
+        if sf.cipher == FAST_CIPHER:
+            emit(n, "algorithms", "ok", f"{what}: onsite's fastest cipher, the push runs at full speed")
+        else:
+            emit(n, "algorithms", "ok", f"{what}: the node does not allow {FAST_CIPHER} (it offers "
+                 f"{', '.join(sf.server_ciphers)}), so the push uses the fastest it allows and may be a little slower")
+    if sf.noise:
+        emit(n, "shell", "warn", f"the login shell prints text around every command, first line: {sf.noise!r}; onsite "
+             "frames its own output and ignores it (the step logs keep it)",
+             "nothing to do for the install; to quiet it, move the line below the non-interactive return of the "
+             "user's .bashrc (or out of /etc/profile.d, /etc/bash.bashrc, .zshenv)")
+    else:
+        emit(n, "shell", "ok", "the login shell prints nothing around commands")
+    sudo = {
+        "root": ("ok", "logged in as root: no sudo"),
+        "nopasswd": ("ok", "sudo without a password (NOPASSWD): onsite never sends the sudo password"),
+        "nopasswd+tty": ("ok", "sudo without a password, and only on a terminal (requiretty): commands run on a pty, "
+                         "so a step's errors reach its log as part of its output"),
+        "password": ("ok", "sudo asks for the password: onsite answers sudo's own prompt each time it asks (also when "
+                     "a timestamp expires during the install), and sends it at no other time"),
+        "password+tty": ("ok", "sudo asks for the password and needs a terminal (requiretty): onsite answers the prompt "
+                         "on a pty; a step's errors reach its log as part of its output"),
+    }.get(sf.sudo)
+    if sudo:
+        emit(n, "sudo", *sudo)
+
+
 def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
     n = f.node
+    if f.server is not None:
+        _server_checks(n, f.server, emit)
     uid = f.first("uid")
     if uid == "0":
         emit(n, "root", "ok", "commands run as root")

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..model.plan import Plan
 from ..model.problems import ProblemError
 from ..model.profile import Profile
+from ..remote import hostkeys
 from ..remote.connections import Connections, transport_problem
 from ..remote.transport import Segment, TransportError
 from . import push as push_mod
@@ -79,6 +80,13 @@ def _keypair() -> tuple[bytes, str]:
     return private, public
 
 
+def _fingerprint(public: str) -> str | None:
+    try:
+        return hostkeys.fingerprint_of_public_line(public)
+    except ValueError:
+        return None
+
+
 def relay_possible(plan: Plan, nodes: Sequence[str]) -> str | None:
     """Why relay cannot be used here, or None."""
     if len(nodes) < 2:
@@ -113,10 +121,14 @@ class Relay:
         host_keys: dict[str, str] = {}
         for n in chain:
             t = self.conns.get(n)  # its host key was verified on connect
-            res = t.run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], timeout=30)
-            if not res.ok:
-                raise TransportError("protocol", n, "cannot read the node's host key for the relay", "use --direct")
-            host_keys[n] = " ".join(res.stdout.split()[:2])
+            res = t.run(["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"], timeout=30)
+            # the key the installer verified (ed25519, ECDSA or RSA), else none
+            pinned = self.plan.node(n).ssh.host_key or getattr(t, "seen_host_key", None)
+            keys = [" ".join(line.split()[:2]) for line in res.stdout.splitlines() if len(line.split()) >= 2]
+            mine = [k for k in keys if pinned is None or _fingerprint(k) == pinned]
+            if not res.ok or not mine:
+                raise TransportError("protocol", n, "cannot read the node's verified host key for the relay", "use --direct")
+            host_keys[n] = mine[0]
         known = "".join(f"{self._address(n)} {host_keys[n]}\n" for n in chain)
         addresses = ",".join(self._address(n) for n in chain)
         entry = f'restrict,from="{addresses}",command="python3 {self.dir}/receive.py" {public} {MARK}{self.id}'

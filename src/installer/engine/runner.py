@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -37,12 +37,14 @@ from .steps import Instance, Step
 RUN_DIR = "/var/lib/onsite/run"
 LOG_TAIL = 15
 
-# Values arrive only through the env file; the script runs from its bundle.
-# coreutils `timeout` (which wraps every command) leads its own process group:
-# the step records that group, so an abort can stop the whole step on the node.
+# Values arrive only through the node's env file (the plan, no secret) and
+# stdin (the secrets this step's component needs, nothing else); the script
+# runs from its bundle with an empty stdin. coreutils `timeout` (which wraps
+# every command) leads its own process group: the step records that group,
+# so an abort can stop the whole step on the node.
 _RUN_STEP = ('read -r _ _ _ _ pgid _ < /proc/$$/stat; echo "$pgid" > "$1.$4.pgid"; '
-             'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"')
-_CHECK_STEP = 'set -a; . "$1"; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3"'
+             'set -a; . "$1"; . /dev/stdin; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3" </dev/null')
+_CHECK_STEP = 'set -a; . "$1"; . /dev/stdin; set +a; export ONSITE_STEP="$4"; cd "$2" && exec bash "$3" </dev/null'
 _KILL_STEP = 'if [ -f "$1" ]; then kill -s TERM -- "-$(cat "$1")" 2>/dev/null; rm -f -- "$1"; fi; true'  # dash: -s TERM, not -TERM
 _WRITE_ENV = 'umask 077; mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv -f "$1.tmp" "$1"'
 
@@ -70,12 +72,18 @@ class RunOutcome:
         return not self.failures and not self.stopped and not self.aborted and self.pending == 0
 
 
-class _Masker:
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True)
+class Masker:
+    """Replaces every secret value onsite holds: the plan's secrets, values
+    derived from them, and (read when called, as they are resolved on
+    connecting) the SSH and sudo passwords."""
+
+    def __init__(self, secrets: Sequence[str], more: Callable[[], Sequence[str]] | None = None) -> None:
+        self.fixed = [s for s in secrets if s]
+        self.more = more
 
     def __call__(self, text: str) -> str:
-        for s in self.secrets:
+        values = self.fixed + [s for s in (self.more() if self.more else []) if s]
+        for s in sorted(set(values), key=len, reverse=True):
             text = text.replace(s, "********")
         return text
 
@@ -91,7 +99,7 @@ class Runner:
         self.conns = conns
         self.journal = journal
         self.secrets = dict(secrets or {})
-        self.mask = _Masker(list(self.secrets.values()))
+        self.mask = Masker(masked_values(self.secrets), conns.resolved_secrets)
         self.listener = listener
         self.parallel = max(1, parallel)
         self.resume = resume
@@ -249,9 +257,11 @@ class Runner:
                     self.listener(StepStarted(inst.node, step.id, step.title, attempt))
                     write("onsite", f"running {step.script} (attempt {attempt}, timeout {step.timeout} s)")
                     res = t.run(["bash", "-c", _RUN_STEP, "onsite", self.env_path, bdir, step.script, step.id],
-                                timeout=step.timeout,
+                                stdin=self._secrets_of(step), timeout=step.timeout,
                                 on_stdout=lambda line: write("out", line), on_stderr=lambda line: write("err", line))
                     last_exit = res.exit_status
+                    for line in res.noise.splitlines():  # what the login shell printed around it
+                        write("noise", line)
                     write("onsite", f"exit status {res.exit_status}")
                     if self._abort.is_set():
                         raise TransportError("dropped", inst.node, "aborted while it ran")
@@ -281,9 +291,15 @@ class Runner:
                 return status, False, failure
 
     def _check(self, t: Transport, bdir: str, step: Step, write) -> bool:
-        res = t.run(["bash", "-c", _CHECK_STEP, "onsite", self.env_path, bdir, step.check, step.id], timeout=min(step.timeout, 300),
-                    on_stderr=lambda line: write("check", line))
+        res = t.run(["bash", "-c", _CHECK_STEP, "onsite", self.env_path, bdir, step.check, step.id],
+                    stdin=self._secrets_of(step), timeout=min(step.timeout, 300), on_stderr=lambda line: write("check", line))
         return res.ok
+
+    def _secrets_of(self, step: Step) -> bytes:
+        """Need to know: the secrets of the step's component(s) as the profile
+        declares them, plus the step's own `secrets:`; no other step, and no
+        daemon a step starts, sees the rest."""
+        return envfile.render(envfile.secret_variables(step_secrets(self.profile, step, self.secrets))).encode()
 
     def _failed(self, inst: Instance, t0: float, log_path: Path, message: str, exit_code: int | None):
         self.journal.update(inst.key, status=FAILED, ended=now(), exit_code=exit_code, message=message)
@@ -304,7 +320,7 @@ class Runner:
         with lock:
             if node in self._env_written:
                 return
-            text = envfile.render(envfile.variables(self.plan, self.profile, node, self.secrets))
+            text = envfile.render(envfile.variables(self.plan, self.profile, node, {}))  # no secret in the file
             res = t.run(["sh", "-c", _WRITE_ENV, "onsite", self.env_path], stdin=text.encode(), timeout=60)
             if not res.ok:
                 raise TransportError("protocol", node, f"cannot write {self.env_path}: {res.stderr.strip()}",
@@ -319,5 +335,21 @@ class Runner:
                 pass  # unreachable now; the next run overwrites and removes it
 
 
-__all__ = ["Runner", "RunOutcome", "StepStarted", "StepOutput", "StepFinished", "Failure", "PENDING", "RUNNING", "DONE",
+def masked_values(secrets: dict[str, str]) -> list[str]:
+    """The plan's secrets and what a bundle derives from them where onsite
+    knows how (the RADIUS probe password of installer.engine.probes)."""
+    from .probes import PROBE_USER, probe_password
+
+    values = list(secrets.values())
+    values += [probe_password(v, PROBE_USER) for v in secrets.values()]
+    return values
+
+
+def step_secrets(profile: Profile, step: Step, resolved: dict[str, str]) -> dict[str, str]:
+    names = {s for c in (step.component, *step.provides) if c and c in profile.components
+             for s in profile.components[c].secrets} | set(step.secrets)
+    return {n: resolved[n] for n in sorted(names) if n in resolved}
+
+
+__all__ = ["step_secrets", "Runner", "RunOutcome", "StepStarted", "StepOutput", "StepFinished", "Failure", "PENDING", "RUNNING", "DONE",
            "FAILED", "UNKNOWN"]

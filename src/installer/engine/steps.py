@@ -34,7 +34,7 @@ from .bundle import Bundle
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
-          "idempotent", "retries", "payload", "provides"}
+          "idempotent", "retries", "payload", "provides", "secrets"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Step:
     component: str | None = None
     payload: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()  # further components this step installs (kubelet with the control plane)
+    secrets: tuple[str, ...] = ()  # secrets beyond its components' (need to know: nothing else reaches it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +109,11 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
             payload = raw.get("payload") or []
             component = raw.get("component")
             provides = raw.get("provides") or []
+            wanted = raw.get("secrets") or []
             ok = True
+            if not (isinstance(wanted, list) and all(isinstance(x, str) and x for x in wanted)):
+                problems.append(_bad(b, where, "secrets must be a list of secret names"))
+                ok = False
             if not (isinstance(provides, list) and all(isinstance(x, str) and x for x in provides)):
                 problems.append(_bad(b, where, "provides must be a list of component names"))
                 ok = False
@@ -158,7 +163,7 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
                 steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
                                   depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
                                   timeout=timeout, idempotent=idempotent, retries=retries, component=component,
-                                  payload=tuple(payload), provides=tuple(provides)))
+                                  payload=tuple(payload), provides=tuple(provides), secrets=tuple(wanted)))
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:

@@ -329,7 +329,14 @@ class Verifier:
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         checks: list[Check] = []
 
+        from .runner import Masker, masked_values
+
+        mask = Masker(masked_values(self.secrets), self.conns.resolved_secrets)
+
         def add(c: Check) -> None:
+            # a bundle's script could print a secret: reports and events hold none
+            c.summary, c.hint = mask(c.summary), mask(c.hint)
+            c.details = json.loads(mask(json.dumps(c.details)))
             checks.append(c)
             listener(VerifyResult(c.name, c.status, c.summary, c.node, c.hint))
 

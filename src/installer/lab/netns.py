@@ -97,7 +97,8 @@ for hide in "$@"; do
 done
 mkdir -p "$root/run/sshd"
 for key in "$root"/etc/ssh/ssh_host_*_key "$root"/etc/ssh/ssh_host_*_key.pub; do
-    case $key in *ed25519*) ;; *) rm -f "$key" ;; esac
+    # the host's own keys show through the overlay: keep only the node's
+    [ -e "$dir/upper/etc/ssh/${key##*/}" ] || rm -f "$key"
 done
 exec chroot "$root" /usr/bin/python3 -c "$NODE_INIT"
 """
@@ -125,6 +126,94 @@ def _whiteout(upper: Path, path: str) -> None:
         os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
 
 
+HOST_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+SSHD_KINDS = ("lab", "stock", "hardened")
+SUDO_MODES = ("nopasswd", "password", "requiretty")
+
+# Debian 12's /etc/ssh/sshd_config as the package installs it (its
+# uncommented lines): MaxSessions 10, MaxStartups 10:30:100 and the
+# algorithm lists are OpenSSH's defaults. UsePAM stays off: the lab's nodes
+# have no login stack of their own (see _sshd_config).
+STOCK_SSHD = """\
+Include /etc/ssh/sshd_config.d/*.conf
+KbdInteractiveAuthentication no
+X11Forwarding yes
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+"""
+
+# What security baselines ask of sshd: one session per connection, a short
+# list of algorithms, an RSA host key with SHA-2 signatures only.
+HARDENED_SSHD = """\
+Banner /etc/issue.net
+MaxSessions 1
+MaxAuthTries 3
+Ciphers {ciphers}
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-512
+KexAlgorithms diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,ecdh-sha2-nistp384
+HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256
+X11Forwarding no
+AllowTcpForwarding no
+Subsystem sftp internal-sftp
+"""
+HARDENED_CIPHERS = "aes256-gcm@openssh.com,aes256-ctr"
+
+# A login shell that talks: the first lines of the shell's startup file, before
+# the usual "not interactive: return" guard, print on both streams.
+NOISE = """\
+# written by onsite lab: a managed server's notice
+echo "*** {node}: authorised use only; activity is logged ***"
+echo "notice: this host is managed by configuration management" >&2
+case $- in *i*) ;; *) return 2>/dev/null ;; esac
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerKind:
+    """How one lab node's server is set up (the default: the lab's own,
+    friendly sshd, root logs in with the lab's key, a quiet shell)."""
+
+    sshd: str = "lab"  # lab | stock (Debian's defaults) | hardened (MaxSessions 1, short algorithm lists)
+    host_keys: tuple[str, ...] = ("ed25519",)  # the node's host key types; hardened: rsa only
+    pin: str = ""  # the host key type the answer file pins (default: the first of host_keys)
+    ciphers: str = ""  # hardened: its Ciphers line (default HARDENED_CIPHERS)
+    noisy: bool = False  # the login shell prints on every command (root's and the sudo user's)
+    sudo_user: str = ""  # the answer file logs in as this user (key login) and becomes root with sudo
+    sudo: str = "nopasswd"  # nopasswd | password | requiretty (password, and sudo wants a terminal)
+    shell: str = ""  # the login shell of root and the sudo user (default: the system's, bash)
+
+    def __post_init__(self) -> None:
+        if self.sshd not in SSHD_KINDS:
+            raise LabError(f"sshd kind {self.sshd!r}: one of {', '.join(SSHD_KINDS)}", exit_code=2)
+        if self.sudo not in SUDO_MODES:
+            raise LabError(f"sudo mode {self.sudo!r}: one of {', '.join(SUDO_MODES)}", exit_code=2)
+        keys = ("rsa",) if self.sshd == "hardened" else tuple(self.host_keys)
+        if not keys or any(k not in HOST_KEY_TYPES for k in keys):
+            raise LabError(f"host keys {', '.join(keys)}: from {', '.join(HOST_KEY_TYPES)}", exit_code=2)
+        object.__setattr__(self, "host_keys", keys)
+        if self.pin and self.pin not in keys:
+            raise LabError(f"cannot pin a {self.pin} host key: the node has {', '.join(keys)}", exit_code=2)
+        if self.sudo_user and not (self.sudo_user.isalnum() and self.sudo_user.islower() and self.sudo_user != "root"):
+            raise LabError(f"sudo user {self.sudo_user!r}: lower-case letters and digits", exit_code=2)
+
+    @property
+    def pinned(self) -> str:
+        return self.pin or self.host_keys[0]
+
+    def describe(self) -> str:
+        words = [f"{self.sshd} sshd", "/".join(self.host_keys) + " host key" + ("s" if len(self.host_keys) > 1 else "")]
+        if self.pin:
+            words.append(f"{self.pin} pinned")
+        if self.noisy:
+            words.append("noisy shell")
+        if self.shell:
+            words.append(f"shell {self.shell}")
+        if self.sudo_user:
+            words.append(f"login {self.sudo_user} + sudo {self.sudo}")
+        return ", ".join(words)
+
+
 class LabError(Exception):
     """Something the lab cannot do; says what to do instead."""
 
@@ -144,7 +233,8 @@ class LabNode:
     veth: str
     dir: str
     pid: int | None = None  # the node's init (PID 1 inside), as the host sees it
-    host_key: str | None = None  # SHA256:... fingerprint
+    host_key: str | None = None  # SHA256:... fingerprint (of the pinned key)
+    server: dict | None = None  # ServerKind's fields; None: the lab's default
 
 
 def _run(args: Sequence[str], *, check: bool = True, input: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -216,6 +306,10 @@ class Lab:
                 return n
         raise LabError(f"the lab has no node {name!r}", f"nodes: {', '.join(n.name for n in self.nodes)}", 2)
 
+    @staticmethod
+    def kind(n: LabNode) -> ServerKind:
+        return ServerKind(**{k: tuple(v) if k == "host_keys" else v for k, v in (n.server or {}).items()})
+
     # -- state --------------------------------------------------------------
     def _load(self) -> None:
         try:
@@ -266,8 +360,11 @@ class Lab:
         return bool(self.nodes) and all(s["ssh"] for s in self.status())
 
     # -- up -------------------------------------------------------------------
-    def up(self, nodes: int = 4, subnet: str = DEFAULT_SUBNET, password_user: str | None = None) -> bool:
-        """Bring the lab up. Returns False when a healthy lab was already up."""
+    def up(self, nodes: int = 4, subnet: str = DEFAULT_SUBNET, password_user: str | None = None,
+           servers: ServerKind | Sequence[ServerKind] | None = None) -> bool:
+        """Bring the lab up. Returns False when a healthy lab was already up.
+        `servers`: one kind for every node, or one per node (the rest get
+        the lab's default)."""
         check_host()
         if not 1 <= nodes <= 200:
             raise LabError(f"--nodes {nodes}: a lab has 1 to 200 nodes", exit_code=2)
@@ -277,8 +374,14 @@ class Lab:
             raise LabError(f"--subnet {subnet}: {exc}", "write a network such as 198.18.0.0/24", 2) from None
         if net.num_addresses < FIRST_HOST + nodes + 4:
             raise LabError(f"{net} is too small for {nodes} nodes", "use a /24", 2)
+        if isinstance(servers, ServerKind) or servers is None:
+            kinds = [servers or ServerKind()] * nodes
+        else:
+            kinds = list(servers)[:nodes] + [ServerKind()] * max(0, nodes - len(servers))
+        shapes = [None if k == ServerKind() else dataclasses.asdict(k) for k in kinds]
         if self.nodes and self.healthy():
-            if self.subnet == str(net) and len(self.nodes) == nodes and self.password_user == password_user:
+            same = [n.server for n in self.nodes] == [None if s is None else json.loads(json.dumps(s)) for s in shapes]
+            if self.subnet == str(net) and len(self.nodes) == nodes and self.password_user == password_user and same:
                 return False
             raise LabError(
                 f"a lab is already up with {len(self.nodes)} nodes on {self.subnet}",
@@ -301,6 +404,7 @@ class Lab:
                 netns=f"{self.name}-{i + 1}",
                 veth=f"{self.name}-v{i + 1}",
                 dir=str(self.state_dir / "nodes" / f"n{i + 1}"),
+                server=shapes[i],
             )
             for i in range(nodes)
         ]
@@ -317,6 +421,8 @@ class Lab:
             if password_user:
                 for n in self.nodes:
                     self._add_password_user(n, password_user)
+            for n in self.nodes:
+                self._set_up_login(n)
             self._write_known_hosts()
             self._write_answer_file()
             self._save()
@@ -374,10 +480,14 @@ class Lab:
             (d / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(d / "home", 0o700)
         os.chmod(d / "home/.ssh", 0o700)
-        key = d / "upper/etc/ssh/ssh_host_ed25519_key"
-        if not key.exists():
-            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{n.name}", "-f", str(key)])
-        n.host_key = hostkeys.fingerprint_of_public_line(key.with_suffix(".pub").read_text())
+        kind = self.kind(n)
+        for t in kind.host_keys:
+            key = d / f"upper/etc/ssh/ssh_host_{t}_key"
+            if not key.exists():
+                bits = ["-b", "3072"] if t == "rsa" else []
+                _run(["ssh-keygen", "-q", "-t", t, *bits, "-N", "", "-C", f"root@{n.name}", "-f", str(key)])
+        pinned = d / f"upper/etc/ssh/ssh_host_{kind.pinned}_key.pub"
+        n.host_key = hostkeys.fingerprint_of_public_line(pinned.read_text())
         # The host's own service state that a fresh server would not have (the
         # profile's state_paths): without this the host's services would show
         # through as an earlier install. Hidden by overlay "whiteouts".
@@ -385,26 +495,75 @@ class Lab:
             _whiteout(d / "upper", path)
         shutil.copyfile(self.key_file.with_suffix(".pub"), d / "home/.ssh/authorized_keys")
         os.chmod(d / "home/.ssh/authorized_keys", 0o600)
-        password = "yes" if self.password_user else "no"
-        (d / "upper/etc/ssh/sshd_config").write_text(
-            "# written by onsite lab\n"
-            "Port 22\n"
-            f"ListenAddress {n.address}\n"
-            "HostKey /etc/ssh/ssh_host_ed25519_key\n"
-            "PermitRootLogin prohibit-password\n"
-            "PubkeyAuthentication yes\n"
-            f"PasswordAuthentication {password}\n"
-            "KbdInteractiveAuthentication no\n"
-            "UsePAM no\n"
-            "UseDNS no\n"
-            "MaxStartups 200:30:400\n"
-            "MaxSessions 100\n"
-            "PidFile /run/sshd.pid\n"
-            "Subsystem sftp internal-sftp\n"
-        )
+        (d / "upper/etc/ssh/sshd_config").write_text(self._sshd_config(n, kind))
+        if kind.noisy:
+            (d / "home/.bashrc").write_text(NOISE.format(node=n.name))
+            (d / "home/.zshenv").write_text(NOISE.format(node=n.name).replace("return 2>/dev/null", "return"))
         (d / "upper/etc/hostname").write_text(n.name + "\n")
         hosts = "127.0.0.1 localhost\n" + "".join(f"{m.address} {m.name}\n" for m in self.nodes)
         (d / "upper/etc/hosts").write_text(hosts)
+
+    def _sshd_config(self, n: LabNode, kind: ServerKind) -> str:
+        password = "yes" if self.password_user else "no"
+        # Every kind: the node's own address and host keys, and no PAM (the
+        # nodes share the host's PAM stack, with no login sessions of their own).
+        common = (f"ListenAddress {n.address}\n"
+                  + "".join(f"HostKey /etc/ssh/ssh_host_{t}_key\n" for t in kind.host_keys)
+                  + f"PasswordAuthentication {password}\nUsePAM no\nUseDNS no\nPidFile /run/sshd.pid\n")
+        if kind.sshd == "stock":
+            return "# written by onsite lab: Debian 12's defaults\n" + common + STOCK_SSHD
+        if kind.sshd == "hardened":
+            return ("# written by onsite lab: a hardened sshd\n" + common + "PermitRootLogin prohibit-password\n"
+                    + HARDENED_SSHD.format(ciphers=kind.ciphers or HARDENED_CIPHERS))
+        return (
+            "# written by onsite lab\n"
+            "Port 22\n"
+            + common +
+            "PermitRootLogin prohibit-password\n"
+            "PubkeyAuthentication yes\n"
+            "KbdInteractiveAuthentication no\n"
+            "MaxStartups 200:30:400\n"
+            "MaxSessions 100\n"
+            "Subsystem sftp internal-sftp\n"
+        )
+
+    def _set_up_login(self, n: LabNode) -> None:
+        """The node's login as its kind says: the sudo user (key login, its
+        sudoers rule, a password for sudo), login shells, a noisy shell."""
+        kind = self.kind(n)
+        if kind.shell:
+            self.run(n.name, ["usermod", "-s", kind.shell, "root"])
+        user = kind.sudo_user
+        if not user:
+            return
+        shell = kind.shell or "/bin/bash"
+        if self.run(n.name, ["id", "-u", user], check=False).returncode != 0:
+            self.run(n.name, ["useradd", "-m", "-s", shell, user])
+            # no password yet: "*" rather than useradd's "!", which sshd takes for a locked account
+            self.run(n.name, ["usermod", "-p", "*", user])
+        home = f"/home/{user}"
+        # the lab hides the host's /home from the nodes with a tmpfs; the user's home lives there
+        self.run(n.name, ["sh", "-c", 'mkdir -p "$1/.ssh" && cat > "$1/.ssh/authorized_keys" && chmod 700 "$1/.ssh" && '
+                          'chmod 600 "$1/.ssh/authorized_keys" && chown -R "$2:" "$1"', "lab", home, user],
+                 input=self.key_file.with_suffix(".pub").read_text())
+        if kind.noisy:
+            for name, text in ((".bashrc", NOISE), (".zshenv", NOISE.replace("return 2>/dev/null", "return"))):
+                self.run(n.name, ["sh", "-c", 'cat > "$1" && chown "$2:" "$1"', "lab", f"{home}/{name}", user],
+                         input=text.format(node=n.name))
+        rules = [f"{user} ALL=(ALL:ALL) NOPASSWD: ALL" if kind.sudo == "nopasswd" else f"{user} ALL=(ALL:ALL) ALL"]
+        if kind.sudo != "nopasswd":
+            secret = self.secret_file(f"sudo-{user}")
+            if not secret.exists():
+                fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(15) + "\n")
+            self.run(n.name, ["chpasswd"], input=f"{user}:{secret.read_text().strip()}\n")  # on stdin, never in argv
+            # no cached timestamp: every sudo asks, as when one expires mid-install
+            rules.append(f"Defaults:{user} timestamp_timeout=0")
+        if kind.sudo == "requiretty":
+            rules.append(f"Defaults:{user} requiretty")
+        self.run(n.name, ["sh", "-c", 'cat > /etc/sudoers.d/onsite-lab-login && chmod 0440 /etc/sudoers.d/onsite-lab-login'],
+                 input="".join(r + "\n" for r in rules))
 
     def _hidden_paths(self) -> list[str]:
         """Host folders the nodes must not see: state (keys), the checkout, homes."""
@@ -478,8 +637,9 @@ class Lab:
     def _write_known_hosts(self) -> None:
         lines = []
         for n in self.nodes:
-            pub = (Path(n.dir) / "upper/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
-            lines.append(f"{n.address} {pub[0]} {pub[1]}\n")
+            for t in self.kind(n).host_keys:
+                pub = (Path(n.dir) / f"upper/etc/ssh/ssh_host_{t}_key.pub").read_text().split()
+                lines.append(f"{n.address} {pub[0]} {pub[1]}\n")
         self.known_hosts.write_text("".join(lines))
 
     def _write_answer_file(self) -> None:
@@ -500,6 +660,11 @@ class Lab:
             if ln is not None:
                 pn.name = ln.name
                 pn.ssh.host_key = ln.host_key
+                kind = self.kind(ln)
+                if kind.sudo_user:
+                    pn.ssh.user = kind.sudo_user
+                    if kind.sudo != "nopasswd":
+                        pn.ssh.sudo_password = f"file:{self.secret_file('sudo-' + kind.sudo_user)}"
         for v in plan.vips:
             v.check = VipCheck(interval=2, fall=3, rise=2)  # the lab moves VIPs in seconds
         plan.secrets = {s: f"file:{self.secret_file(s)}" for s in plan.secrets}

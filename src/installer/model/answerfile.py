@@ -1,17 +1,35 @@
-"""Answer files: write a plan as commented, stable YAML; make a starting plan.
+"""Answer files: write a plan as commented, stable YAML; rewrite one in
+place keeping the deployer's text; make a starting plan.
 
-Reading goes through `validate.validate_file`, which returns the plan with
-every problem located in the file.
+Two ways of writing, on purpose:
+- A new file (`write_new`, `onsite init`, the wizard's first save) is
+  rendered by PyYAML in one stable layout: fixed section order, a comment per
+  section, block style, defaults written out.
+- An existing file (`write` when the file is there: host keys pinned by
+  `--accept-new-host-keys`, the wizard's save) is edited in ruamel.yaml's
+  round-trip mode: only the values that changed are touched, so the
+  deployer's comments, key order, quoting, flow or block style and blank
+  lines stay where they were. What changed is found by comparing the plan
+  read from the file with the plan to write (both in canonical form), and
+  applied at the same field paths of the file's own text. A file that cannot
+  be read back (changed meanwhile, not valid) is written new.
+
+Reading goes through `validate.validate_file` (the strict reader in
+`yamlio`, not ruamel), which returns the plan with every problem located in
+the file.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from . import ipplan, yamlio
 from .plan import Node, Plan, SshAccess, Vip, VipCheck
+from .problems import ProblemError
 from .profile import Profile
 
 HEADER = """\
@@ -51,9 +69,132 @@ def render(plan: Plan, profile: Profile | None = None, name: str = "FILE") -> st
 
 
 def write(plan: Plan, path: str | Path, profile: Profile | None = None) -> None:
-    """Write atomically: a crash never leaves half an answer file."""
+    """Write `plan` to `path`: edit the file in place when it is there and
+    can be read back (only what changed is touched), else write it new."""
     path = Path(path)
-    text = render(plan, profile, name=path.name)
+    try:
+        old = yamlio.read_file(path)
+        old_plan = Plan.from_data(old.data, profile)
+    except (ProblemError, KeyError, TypeError, ValueError, AttributeError):
+        write_new(plan, path, profile)
+        return
+    rewrite(path, old_plan.to_data(), plan.to_data())
+
+
+def write_new(plan: Plan, path: str | Path, profile: Profile | None = None) -> None:
+    """Write a new answer file in onsite's own layout."""
+    path = Path(path)
+    write_text(path, render(plan, profile, name=path.name))
+
+
+def save_data(data: dict[str, Any], path: str | Path, new_text: str) -> None:
+    """Save raw answer-file data (the wizard's, valid or not): edit the file
+    in place when it is there and readable, else write `new_text`."""
+    path = Path(path)
+    try:
+        old = yamlio.read_file(path)
+    except ProblemError:
+        write_text(path, new_text)
+        return
+    if not isinstance(old.data, dict):
+        write_text(path, new_text)
+        return
+    rewrite(path, old.data, data)
+
+
+def _round_trip(text: str):
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, sequence, offset = load_yaml_guess_indent(text)
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096  # never re-wrap the deployer's long lines
+    y.indent(mapping=2, sequence=sequence or 4, offset=offset if offset is not None else 2)
+    return y
+
+
+def _fresh(value: Any) -> Any:
+    """A value about to be written into the file. A string the strict reader
+    would not read back as the same text (yes/no/on/off, null, 22, 051) is
+    single-quoted: ruamel follows YAML 1.2, where `no` is text, but the
+    reader follows YAML 1.1 as the deployer's other tools may."""
+    from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    if isinstance(value, str):
+        if "\n" in value:
+            return LiteralScalarString(value)
+        try:
+            plain_ok = yamlio.parse_text(f"v: {value}\n").data == {"v": value} and not yamlio.number_note(value)
+        except ProblemError:
+            plain_ok = False
+        return value if plain_ok else SingleQuotedScalarString(value)
+    return value
+
+
+def rewrite(path: str | Path, old: Any, new: Any) -> None:
+    """Apply the difference between `old` and `new` (plain data) to the file
+    at `path`, whose data `old` describes, and write it atomically."""
+    path = Path(path)
+    raw = path.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    crlf = b"\r\n" in raw  # Windows line ends stay Windows line ends
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    y = _round_trip(text)
+    doc = y.load(text)
+    _apply(doc, old, new)
+    out = io.StringIO()
+    y.dump(doc, out)
+    result = out.getvalue()
+    if crlf:
+        result = result.replace("\n", "\r\n")
+    write_text(path, ("\ufeff" if bom else "") + result, mode=path.stat().st_mode & 0o777)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _apply(target: Any, old: Any, new: Any) -> None:
+    """Make the ruamel node `target` (read as `old`) say `new`, touching
+    only what differs."""
+    if isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            if key in target:
+                del target[key]
+        for key, value in new.items():
+            if key in old and key in target and _same(old[key], value):
+                continue
+            if key in old and key in target and _nested(target[key], old[key], value):
+                _apply(target[key], old[key], value)
+            else:
+                target[key] = _fresh(value)
+        return
+    common = min(len(old), len(new), len(target))
+    for i in range(common):
+        if _same(old[i], new[i]):
+            continue
+        if _nested(target[i], old[i], new[i]):
+            _apply(target[i], old[i], new[i])
+        else:
+            target[i] = _fresh(new[i])
+    while len(target) > len(new):
+        del target[len(target) - 1]
+    for value in new[len(target):]:
+        target.append(_fresh(value))
+
+
+def _nested(target: Any, old: Any, new: Any) -> bool:
+    return (isinstance(new, dict) and isinstance(old, dict) and isinstance(target, dict)) or (
+        isinstance(new, list) and isinstance(old, list) and isinstance(target, list))
+
+
+def write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write atomically: a crash never leaves half an answer file."""
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
@@ -61,7 +202,7 @@ def write(plan: Plan, path: str | Path, profile: Profile | None = None) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -17,6 +17,13 @@ from typing import Any
 
 from .profile import Profile
 
+# Kubernetes' internal networks: kubeadm's defaults. Plan fields (network.pod_subnet,
+# network.service_subnet) because they must fit the site: they overlap neither each
+# other nor the site LAN. Written out only when they differ from these defaults, so
+# a file that never mentions them keeps its text and its fingerprint.
+POD_SUBNET = "10.244.0.0/16"
+SERVICE_SUBNET = "10.96.0.0/12"
+
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:[^\x00-\x1f]{1,4096}|prompt)$")
 
 
@@ -104,6 +111,8 @@ class Plan:
     site_description: str = ""
     dns: list[str] = dataclasses.field(default_factory=list)
     ntp: list[str] = dataclasses.field(default_factory=list)
+    pod_subnet: str = POD_SUBNET
+    service_subnet: str = SERVICE_SUBNET
     ports: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     components: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     secrets: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -149,6 +158,8 @@ class Plan:
             gateway=net["gateway"],
             dns=list(net.get("dns") or []),
             ntp=list(net.get("ntp") or []),
+            pod_subnet=net.get("pod_subnet", POD_SUBNET),
+            service_subnet=net.get("service_subnet", SERVICE_SUBNET),
             ips=dict(data["ips"]),
             nodes=nodes,
             vips=vips,
@@ -167,6 +178,10 @@ class Plan:
             network["dns"] = list(self.dns)
         if self.ntp:
             network["ntp"] = list(self.ntp)
+        if self.pod_subnet != POD_SUBNET:
+            network["pod_subnet"] = self.pod_subnet
+        if self.service_subnet != SERVICE_SUBNET:
+            network["service_subnet"] = self.service_subnet
         out: dict[str, Any] = {
             "version": 1,
             "site": site,

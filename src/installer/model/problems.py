@@ -21,26 +21,48 @@ class Severity(enum.StrEnum):
 
 
 def format_path(path: Sequence[PathPart]) -> str:
-    """`('nodes', 2, 'ssh', 'port')` -> `nodes[2].ssh.port`."""
+    """`('nodes', 2, 'ssh', 'port')` -> `nodes[2].ssh.port`. Keys come from
+    the file, so they pass the sanitiser (`clean`) and are shortened."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            out += ("." if out else "") + clean(_shorten(str(part), 64))
     return out or "(top level)"
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The one sanitiser for text that reaches a terminal: C0 and C1 controls
+# (ESC starts every escape sequence), DEL, line and paragraph separators,
+# bidirectional marks, embeddings, overrides and isolates (they reorder what
+# the reader sees), the BOM, and lone surrogates (no encoding can write them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_UNPRINTABLE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def clean(text: str, *, keep_lines: bool = False) -> str:
+    """`text` safe for a terminal: every control, bidi or unencodable
+    character becomes a visible escape (\\x1b, \\u202e). With keep_lines, line
+    breaks and tabs stay (multi-line messages). Every string from an answer
+    file, a node or the command line passes here before it is printed:
+    `show`, `format_path`, `Problem.render` and the CLI's own lines."""
+    return (_UNPRINTABLE_KEEP_LINES if keep_lines else _UNPRINTABLE).sub(_escape, text)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def show(value: object, limit: int = 40) -> str:
-    """A value as it may be echoed back to a terminal: quoted, no control
-    characters (no escape sequences reach the screen), and shortened."""
+    """A value as it may be echoed back to a terminal: quoted, sanitised
+    (`clean`) and shortened."""
     text = value if isinstance(value, str) else repr(value)
-    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = _shorten(clean(text[: limit * 8]), limit)
     return f"'{text}'" if isinstance(value, str) else text
 
 
@@ -78,12 +100,13 @@ class Problem:
         return " ".join(parts)
 
     def render(self) -> str:
-        """The plain-text form shared by the CLI and logs."""
-        head = f"{self.where}: " if self.where else ""
+        """The plain-text form shared by the CLI and logs; every part passes
+        the sanitiser (file names and node names too)."""
+        head = f"{clean(self.where)}: " if self.where else ""
         field = f"{format_path(self.path)}: " if self.path else ""
-        text = f"{head}{self.severity.value}: {field}{self.message}"
+        text = f"{head}{self.severity.value}: {field}{clean(self.message, keep_lines=True)}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {clean(self.hint, keep_lines=True)}"
         return text
 
     def to_json(self) -> dict[str, object]:

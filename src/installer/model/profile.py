@@ -65,6 +65,69 @@ class PortSpec:
     protocol: str  # tcp | udp
 
 
+JAVA_LONG_MAX = (1 << 63) - 1
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+/-]{0,254}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingSpec:
+    """What one component setting takes: the profile's settings are a small
+    schema of their own. In the profile a setting is either a bare default
+    (its type is the default's) or `{default: ..., type: int|text|bool|path,
+    min: N, max: N, pattern: REGEX, title: ...}`; `setting_choices` adds a
+    list of allowed values. `path` is an absolute path of safe characters
+    (it is written into configuration files); an int without `max` is at most
+    a Java long, the widest any component reads."""
+
+    name: str
+    default: Any
+    type: str  # int | text | bool | path
+    minimum: int | None = None
+    maximum: int | None = None
+    pattern: str | None = None
+    choices: tuple[Any, ...] = ()
+    title: str = ""
+
+    @classmethod
+    def from_profile(cls, name: str, raw: Any, choices: tuple[Any, ...] = ()) -> SettingSpec:
+        spec = dict(raw) if isinstance(raw, dict) else {"default": raw}
+        default = spec["default"]
+        kind = spec.get("type") or (
+            "bool" if isinstance(default, bool) else "int" if isinstance(default, int)
+            else "path" if isinstance(default, str) and default.startswith("/") else "text")
+        out = cls(name=name, default=default, type=kind, minimum=spec.get("min"), maximum=spec.get("max"),
+                  pattern=spec.get("pattern"), choices=tuple(choices), title=str(spec.get("title", "")))
+        assert out.problem(default) is None, f"setting {name}: the default {default!r} breaks its own rule"
+        return out
+
+    def problem(self, value: Any) -> tuple[str, str, str] | None:
+        """(code, what is wrong, what to write) for a value that does not fit;
+        None when it fits. The wording names the value through the caller."""
+        want = {"int": "a whole number", "bool": "true or false", "text": "text", "path": "an absolute path"}[self.type]
+        if self.type == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                return "type", f"expected {want}", f"the default is {self.default}"
+            lo = self.minimum
+            hi = self.maximum if self.maximum is not None else JAVA_LONG_MAX
+            if (lo is not None and value < lo) or value > hi:
+                rng = f"{lo} to {hi}" if lo is not None else f"at most {hi}"
+                return "range", f"is out of range ({rng})", f"write a number from {rng}; the default is {self.default}"
+        elif self.type == "bool":
+            if not isinstance(value, bool):
+                return "type", f"expected {want}", f"the default is {str(self.default).lower()}"
+        else:
+            if not isinstance(value, str):
+                return "type", f"expected {want}", f"the default is {self.default}"
+            if self.type == "path" and (not _SAFE_PATH.match(value) or "/../" in value + "/"):
+                return "path", "is not an absolute path of plain characters", (
+                    "write a path starting with /, of letters, digits and . _ + - /, without ..; e.g. " + str(self.default))
+            if self.pattern and not re.fullmatch(self.pattern, value):
+                return "pattern", "has the wrong form", f"{self.title or 'write a value like ' + str(self.default)}"
+        if self.choices and value not in self.choices:
+            return "enum", f"is not one of {', '.join(map(str, self.choices))}", ""
+        return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Component:
     name: str
@@ -76,6 +139,8 @@ class Component:
     # Where its software comes from: "debian" (packages an offline bundle
     # carries) or "vendor" (payload files the vendor supplies into a bundle).
     source: str = "debian"
+    # What each setting takes (type, range, pattern, choices).
+    setting_specs: dict[str, SettingSpec] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,14 +231,17 @@ def _build(raw: dict[str, Any]) -> Profile:
     choices = raw.get("setting_choices", {}) or {}
     components = {}
     for cname, c in raw["components"].items():
+        comp_choices = {k: tuple(v) for k, v in (choices.get(cname) or {}).items()}
+        specs = {k: SettingSpec.from_profile(k, v, comp_choices.get(k, ())) for k, v in (c.get("settings") or {}).items()}
         components[cname] = Component(
             name=cname,
             roles=tuple(c["roles"]),
             ports={p: PortSpec(int(v["port"]), v["protocol"]) for p, v in (c.get("ports") or {}).items()},
-            settings=dict(c.get("settings") or {}),
+            settings={k: spec.default for k, spec in specs.items()},
             secrets=tuple(c.get("secrets") or ()),
-            choices={k: tuple(v) for k, v in (choices.get(cname) or {}).items()},
+            choices=comp_choices,
             source=str(c.get("source", "debian")),
+            setting_specs=specs,
         )
     req_raw = dict(raw["requirements"])
     max_used = int(req_raw.pop("max_disk_used_percent", 95))

@@ -13,6 +13,11 @@ from pathlib import Path
 
 Prompt = Callable[[str], str]
 
+# Logs, events and reports mask every secret value onsite holds. A plan
+# secret shorter than this could not be masked without blanking ordinary
+# words (and is weak anyway): it is refused when resolved, with the reason.
+MIN_SECRET_LENGTH = 8
+
 
 class SecretError(Exception):
     def __init__(self, message: str, hint: str) -> None:
@@ -55,7 +60,11 @@ def resolve_all(plan, profile, prompt: Prompt | None = None) -> dict[str, str]:
     problems = Problems()
     for name, ref in sorted(plan.secrets.items()):
         try:
-            out[name] = resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", prompt)
+            value = resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", prompt)
+            if len(value) < MIN_SECRET_LENGTH:
+                raise SecretError(f"secret {name} has {len(value)} characters: too short to mask in logs safely "
+                                  f"(at least {MIN_SECRET_LENGTH})", f"use a longer value for {name}")
+            out[name] = value
         except SecretError as exc:
             problems.add(Problem(message=exc.message, hint=exc.hint, path=("secrets", name), code="secret"))
     if not problems.ok:

@@ -3,11 +3,22 @@ cannot express (addresses inside the subnet, role counts, port clashes, ...).
 
 Every problem is collected (not just the first), located at file:line:column
 and a field path, worded for the deployer, and carries a hint. Secret values
-are never echoed back.
+are never echoed back; every other value is shown through `problems.show`.
+
+Policies beyond the schema (README, "The answer file"): whole numbers are
+ints (never 22.0; text that looks like a number gets the reader's note on
+what to write); the site LAN is a /8../29 unicast network outside 0/8,
+loopback, link-local, multicast and 240/4; Kubernetes' pod and service
+networks overlap neither each other nor the site; DNS/NTP entries are hosts;
+sshd's port takes part in the port clash check; node names are not
+localhost & co; component settings follow the profile's typed rules. The
+cost is bounded: uniqueness in one pass, at most `MAX_SUGGESTIONS`
+did-you-means, at most `MAX_PROBLEMS` problems reported.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import ipaddress
@@ -23,7 +34,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import yamlio
-from .plan import Plan
+from .plan import POD_SUBNET, SERVICE_SUBNET, Plan
 from .problems import PathPart, Problem, ProblemError, Problems, Severity, format_path, show
 from .profile import Profile, ProfileNotFound, available_profiles, load_profile
 from .resources import data_path
@@ -46,7 +57,33 @@ def _strict_pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _strict_pattern})
+def _linear_unique(validator, unique, instance, schema):
+    """`uniqueItems` in one pass (jsonschema falls back to comparing every
+    pair when items cannot be sorted: quadratic in a hostile list)."""
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen = set()
+    for item in instance:
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key in seen:
+            yield jsonschema.ValidationError(f"{instance!r} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _is_integer(checker, instance) -> bool:
+    """A whole number is an int, never a float such as 22.0 (JSON Schema
+    would take 22.0 as an integer; a config file would then say 22.0)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_TypeChecker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+_Validator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _strict_pattern, "uniqueItems": _linear_unique},
+                                          type_checker=_TypeChecker)
+
+# At most this many problems are reported: a hostile file cannot flood the
+# terminal; the last line says how many more there were.
+MAX_PROBLEMS = 100
 
 
 @dataclasses.dataclass
@@ -86,6 +123,14 @@ def validate_data(data: Any, file: str | None = None) -> Validation:
 
 def validate_document(doc: yamlio.Document) -> Validation:
     ctx = _Context(doc)
+    token = _SUGGESTIONS_LEFT.set([MAX_SUGGESTIONS])
+    try:
+        return _capped(_validate_document(doc, ctx), ctx.dropped)
+    finally:
+        _SUGGESTIONS_LEFT.reset(token)
+
+
+def _validate_document(doc: yamlio.Document, ctx: _Context) -> Validation:
     if not isinstance(doc.data, dict):
         ctx.error((), "an answer file is a set of `key: value` sections (version, site, network, ips, nodes, vips)",
                   "run `onsite init -o FILE` to see the expected layout", code="not-a-mapping")
@@ -106,6 +151,18 @@ def validate_document(doc: yamlio.Document) -> Validation:
     return Validation(problems=ctx.problems, plan=plan, profile=profile, document=doc)
 
 
+def _capped(validation: Validation, dropped: int = 0) -> Validation:
+    problems = validation.problems
+    if len(problems) <= MAX_PROBLEMS and not dropped:
+        return validation
+    items = problems.sorted()
+    kept = Problems(items[:MAX_PROBLEMS])
+    rest = len(items) - len(kept) + dropped
+    kept.add(Problem(message=f"{rest} more problem{'s' * (rest != 1)} not shown", hint="fix these first, then validate again",
+                     file=items[0].file, code="more", severity=items[-1].severity))
+    return dataclasses.replace(validation, problems=kept)
+
+
 # --------------------------------------------------------------------------
 # helpers
 
@@ -114,9 +171,13 @@ class _Context:
     def __init__(self, doc: yamlio.Document) -> None:
         self.doc = doc
         self.problems = Problems()
+        self.dropped = 0  # problems past twice the reporting cap: counted, not kept
 
     def add(self, severity: Severity, path: tuple[PathPart, ...], message: str, hint: str = "", code: str = "invalid",
             at_key: bool = False) -> None:
+        if len(self.problems) >= 2 * MAX_PROBLEMS:
+            self.dropped += 1
+            return
         pos = self.doc.position(path, key=at_key)
         self.problems.add(
             Problem(
@@ -138,7 +199,17 @@ class _Context:
         self.add(Severity.WARNING, tuple(path), message, hint, code)
 
 
+# difflib is slow (quadratic in a word's length): at most this many
+# suggestions per validation, and none for words no real name is as long as.
+MAX_SUGGESTIONS = 200
+_SUGGESTIONS_LEFT: contextvars.ContextVar[list[int]] = contextvars.ContextVar("suggestions_left", default=[MAX_SUGGESTIONS])
+
+
 def _did_you_mean(word: str, candidates) -> str:
+    left = _SUGGESTIONS_LEFT.get()
+    if len(word) > 64 or left[0] <= 0:
+        return ""
+    left[0] -= 1
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {show(matches[0])}?" if matches else ""
 
@@ -198,6 +269,7 @@ _PATTERN_WORDS: dict[str, tuple[str, str]] = {
     "user": ("is not a valid user name", "a Linux user name: lower-case letters, digits, '_' and '-'"),
     "path": ("is not a valid file path", "write the path on one line"),
     "host": ("is not a host name or address", "write an IP address or a host name"),
+    "profile": ("is not a profile name", "write the name of a product profile, e.g. reference (`onsite --version` lists them)"),
 }
 
 _SECRET_HINT = (
@@ -243,6 +315,10 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         if kind == "secret-ref":
             ctx.error(path, f"expected a secret reference, found {_found(inst)}", _SECRET_HINT, code="secret")
             return
+        note = ctx.doc.number_notes.get(path) or (yamlio.number_note(inst) if isinstance(inst, str) else "")
+        if note and "integer" in expected:
+            ctx.error(path, f"expected a whole number, found {show(inst)}", note, code="number")
+            return
         ctx.error(path, f"expected {words}, found {_found(inst)}", hint, code="type")
         return
     if v == "const":
@@ -258,7 +334,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
             # Never echo the value: it is probably a password.
             ctx.error(path, "a secret is written here in clear", _SECRET_HINT, code="literal-secret")
             return
-        what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", ""))
+        what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", "`onsite schema` prints the form this field takes"))
         if on_key:
             ctx.error(path, f"key {show(inst)} {what}", hint, code="key-pattern", at_key=True)
         else:
@@ -274,12 +350,13 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
     if v in ("minItems", "maxItems"):
         n = err.validator_value
         word = "at least" if v == "minItems" else "at most"
-        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}", code="count")
+        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}",
+                  "remove entries" if v == "maxItems" else "add entries", code="count")
         return
     if v in ("minLength", "maxLength"):
         n = err.validator_value
         if v == "minLength":
-            ctx.error(path, "must not be empty", code="empty-value")
+            ctx.error(path, "must not be empty", "write a value, or remove the line", code="empty-value")
         else:
             ctx.error(path, f"is longer than {n} characters", "shorten it", code="too-long")
         return
@@ -290,13 +367,60 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
     if v in ("anyOf", "oneOf"):
         ctx.error(path, f"expected text, a whole number or true/false, found {_found(inst)}", "write a single value here", code="type")
         return
-    ctx.error(path, err.message if len(err.message) < 200 else "has a value this installer cannot read", code="schema")
+    ctx.error(path, "has a value this installer cannot read", "`onsite schema` prints what each field takes", code="schema")
 
 
 # --------------------------------------------------------------------------
 # the rules a schema cannot express
 
 SECRET_WORDS = re.compile(r"(passw|passwd|secret|token|credential|private_?key)", re.I)
+
+
+# Node names that name the machine itself or a special address in /etc/hosts.
+RESERVED_NAMES = frozenset({"localhost", "localhost4", "localhost6", "localdomain", "ip6-localhost", "ip6-loopback",
+                            "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "broadcasthost"})
+
+# The site-LAN policy: what a subnet of named addresses may be. Public unicast
+# ranges are allowed (some campuses number their LANs so); what is refused can
+# never be a LAN of servers, or admits far more than one site.
+_SPECIAL_NETS: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
+    (ipaddress.IPv4Network(n), why) for n, why in (
+        ("0.0.0.0/8", "\"this network\" (0.0.0.0/8), which no host can use"),
+        ("127.0.0.0/8", "loopback (127.0.0.0/8): it never leaves a machine"),
+        ("169.254.0.0/16", "link-local (169.254.0.0/16): addresses a host picks for itself"),
+        ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
+        ("240.0.0.0/4", "reserved (240.0.0.0/4) or the broadcast address"),
+    ))
+MIN_LAN_PREFIX = 8
+MAX_LAN_PREFIX = 29  # six addresses and a gateway
+
+
+def site_lan_problem(net: ipaddress.IPv4Network, *, cluster: bool = False) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when `net` cannot be a site LAN (or, with
+    cluster=True, a Kubernetes pod or service network)."""
+    for special, why in _SPECIAL_NETS:
+        if net.overlaps(special):
+            return f"is {why}" if net.subnet_of(special) else f"includes {why}", "use the site's private LAN, e.g. 10.20.30.0/24"
+    if net.prefixlen < MIN_LAN_PREFIX:
+        return (f"spans {net.num_addresses:,} addresses (/{net.prefixlen}); a site LAN is /{MIN_LAN_PREFIX} or smaller",
+                "write the subnet the nodes are really in, e.g. 10.20.30.0/24")
+    if not cluster and net.prefixlen > MAX_LAN_PREFIX:
+        return (f"holds {net.num_addresses} addresses; the plan needs at least six and a gateway",
+                f"use a /{MAX_LAN_PREFIX} or larger subnet")
+    if cluster and net.prefixlen > 24:
+        return "is too small for Kubernetes (a /24 or larger)", "use a /16 (pods) or /12 (services), as kubeadm does"
+    return None
+
+
+def _server_address_problem(addr: ipaddress.IPv4Address, net: ipaddress.IPv4Network | None) -> str:
+    if net is not None and net.prefixlen < 31 and addr == net.network_address:
+        return f"the network address of {net}, not a host"
+    if net is not None and net.prefixlen < 31 and addr == net.broadcast_address:
+        return f"the broadcast address of {net}, not a host"
+    for special, why in _SPECIAL_NETS:
+        if addr in special:
+            return f"in {why}"
+    return ""
 
 
 class _Semantics:
@@ -319,15 +443,21 @@ class _Semantics:
         self.check_secrets()
 
     # network and the IP sheet
-    def check_network(self) -> None:
-        subnet = self.plan.subnet
+    def _network(self, field: str, text: str) -> ipaddress.IPv4Network:
         try:
-            self.net = ipaddress.IPv4Network(subnet, strict=True)
+            return ipaddress.IPv4Network(text, strict=True)
         except ValueError:
-            fixed = ipaddress.IPv4Network(subnet, strict=False)
-            self.ctx.error(("network", "subnet"), f"{show(subnet)} has host bits set",
+            fixed = ipaddress.IPv4Network(text, strict=False)
+            self.ctx.error(("network", field), f"{show(text)} has host bits set",
                            f"did you mean {fixed}?", code="subnet-host-bits")
-            self.net = fixed
+            return fixed
+
+    def check_network(self) -> None:
+        self.net = self._network("subnet", self.plan.subnet)
+        lan_problem = site_lan_problem(self.net)
+        if lan_problem:
+            self.ctx.error(("network", "subnet"), f"{self.net} {lan_problem[0]}", lan_problem[1], code="subnet-policy")
+        self.check_cluster_ranges(site_ok=not lan_problem)
         for slot, value in self.plan.ips.items():
             self.addr[slot] = ipaddress.IPv4Address(value)
         net = self.net
@@ -347,11 +477,37 @@ class _Semantics:
                 try:
                     addr = ipaddress.IPv4Address(server)
                 except ValueError:
+                    if server.rstrip(".").rsplit(".", 1)[-1].isdigit():
+                        self.ctx.error(("network", kind, j), f"{show(server)} is neither an IPv4 address nor a host name",
+                                       "an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number",
+                                       code="pattern")
                     continue  # a host name
+                bad = _server_address_problem(addr, net)
+                if bad:
+                    self.ctx.error(("network", kind, j), f"{kind.upper()} server {addr} is {bad}",
+                                   f"write the address of the site's {kind.upper()} server", code="server-address")
+                    continue
                 for slot, a in self.addr.items():
                     if a == addr:
                         self.ctx.error(("ips", slot), f"{slot} ({a}) is the address of a {kind.upper()} server (network.{kind}[{j}])",
                                        f"give {slot} another address: that one belongs to another machine", code="server-clash")
+
+    def check_cluster_ranges(self, site_ok: bool = True) -> None:
+        """Kubernetes' pod and service networks: real networks, apart from
+        each other and from the site LAN (kubeadm breaks on an overlap)."""
+        pod = self._network("pod_subnet", self.plan.pod_subnet)
+        svc = self._network("service_subnet", self.plan.service_subnet)
+        for field, net, title in (("pod_subnet", pod, "pod"), ("service_subnet", svc, "service")):
+            bad = site_lan_problem(net, cluster=True)
+            if bad:
+                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} {bad[0]}", bad[1], code="subnet-policy")
+            elif site_ok and self.net is not None and net.overlaps(self.net):
+                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} overlaps the site subnet {self.net}",
+                               f"set network.{field} to a private range the site does not use (kubeadm's default is "
+                               f"{POD_SUBNET if title == 'pod' else SERVICE_SUBNET})", code="subnet-overlap")
+        if pod.overlaps(svc):
+            self.ctx.error(("network", "service_subnet"), f"the Kubernetes service network {svc} overlaps the pod network {pod}",
+                           "give them ranges apart, e.g. 10.244.0.0/16 and 10.96.0.0/12", code="subnet-overlap")
 
     def _reserved(self, a: ipaddress.IPv4Address) -> str:
         net = self.net
@@ -391,6 +547,10 @@ class _Semantics:
         slots: dict[str, int] = {}
         for i, n in enumerate(self.plan.nodes):
             key = n.name.lower()
+            if key in RESERVED_NAMES or key.isdigit():
+                self.ctx.error(("nodes", i, "name"), f"{show(n.name)} cannot be a node's name: "
+                               + ("it is all digits, which tools read as an address" if key.isdigit() else "it names this machine itself"),
+                               "give the node its real hostname, e.g. node1", code="reserved-name")
             if key in names:
                 self.ctx.error(("nodes", i, "name"), f"node name {show(n.name)} is used twice (also nodes[{names[key]}])",
                                "every node needs its own hostname", code="duplicate-node")
@@ -452,7 +612,7 @@ class _Semantics:
         for i, v in enumerate(self.plan.vips):
             spec = self.p.vips.get(v.name)
             if v.name in seen_names:
-                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", code="duplicate-vip")
+                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", "keep one entry per VIP", code="duplicate-vip")
                 continue
             seen_names[v.name] = i
             if spec is None:
@@ -520,22 +680,28 @@ class _Semantics:
                     continue
                 if key == "external":
                     if not isinstance(value, bool):
-                        self.ctx.error(path, f"expected true or false, found {_found(value)}", code="type")
+                        self.ctx.error(path, f"expected true or false, found {_found(value)}", "write true or false", code="type")
                     continue
                 if key not in comp.settings:
                     known = list(comp.settings) + ["external"]
-                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", _choices_hint(key, known), code="unknown-setting", at_key=True)
+                    hint = (f"it is a plan field now: write it as network.{key}" if key in ("pod_subnet", "service_subnet")
+                            else _choices_hint(key, known))
+                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", hint, code="unknown-setting", at_key=True)
                     continue
-                default = comp.settings[key]
-                if type(value) is not type(default):
-                    self.ctx.error(path, f"expected {_found(default)}, found {_found(value)}", f"the default is {show(default)}", code="type")
+                spec = comp.setting_specs[key]
+                wrong = spec.problem(value)
+                if wrong is None:
                     continue
-                choices = comp.choices.get(key)
-                if choices and value not in choices:
-                    self.ctx.error(path, f"{show(value)} is not one of {', '.join(map(str, choices))}",
-                                   _choices_hint(str(value), choices), code="enum")
-                if isinstance(default, str) and default.startswith("/") and not value.startswith("/"):
-                    self.ctx.error(path, f"{show(value)} is not an absolute path", "write a path starting with /", code="path")
+                code, what, hint = wrong
+                note = self.ctx.doc.number_notes.get(path) or (yamlio.number_note(value) if isinstance(value, str) else "")
+                if code == "type" and spec.type == "int" and note:
+                    self.ctx.error(path, f"expected a whole number, found {show(value)}", note, code="number")
+                elif code == "type":
+                    self.ctx.error(path, f"{what}, found {_found(value)}", hint, code="type")
+                elif code == "enum":
+                    self.ctx.error(path, f"{show(value)} {what}", _choices_hint(str(value), spec.choices), code="enum")
+                else:
+                    self.ctx.error(path, f"{show(value)} {what}", hint, code=code)
 
     # ports
     def check_ports(self) -> None:
@@ -551,7 +717,8 @@ class _Semantics:
                                    _choices_hint(pname, comp.ports) if comp.ports else f"{cname} listens on no port",
                                    code="unknown-port", at_key=True)
         for i, node in enumerate(self.plan.nodes):
-            used: dict[tuple[int, str], str] = {}
+            # sshd listens on every node: its port takes part like any other.
+            used: dict[tuple[int, str], str] = {(node.ssh.port, "tcp"): "ssh"}
             for comp in self.p.components_for_roles(set(node.roles)):
                 if self.plan.is_external(comp.name):
                     continue
@@ -561,7 +728,8 @@ class _Semantics:
                     label = f"{comp.name}.{pname}"
                     if key in used:
                         overridden = pname in self.plan.ports.get(comp.name, {})
-                        path = ("ports", comp.name, pname) if overridden else ("nodes", i, "roles")
+                        path = (("ports", comp.name, pname) if overridden
+                                else ("nodes", i, "ssh", "port") if used[key] == "ssh" else ("nodes", i, "roles"))
                         self.ctx.error(path, f"on node {node.name}, {label} and {used[key]} both use {port}/{spec.protocol}",
                                        f"give one of them another port under `ports:` (e.g. ports: {{{comp.name}: {{{pname}: N}}}})",
                                        code="port-conflict")

@@ -1,27 +1,68 @@
 """All YAML handling lives here.
 
-Answer files are read strictly: a size limit, UTF-8 only, no aliases (no
-"billion laughs"), no duplicate keys, no non-string keys, no custom tags. The
-reader returns plain data plus a map from field path to (line, column) so that
-every later problem can point at the place in the file.
+Reading an answer file is strict and bounded, and never trusts the YAML
+library with more than a flat stream of events:
 
-Writing produces block-style YAML in a stable key order, so saved answer files
-diff well.
+- Limits come first: at most `MAX_ANSWER_FILE_BYTES`; UTF-8 only; no NUL
+  bytes; only a regular file is opened (a FIFO or a device is refused after a
+  `stat`, and the file is opened non-blocking and checked again), so nothing
+  can make the reader wait for ever.
+- The event stream (libyaml's parser when PyYAML has it, else PyYAML's own)
+  is composed here, without recursion: nesting deeper than `MAX_DEPTH`, a
+  collection of more than `MAX_ITEMS` entries, more than `MAX_VALUES` values
+  in all, a value longer than `MAX_SCALAR_CHARS` or a key longer than
+  `MAX_KEY_CHARS`, and reading for longer than `MAX_READ_SECONDS` are refused
+  as soon as they are seen (PyYAML's own composer recurses once per level, so
+  it would hit Python's recursion limit before any depth check).
+- No aliases (no "billion laughs"), no merge keys, no duplicate keys (a dict
+  lookup per key: linear), no keys that are not text, no tags but the plain
+  ones, and no lone surrogates (half of a UTF-16 pair is not a character).
+- Numbers: a plain scalar is an integer only when written the plain decimal
+  way (`22`, `-5`, `0`), with at most `MAX_INT_DIGITS` digits. Anything else
+  that YAML 1.1 or a spreadsheet would read as a number (`22.0`,
+  `1.6443e+4`, zero-padded `051`, base-60 `22:22`, `0x1F`, `1_000`) stays the
+  text it is, and `Document.number_notes` says what it looks like and what to
+  write instead: where text is expected the deployer meant the text, where a
+  whole number is expected the validator rejects it with that reason. A value
+  is never silently changed. YAML 1.1 booleans (yes/no/on/off) stay booleans,
+  with the word kept for a hint.
+
+The reader returns plain data plus a map from field path to (line, column) so
+that every later problem can point at the place in the file.
+
+Writing a new file produces block-style YAML in a stable key order, so saved
+answer files diff well. Rewriting an existing file keeps the deployer's text:
+see `answerfile.write`, which edits the file in ruamel.yaml's round-trip mode.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import re
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .problems import PathPart, Problem, ProblemError, show
 
+try:  # libyaml's parser: the same events, twenty times faster
+    from yaml import CSafeLoader as _EventSource
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _EventSource  # type: ignore[assignment]
+
 MAX_ANSWER_FILE_BYTES = 1 << 20  # 1 MiB: a real plan is a few KiB
-MAX_DEPTH = 32
+MAX_DEPTH = 32  # a real plan is 4 levels deep
+MAX_ITEMS = 256  # entries of one list or section (a plan has at most 64 nodes, 99 addresses)
+MAX_VALUES = 50_000  # keys and values in the whole file (a real plan has a few hundred)
+MAX_SCALAR_CHARS = 65_536
+MAX_KEY_CHARS = 1024
+MAX_INT_DIGITS = 20  # beyond a 64-bit integer either way
+MAX_READ_SECONDS = 5.0
 
 Position = tuple[int, int]  # 1-based line, column
 
@@ -38,6 +79,9 @@ class Document:
     bool_words: dict[tuple[PathPart, ...], str] = dataclasses.field(default_factory=dict)
     # Where each mapping key itself is written (for "unknown key" and the like).
     key_positions: dict[tuple[PathPart, ...], Position] = dataclasses.field(default_factory=dict)
+    # Text that looks like a number but is not a plain whole number: why, and
+    # what to write instead (see the module docstring).
+    number_notes: dict[tuple[PathPart, ...], str] = dataclasses.field(default_factory=dict)
 
     def position(self, path: tuple[PathPart, ...], *, key: bool = False) -> Position | None:
         """The position of `path` (its key with key=True), or of its nearest
@@ -53,170 +97,342 @@ class Document:
             path = path[:-1]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases at compose time (before expansion)."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise _AliasFound(event.start_mark)
-        return super().compose_node(parent, index)
-
-
-class _AliasFound(Exception):
-    def __init__(self, mark) -> None:
-        self.mark = mark
-
-
 def _problem(file: str, mark, message: str, hint: str, code: str) -> Problem:
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
     return Problem(message=message, hint=hint, file=file, line=line, column=col, code=code)
 
 
+# -- scalars: what a plain value is ---------------------------------------------------
+
+_TAG = "tag:yaml.org,2002:"
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_BOOL_WORDS = {w: True for w in ("yes", "Yes", "YES", "on", "On", "ON")} | {w: False for w in ("no", "No", "NO", "off", "Off", "OFF")}
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PADDED = re.compile(r"[-+]?0[0-9]+")
+_UNDERSCORED = re.compile(r"[-+]?[0-9][0-9_]*")
+_BASED = re.compile(r"[-+]?0(x[0-9a-fA-F_]+|o[0-7_]+|b[01_]+)")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
+_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.?[0-9_]*([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOAT = re.compile(r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _whole(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and value == int(value) else ""
+
+
+def number_note(text: str) -> str:
+    """Why `text` is not a plain whole number although it looks like a number
+    ('' when it does not look like one)."""
+    t = text.strip()
+    if not t or not any(c.isdigit() for c in t) and not _SPECIAL_FLOAT.fullmatch(t):
+        return ""
+    if _INT.fullmatch(t):
+        digits = len(t.lstrip("+-"))
+        return f"it has {digits} digits, more than any setting takes" if digits > MAX_INT_DIGITS else ""
+    if len(t) > 64:
+        return "it is a very long number"
+    if _PADDED.fullmatch(t):
+        n = int(t)
+        if set(t) <= set("+-01234567"):
+            octal = int(t.lstrip("+-"), 8) * (-1 if t.startswith("-") else 1)
+            return f"it has a leading zero, and YAML 1.1 tools read {t} as the octal number {octal}: write {n}, without the zero"
+        return f"it has a leading zero: write {n}"
+    if _UNDERSCORED.fullmatch(t):
+        return f"it has '_' between digits: write {int(t.replace('_', ''))}"
+    if _BASED.fullmatch(t):
+        try:
+            return f"it is written in base {({'x': 16, 'o': 8, 'b': 2})[t.lstrip('+-')[1]]}: write {int(t.replace('_', ''), 0)}"
+        except ValueError:
+            return "it is written in another base: write a decimal number"
+    if _SEXAGESIMAL.fullmatch(t):
+        return (f"YAML 1.1 reads {t} as a base-60 number (like a time): quote it if it is text, "
+                "write the whole number if it is one")
+    if _SPECIAL_FLOAT.fullmatch(t):
+        return "it is a special decimal value (infinity or not-a-number), not a whole number"
+    if _FLOAT.fullmatch(t) and any(c in t for c in ".eE"):
+        try:
+            value = float(t.replace("_", ""))
+        except ValueError:
+            return ""
+        whole = _whole(value)
+        return f"it is a decimal number: write {whole}" if whole else "it is a decimal number with a fraction, not a whole number"
+    return ""
+
+
+class _Refused(Exception):
+    """A located problem found while composing."""
+
+    def __init__(self, mark, message: str, hint: str, code: str) -> None:
+        self.mark, self.message, self.hint, self.code = mark, message, hint, code
+
+
+def _check_text(text: str, mark, *, key: bool = False) -> None:
+    limit = MAX_KEY_CHARS if key else MAX_SCALAR_CHARS
+    if len(text) > limit:
+        raise _Refused(mark, f"a {'key' if key else 'value'} is longer than {limit} characters",
+                       "an answer file holds short values; check that this is the right file", "too-long")
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise _Refused(mark, f"{'key' if key else 'value'} holds \\u{ord(bad.group()):04x}, half of a UTF-16 pair, not a character",
+                       "write the character itself (the file is UTF-8), or \\U0001F600 for one beyond U+FFFF", "yaml-value")
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+def _scalar(event, path, doc: Document) -> Any:
+    """The value of a scalar event, by the policy in the module docstring."""
+    text: str = event.value
+    _check_text(text, event.start_mark)
+    tag = event.tag
+    if tag in (None, "!"):
+        if tag is None and event.implicit[0]:  # plain: resolve
+            if text in _NULL:
+                return None
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            if text in _BOOL_WORDS:
+                doc.bool_words[path] = text
+                return _BOOL_WORDS[text]
+            if _INT.fullmatch(text) and len(text.lstrip("+-")) <= MAX_INT_DIGITS:
+                return int(text)
+            note = number_note(text)
+            if note:
+                doc.number_notes[path] = note
+        return text
+    kind = tag[len(_TAG):] if tag.startswith(_TAG) else None
+    if kind == "str":
+        return text
+    if kind == "int":
+        if _INT.fullmatch(text.strip()) and len(text.strip().lstrip("+-")) <= MAX_INT_DIGITS:
+            return int(text)
+        why = number_note(text) or "it is not a whole number written in digits"
+        raise _Refused(event.start_mark, f"the tag !!int does not fit {show(text)}: {why}", "remove the tag and write a whole number", "yaml-tag")
+    if kind == "bool":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise _Refused(event.start_mark, f"the tag !!bool does not fit {show(text)}", "remove the tag and write true or false", "yaml-tag")
+    if kind == "null":
+        if text in _NULL:
+            return None
+        raise _Refused(event.start_mark, f"the tag !!null does not fit {show(text)}", "remove the tag and the value", "yaml-tag")
+    raise _Refused(event.start_mark, f"YAML tag {show(_tag_text(tag))} is not allowed", "remove the !tag; answer files hold plain values", "yaml-tag")
+
+
+# -- composing: events to data, without recursion -------------------------------------------
+
+
+class _Frame:
+    __slots__ = ("container", "path", "key", "key_mark", "seen")
+
+    def __init__(self, container, path) -> None:
+        self.container = container
+        self.path = path
+        self.key: str | None = None  # mappings: the key waiting for its value
+        self.key_mark = None
+        self.seen: dict[str, int] = {}  # mappings: key -> line, for duplicates
+
+
+def _compose(source, doc: Document) -> Any:
+    """Build the data of the single document in `source` (an event source),
+    checking every limit as the events arrive."""
+    deadline = time.monotonic() + MAX_READ_SECONDS
+    stack: list[_Frame] = []
+    root: Any = None
+    have_root = False
+    values = 0
+    while True:
+        event = source.get_event()
+        if event is None:
+            break
+        values += 1
+        if values & 1023 == 0 and time.monotonic() > deadline:
+            raise _Refused(event.start_mark, f"reading the file took longer than {MAX_READ_SECONDS:g} s",
+                           "an answer file is read in milliseconds; check that this is the right file", "too-slow")
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            continue
+        if isinstance(event, yaml.DocumentStartEvent):
+            if have_root:
+                raise _Refused(event.start_mark, "the file holds more than one YAML document (a second `---`)",
+                               "keep one answer file per file", "yaml-documents")
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event.start_mark, "YAML aliases (*name) are not allowed in answer files",
+                           "write the value out in full where it is needed", "yaml-alias")
+        if values > MAX_VALUES:
+            raise _Refused(event.start_mark, f"the file holds more than {MAX_VALUES} keys and values; an answer file holds a few hundred",
+                           "check that this is the right file", "too-many")
+        parent = stack[-1] if stack else None
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            done = stack.pop()
+            value = done.container
+            parent = stack[-1] if stack else None
+            path = done.path
+        else:
+            # A key, or a value at the next path.
+            if parent is not None and isinstance(parent.container, dict) and parent.key is None:
+                _take_key(event, parent, doc)
+                continue
+            if parent is None:
+                path: tuple[PathPart, ...] = ()
+            elif isinstance(parent.container, dict):
+                path = parent.path + (parent.key,)
+            else:
+                path = parent.path + (len(parent.container),)
+            doc.positions[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.ScalarEvent):
+                value = _scalar(event, path, doc)
+            else:
+                kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+                if event.tag not in (None, "!", _TAG + kind):
+                    raise _Refused(event.start_mark, f"YAML tag {show(_tag_text(event.tag))} is not allowed",
+                                   "remove the !tag; answer files hold plain values", "yaml-tag")
+                if len(stack) >= MAX_DEPTH:
+                    raise _Refused(event.start_mark, f"the document nests too deeply (more than {MAX_DEPTH} levels)",
+                                   "an answer file is a few levels deep; check indentation", "yaml-depth")
+                stack.append(_Frame({} if kind == "map" else [], path))
+                continue
+        # `value` is complete: put it in its parent.
+        if parent is None:
+            root, have_root = value, True
+        elif isinstance(parent.container, dict):
+            parent.container[parent.key] = value
+            parent.key = None
+        else:
+            if len(parent.container) >= MAX_ITEMS:
+                raise _Refused(event.start_mark, f"a list has more than {MAX_ITEMS} entries",
+                               "an answer file's lists are short; check that this is the right file", "too-many")
+            parent.container.append(value)
+    return root if have_root else _EMPTY
+
+
+_EMPTY = object()
+
+
+def _take_key(event, frame: _Frame, doc: Document) -> None:
+    mark = event.start_mark
+    if not isinstance(event, yaml.ScalarEvent):
+        raise _Refused(mark, "a key is a list or a section, not text", "keys are plain words before the colon", "yaml-key")
+    text = event.value
+    _check_text(text, mark, key=True)
+    plain = event.tag is None and event.implicit[0]
+    if plain and text == "<<":
+        raise _Refused(mark, "YAML merge keys (<<) are not allowed in answer files", "write the keys out in full", "yaml-merge")
+    not_text = (event.tag not in (None, "!", _TAG + "str")) or (
+        plain and (text in _NULL or text in _TRUE or text in _FALSE or text in _BOOL_WORDS or _INT.fullmatch(text) or number_note(text)))
+    if not_text:
+        raise _Refused(mark, f"key {show(text)} is not text",
+                       "put the key in quotes; keys such as yes/no/on/off or numbers need quotes", "yaml-key")
+    if text in frame.seen:
+        raise _Refused(mark, f"key {show(text)} appears twice in the same section (first on line {frame.seen[text]})",
+                       "keep one of them; YAML would silently use the last", "yaml-duplicate-key")
+    if len(frame.seen) >= MAX_ITEMS:
+        raise _Refused(mark, f"a section has more than {MAX_ITEMS} keys",
+                       "an answer file's sections are short; check that this is the right file", "too-many")
+    frame.seen[text] = mark.line + 1
+    frame.key = text
+    doc.key_positions[frame.path + (text,)] = (mark.line + 1, mark.column + 1)
+
+
+def _reader_position(text: str, exc: yaml.reader.ReaderError) -> tuple[int, int]:
+    before = text[: exc.position]
+    return before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+
+
 def parse_text(text: str, file: str = "<text>") -> Document:
     """Parse YAML text strictly. Raises ProblemError with a located problem."""
-    loader = _StrictLoader(text)
+    doc = Document(data=None, positions={}, file=file)
+    source = _EventSource(text)
     try:
         try:
-            root = loader.get_single_node()
-        except _AliasFound as exc:
-            raise ProblemError(
-                _problem(
-                    file,
-                    exc.mark,
-                    "YAML aliases (*name) are not allowed in answer files",
-                    "write the value out in full where it is needed",
-                    "yaml-alias",
-                )
-            ) from None
+            data = _compose(source, doc)
+        except _Refused as exc:
+            raise ProblemError(_problem(file, exc.mark, exc.message, exc.hint, exc.code)) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or "not valid YAML"
+            hint = ("write the character itself, or a whole escape (\\u00e9, \\U0001F600); half of a UTF-16 pair "
+                    "(\\ud800) is not a character" if "escape" in what
+                    else "check indentation (spaces, not tabs) and that quotes and brackets are closed")
+            raise ProblemError(_problem(file, mark, f"not valid YAML: {what}", hint, "yaml-syntax")) from None
+        except yaml.reader.ReaderError as exc:
+            line, col = _reader_position(text, exc)
             raise ProblemError(
-                _problem(
-                    file,
-                    mark,
-                    f"not valid YAML: {what}",
-                    "check indentation (spaces, not tabs) and that quotes and brackets are closed",
-                    "yaml-syntax",
-                )
+                Problem(message=f"not valid YAML: character {show(chr(exc.character)) if isinstance(exc.character, int) else ''} "
+                        "is a control character, not text",
+                        hint="remove it; write escapes such as \\t only inside double quotes", file=file, line=line, column=col,
+                        code="yaml-syntax")
             ) from None
-        except yaml.YAMLError as exc:  # e.g. reader errors without marks
+        except yaml.YAMLError as exc:  # anything else the parser raises
             raise ProblemError(
-                Problem(
-                    message=f"not valid YAML: {exc}",
-                    hint="save the file as plain UTF-8 text",
-                    file=file,
-                    code="yaml-syntax",
-                )
+                Problem(message=f"not valid YAML: {show(str(exc), 120)}", hint="save the file as plain UTF-8 text", file=file,
+                        code="yaml-syntax")
             ) from None
-        if root is None:
-            raise ProblemError(
-                Problem(
-                    message="the file is empty",
-                    hint="run `onsite init -o FILE` to write a starting answer file",
-                    file=file,
-                    line=1,
-                    column=1,
-                    code="empty",
-                )
-            )
-        doc = Document(data=None, positions={}, file=file)
-        doc.data = _convert(loader, root, (), doc, 0)
-        return doc
     finally:
-        loader.dispose()
-
-
-_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
-_PLAIN_TAGS = {
-    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
-}
-
-
-def _convert(loader, node: Node, path, doc: Document, depth) -> Any:
-    file = doc.file
-    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if node.tag not in _PLAIN_TAGS:
+        source.dispose()
+    if data is _EMPTY:
         raise ProblemError(
-            _problem(file, node.start_mark, f"YAML tag {show(node.tag)} is not allowed", "remove the !tag; answer files hold plain values", "yaml-tag")
+            Problem(message="the file is empty", hint="run `onsite init -o FILE` to write a starting answer file",
+                    file=file, line=1, column=1, code="empty")
         )
-    if depth > MAX_DEPTH:
-        raise ProblemError(
-            _problem(file, node.start_mark, "the document nests too deeply", "an answer file is a few levels deep; check indentation", "yaml-depth")
-        )
-    if isinstance(node, MappingNode):
-        out: dict[str, Any] = {}
-        seen: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ProblemError(
-                    _problem(file, key_node.start_mark, "YAML merge keys (<<) are not allowed in answer files", "write the keys out in full", "yaml-merge")
-                )
-            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                raw = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
-                raise ProblemError(
-                    _problem(
-                        file,
-                        key_node.start_mark,
-                        f"key {show(raw)} is not text",
-                        "put the key in quotes; keys such as yes/no/on/off or numbers need quotes",
-                        "yaml-key",
-                    )
-                )
-            key = key_node.value
-            if key in seen:
-                first = seen[key].start_mark.line + 1
-                raise ProblemError(
-                    _problem(
-                        file,
-                        key_node.start_mark,
-                        f"key {show(key)} appears twice in the same section (first on line {first})",
-                        "keep one of them; YAML would silently use the last",
-                        "yaml-duplicate-key",
-                    )
-                )
-            seen[key] = key_node
-            doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _convert(loader, value_node, path + (key,), doc, depth + 1)
-        return out
-    if isinstance(node, SequenceNode):
-        return [
-            _convert(loader, item, path + (i,), doc, depth + 1)
-            for i, item in enumerate(node.value)
-        ]
-    assert isinstance(node, ScalarNode)
-    try:
-        value = loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise ProblemError(
-            _problem(file, node.start_mark, f"cannot read value {show(node.value)}: {getattr(exc, 'problem', exc)}", "put the value in quotes", "yaml-value")
-        ) from None
-    if node.tag == "tag:yaml.org,2002:bool" and node.value.lower() in _BOOL_WORDS:
-        doc.bool_words[path] = node.value
-    if node.tag == "tag:yaml.org,2002:timestamp":
-        value = node.value  # keep dates as the text written; the schema decides
-    if isinstance(value, float) and value != value:  # .nan
-        value = node.value
-    return value
+    doc.data = data
+    return doc
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def _refuse_special(st: os.stat_result, name: str) -> None:
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise ProblemError(Problem(message="this is a folder, not an answer file", hint="name the .yaml file", file=name, code="not-a-file"))
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise ProblemError(Problem(message=f"this is {what}, not an answer file",
+                                   hint="name a regular .yaml file; to read from a pipe, give `-` and redirect it to stdin",
+                                   file=name, code="not-a-file"))
 
 
 def read_file(path: str | Path, display: str | None = None) -> Document:
-    """Read and parse an answer file. Every failure is a located ProblemError."""
+    """Read and parse an answer file. Every failure is a located ProblemError.
+
+    Only a regular file is read: the path is checked with stat() before it is
+    opened, opened non-blocking (a FIFO swapped in meanwhile cannot block) and
+    checked again on the open descriptor."""
     path = Path(path)
     name = display or str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_ANSWER_FILE_BYTES + 1)
+        _refuse_special(os.stat(path), name)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ProblemError(
             Problem(message="file not found", hint="check the path, or run `onsite init -o FILE` to create one", file=name, code="not-found")
         ) from None
-    except IsADirectoryError:
-        raise ProblemError(Problem(message="this is a folder, not an answer file", hint="name the .yaml file", file=name, code="not-a-file")) from None
+    except NotADirectoryError:
+        raise ProblemError(Problem(message="file not found (a folder on the path is a file)", hint="check the path", file=name,
+                                   code="not-found")) from None
     except OSError as exc:
         raise ProblemError(Problem(message=f"cannot read the file: {exc.strerror}", hint="check permissions", file=name, code="unreadable")) from None
+    try:
+        _refuse_special(os.fstat(fd), name)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_ANSWER_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ProblemError(Problem(message=f"cannot read the file: {exc.strerror}", hint="check permissions", file=name, code="unreadable")) from None
+    finally:
+        os.close(fd)
+    return read_bytes(raw, name)
+
+
+def read_bytes(raw: bytes, name: str) -> Document:
+    """Parse the bytes of an answer file (from a file or stdin); at most
+    MAX_ANSWER_FILE_BYTES (+1 to tell that there was more)."""
     if len(raw) > MAX_ANSWER_FILE_BYTES:
         raise ProblemError(
             Problem(

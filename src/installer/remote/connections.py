@@ -1,4 +1,6 @@
-"""One reused connection per node, opened on first use, from the plan.
+"""One reused transport per node, opened on first use, from the plan (the
+SSH transport opens further connections to the node itself when its sshd
+limits the sessions of one).
 
 The pool turns a plan node into an `Endpoint` (resolving secret references
 at that moment) and hands it to a transport factory; the CLI and the wizard
@@ -61,6 +63,11 @@ class Connections:
                 except secrets.SecretError as exc:
                     raise ProblemError(Problem(message=exc.message, hint=exc.hint, code="secret")) from None
             return self._secret_cache[key]
+
+    def resolved_secrets(self) -> list[str]:
+        """The SSH and sudo passwords resolved so far (for masking)."""
+        with self._secret_lock:
+            return list(self._secret_cache.values())
 
     def get(self, name: str) -> Transport:
         with self._locks[name]:

@@ -64,9 +64,15 @@ class LocalFileError(Exception):
 
 @dataclasses.dataclass
 class RunResult:
+    """stdout and stderr are the command's own output: the transport frames
+    every command between markers it chose, so whatever the node's login
+    shell prints around it (a noisy .bashrc, /etc/profile.d) lands in
+    `noise` instead, never in what the engine parses."""
+
     exit_status: int
     stdout: str
     stderr: str
+    noise: str = ""
 
     @property
     def ok(self) -> bool:
@@ -87,7 +93,10 @@ class Transport(Protocol):
         sudo: bool = True,
     ) -> RunResult:
         """Run argv on the node (as root: through sudo for other users).
-        Raises TransportError(command-timeout) when it runs past `timeout`."""
+        The result's stdout/stderr are the command's own (framed; what the
+        login shell printed around it is `noise`). Waits for a free session
+        where the server limits them. Raises TransportError(command-timeout)
+        when it runs past `timeout`."""
         ...
 
     def put_stream(self, argv: Sequence[str], segments: Sequence[Segment], *,
@@ -103,6 +112,23 @@ class Transport(Protocol):
     def get(self, remote: str, local: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclasses.dataclass
+class ServerFacts:
+    """What a transport found out about the node's SSH server and login, for
+    preflight (None: not known yet)."""
+
+    session_limit: int | None = None  # channels per connection the server allows (None: none refused)
+    sessions_probed: int = 0  # how many were tried when the limit was probed
+    connections: int = 1  # connections in use to the node
+    kex: str = ""
+    host_key_type: str = ""
+    cipher: str = ""
+    mac: str = ""
+    server_ciphers: tuple[str, ...] = ()
+    noise: str | None = None  # the first line the login shell printed around a command
+    sudo: str = ""  # root | nopasswd | password | password+tty
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,10 +9,12 @@ in thread workers. Secrets typed here stay in memory; files get references.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -22,6 +24,7 @@ from ..engine import support
 from ..engine.events import PhaseStarted
 from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle
 from ..engine.lifecycle import Lifecycle, Outcome
+from ..model import crashlog
 from ..model import secrets as secrets_mod
 from ..model.problems import Problem, ProblemError
 from ..model.resources import data_path
@@ -146,6 +149,26 @@ class OnsiteApp(App):
         self.resume_requested = False
         self.current = 1
 
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with every frame's locals: values
+        # from the answer file on the screen. A crash log without values
+        # instead (model.crashlog), named in one line; the wizard exits 70.
+        exc = self._exception or sys.exc_info()[1]
+        if exc is None:
+            super()._fatal_error()
+            return
+        from .. import __version__
+
+        journal = self.backend.journal_dir
+        path = crashlog.write(exc, __version__, journal / "crash" if journal is not None else None)
+        self.crashed = path
+        inner = getattr(exc, "error", None)  # a worker's failure wraps the real one
+        kind = type(inner if isinstance(inner, BaseException) else exc).__name__
+        self.crash_message = f"onsite: internal error: {kind}. This is a bug; the details are in {path}"
+        self.bell()
+        self._exit_renderables.append(Text(self.crash_message))
+        self._close_messages_no_wait()
+
     def on_mount(self) -> None:
         if self.start_path is not None and self.start_path.exists():
             self.state = WizardState.open(self.start_path) if self._readable(self.start_path) else WizardState(path=self.start_path)
@@ -264,7 +287,11 @@ class OnsiteApp(App):
             password = None
             if ssh.get("auth") == "password" and ssh.get("password"):
                 password = secrets_mod.resolve(ssh["password"], f"SSH password for {name}", self.ask_secret_blocking)
-            ep = Endpoint(node=name, host=host, port=int(ssh.get("port", 22)), user=ssh.get("user", "root"),
+            port = ssh.get("port", 22)
+            if not isinstance(port, int) or isinstance(port, bool):
+                self.call_from_thread(self.notify, f"{name}: the SSH port must be a number (1-65535)", severity="error")
+                return
+            ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
             t.close()
@@ -293,6 +320,9 @@ class OnsiteApp(App):
 
 
 def run(path: Path | None = None, bundles: list[Path] | None = None) -> int:
+    """The wizard's exit code: what it exited with, 70 after a crash."""
     app = OnsiteApp(path, bundles)
     result = app.run()
+    if getattr(app, "crashed", None) or app.return_code not in (None, 0):
+        return 70
     return int(result or 0)

@@ -46,6 +46,9 @@ class FieldRow(Vertical):
 
                 yield Select([(p, p) for p in available_profiles()], value=self.state.get(self.path, "reference"),
                              allow_blank=False, compact=True, id=_wid(self.path))
+            elif f.kind == "secret":  # a reference shows; anything else typed is masked
+                text = self.state.text_of(f, self.path)
+                yield Input(text, placeholder=f.help, compact=True, id=_wid(self.path), password=not _is_ref(text))
             else:
                 yield Input(self.state.text_of(f, self.path), placeholder=f.help, compact=True, id=_wid(self.path))
         yield Static("", classes="field-message")
@@ -67,6 +70,12 @@ class FieldRow(Vertical):
         else:
             msg.update("")
         msg.set_class(bool(problems), "-show")
+
+
+def _is_ref(text: str) -> bool:
+    from ..model.plan import SECRET_REF
+
+    return not text or bool(SECRET_REF.match(text))
 
 
 def _wid(path: str) -> str:
@@ -243,6 +252,8 @@ class FormPage(Page):
     def _changed(self, event: Input.Changed) -> None:
         row = self._row_of(event.input)
         if row is not None:
+            if row.field.kind == "secret":
+                event.input.password = not _is_ref(event.value)
             self.state.set_text(row.field, row.path, event.value)
             self._show_all()
 

@@ -193,14 +193,15 @@ class WizardState:
                 if not (isinstance(value, str) and SECRET_REF.match(value)):
                     secrets[key] = "prompt"
                     scrubbed.append(format_path(("secrets", key)))
+        # An existing file is edited in place (the deployer's comments and
+        # layout stay); a new one is written in onsite's layout, as a draft
+        # when it is not valid yet.
         result = validate.validate_data(data)
         if result.ok:
-            answerfile.write(result.plan, path, result.profile)
+            new_text = answerfile.render(result.plan, result.profile, name=path.name)
         else:
-            text = "# onsite answer file: a DRAFT, not valid yet (onsite validate shows what is missing)\n" + yamlio.dump(data)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            new_text = "# onsite answer file: a DRAFT, not valid yet (onsite validate shows what is missing)\n" + yamlio.dump(data)
+        answerfile.save_data(data, path, new_text)
         if scrubbed:
             fieldpath_set_all(self.data, scrubbed)
         self.path = path

@@ -7,3 +7,4 @@ for n in $ONSITE_NODES; do
 done
 mv "$T/hosts.tmp" "$T/hosts"
 ran
+{ env | grep -o '^ONSITE_SECRET_[A-Z_]*' || true; } | sort > "$T/secrets-seen.hosts"
