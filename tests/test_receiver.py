@@ -101,8 +101,88 @@ def test_a_write_error_is_named_and_leaves_nothing(tmp_path, capfd):
     (tmp_path / "b").write_text("a file where a folder should be")
     files = [{"path": "b/x", "size": 3, "offset": 0, "sha256": sha(b"xxx")}]
     code, verdicts, _ = run(tmp_path, "n1", files, [b"xxx"], capfd)
-    assert code == 1 and verdicts[0].startswith("fail n1 0 write File exists (") and verdicts[0].endswith("/b/x.part)")
+    assert code == 1 and verdicts[0].startswith("fail n1 0 write Not a directory (") and verdicts[0].endswith("/b/x.part)")
     assert (tmp_path / "b").read_text() == "a file where a folder should be"
+
+
+# -- links: nothing is written through a symbolic link under the root ---------
+
+def _plant(root, outside, kind):
+    """A link under `root` of the given kind; returns the path that names it."""
+    (root / "bun-1").mkdir(parents=True, exist_ok=True)
+    if kind == "file":  # the final name links to a file outside
+        (outside / "target").write_text("outside\n")
+        (root / "bun-1/x").symlink_to(outside / "target")
+        return root / "bun-1/x"
+    if kind == "part":  # the .part links to a file outside (a resume would append to it)
+        (outside / "target").write_text("outside\n")
+        (root / "bun-1/x.part").symlink_to(outside / "target")
+        return root / "bun-1/x.part"
+    if kind == "dir":  # the file's folder links to a folder outside
+        (root / "bun-1/d").symlink_to(outside)
+        return root / "bun-1/d"
+    if kind == "parent":  # a folder further up links outside
+        (root / "bun-1").rmdir()
+        (root / "bun-1").symlink_to(outside)
+        return root / "bun-1"
+    if kind == "dangling":  # the final name links to nothing (open(O_CREAT) would create the target)
+        (root / "bun-1/x").symlink_to(outside / "created-through-the-link")
+        return root / "bun-1/x"
+    if kind == "dangling-dir":  # a folder links to nothing (mkdir -p would create the target)
+        (root / "bun-1/d").symlink_to(outside / "made")
+        return root / "bun-1/d"
+    raise AssertionError(kind)
+
+
+LINKS = {"file": "bun-1/x", "part": "bun-1/x", "dir": "bun-1/d/x", "parent": "bun-1/d/x", "dangling": "bun-1/x",
+         "dangling-dir": "bun-1/d/x"}
+
+
+@pytest.mark.parametrize("kind", LINKS)
+@pytest.mark.parametrize("offset", [0, 3])
+def test_nothing_is_written_through_a_link_and_the_link_is_named(tmp_path, capfd, kind, offset):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    outside.mkdir()
+    link = _plant(root, outside, kind)
+    before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+    data, other = b"payload\n", b"other\n"
+    files = [{"path": LINKS[kind], "size": len(data), "offset": offset if kind == "part" else 0, "sha256": sha(data)},
+             {"path": "bun-2/y", "size": len(other), "offset": 0, "sha256": sha(other)}]
+    payload = data[files[0]["offset"]:]
+    code, verdicts, _ = run(root, "n1", files, [payload, other], capfd)
+    assert code == 1
+    assert verdicts[0].startswith(f"fail n1 0 unsafe {link} is a symbolic link"), verdicts
+    assert verdicts[1] == "ok n1 1"  # the next file still arrives
+    assert (root / "bun-2/y").read_bytes() == other
+    # nothing outside changed, nothing new appeared there
+    assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
+    assert sorted(outside.rglob("*")) == sorted(before)
+    assert link.is_symlink()  # left for a person to look at
+
+
+def test_a_link_as_the_root_is_refused(tmp_path, capfd):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "root").symlink_to(outside)
+    data = b"x"
+    code, verdicts, _ = run(tmp_path / "root", "n1", [{"path": "b/x", "size": 1, "offset": 0, "sha256": sha(data)}], [data], capfd)
+    assert code == 1 and verdicts[0].startswith(f"fail n1 0 unsafe {tmp_path / 'root'} is a symbolic link")
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("what", ["fifo", "hardlink"])
+def test_a_part_that_is_not_a_plain_file_of_its_own_is_refused(tmp_path, capfd, what):
+    (tmp_path / "b").mkdir()
+    if what == "fifo":
+        os.mkfifo(tmp_path / "b/x.part")  # opening it for writing would block
+    else:
+        (tmp_path / "elsewhere").write_bytes(b"abc")
+        os.link(tmp_path / "elsewhere", tmp_path / "b/x.part")
+    data = b"abcdef"
+    code, verdicts, _ = run(tmp_path, "n1", [{"path": "b/x", "size": 6, "offset": 3, "sha256": sha(data)}], [data[3:]], capfd)
+    assert code == 1 and verdicts[0].startswith("fail n1 0 unsafe ") and "/b/x.part " in verdicts[0]
+    if what == "hardlink":
+        assert (tmp_path / "elsewhere").read_bytes() == b"abc"
 
 
 @pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", "a/../../x", "a//b", "./a", "a/./b", "", "a\0b", 7])

@@ -217,6 +217,24 @@ def test_prometheus_scrapes_every_target_and_no_alert_fires(ref):
     assert "PASSWORD" not in lab.run("node1", ["cat", "/etc/default/prometheus-postgres-exporter"]).stdout
 
 
+def test_a_changed_radius_secret_full_of_special_characters_is_applied(ref, capsys):
+    """A new RADIUS shared secret holding what FreeRADIUS (${...}, %{...},
+    quotes, backslashes), bash and the health file treat specially: the rerun
+    rewrites clients.conf and keepalived's health file (their checks compare
+    them with the plan), every node's service check passes with it and RADIUS
+    answers through the service VIP with it (verify)."""
+    lab, answer = ref
+    new = "n3w'se\"cr\\et ${confdir} %{User-Name} #\u00fc!"
+    lab.secret_file("radius_shared_secret").write_text(new + "\n", encoding="utf-8")
+    assert secret(lab, "radius_shared_secret") == new
+    rc = main(["install", str(answer), "--plain"])
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    assert "verify passed" in out
+    for n in lab.nodes:  # the health file is current: keepalived's check passes with the new secret
+        lab.run(n.name, "bash /etc/keepalived/onsite-check-service-health.sh", timeout=30)
+
+
 def test_a_missing_vendor_payload_is_named_before_anything_runs(ref, tmp_path, capsys):
     lab, answer = ref
     site = tmp_path / "site.yaml"

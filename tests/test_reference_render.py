@@ -31,13 +31,13 @@ PLAN = repo_root() / "tests/corpus/base.yaml"
 SECRETS = {
     "postgres_superuser": "su'per\"pw\\$HOME",
     "postgres_replication": "repl pw 'x'",
-    "redis_password": 'red"is\\pw $1',
+    "redis_password": "red\\is#pw$1{x}",  # no blank or quote: Sentinel writes it back unquoted
     "radius_shared_secret": 'ra"dius\\se\'cret',
 }
 RENDERERS = sorted(p.name for p in (BUNDLE / "render").glob("*.sh"))
 NODES = ["node1", "node2", "node3", "escape"]
 # Which nodes each file is for (by the roles in tests/corpus/base.yaml).
-FOR = {"radius-clients.sh": NODES, "radius-users.sh": NODES, "keepalived.sh": NODES,
+FOR = {"radius-clients.sh": NODES, "radius-users.sh": NODES, "keepalived.sh": NODES, "keepalived-health.sh": NODES,
        "node-exporter-defaults.sh": NODES, "vip-facts.sh": NODES}
 # The monitoring node's files (node3 holds the monitoring role).
 FOR.update({s: ["node3"] for s in ("prometheus.sh", "prometheus-rules.sh", "prometheus-defaults.sh", "alertmanager.sh",
@@ -123,12 +123,13 @@ def test_redis_and_radius_quoting():
     sentinel = render("sentinel.sh", "node1")
     assert "sentinel monitor onsite 10.20.30.11 6379 2" in sentinel  # quorum: 2 of 3
     clients = render("radius-clients.sh", "node1")
-    assert 'secret = "ra\\"dius\\\\se\'cret"' in clients
+    # single quotes: FreeRADIUS expands ${...} inside double quotes
+    assert "secret = 'ra\"dius\\se\\'cret'" in clients
 
 
 def test_probe_password_matches_the_installers():
     users = render("radius-users.sh", "escape")
-    assert f'Cleartext-Password := "{probes.probe_password(SECRETS["radius_shared_secret"])}"' in users
+    assert f"Cleartext-Password := '{probes.probe_password(SECRETS['radius_shared_secret'])}'" in users
 
 
 def test_keepalived_service_vip_escape_is_lowest_and_unicast():
@@ -152,7 +153,7 @@ def test_a_hostile_replica_set_name_is_refused(tmp_path):
     env = _env("node1")
     env["ONSITE_SETTING_MONGODB_REPLICA_SET"] = 'rs0"}); db.dropDatabase(); ({"'
     res = subprocess.run(["bash", "render/mongo-rs.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
-    assert res.returncode != 0 and "replica set name" in res.stderr
+    assert res.returncode != 0 and "components.mongodb.replica_set" in res.stderr and "is not a plain name" in res.stderr
 
 
 # -- monitoring -------------------------------------------------------------------
@@ -300,3 +301,54 @@ def test_hostile_monitoring_settings_are_refused():
     env["ONSITE_SETTING_PROMETHEUS_RETENTION"] = "15d --web.enable-admin-api"
     res = subprocess.run(["bash", "render/prometheus-defaults.sh"], cwd=BUNDLE, env=env, capture_output=True, text=True)
     assert res.returncode != 0 and "retention" in res.stderr
+
+
+
+
+def _sandbox(tmp_path):
+    """A copy of the bundle whose keepalived step and check write under
+    tmp_path instead of /etc and /var/lib/onsite, with services stubbed."""
+    root = tmp_path / "root"
+    bundle = tmp_path / "bundle"
+    for sub in ("lib", "render", "steps", "files"):
+        shutil.copytree(BUNDLE / sub, bundle / sub)
+    for script in ("steps/keepalived.sh", "steps/keepalived.check.sh"):
+        p = bundle / script
+        p.write_text(p.read_text().replace("/etc/keepalived", f"{root}/etc/keepalived"))
+    lib = bundle / "lib/onsite.sh"
+    text = lib.read_text().replace("STATE_DIR=/var/lib/onsite/state", f"STATE_DIR={root}/state")
+    lib.write_text(text + "\n# test stubs\nchown() { :; }\nsvc_running() { :; }\nsvc_start() { :; }\n"
+                   'svc_apply() { echo "applied $1"; }\n')
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/keepalived").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "bin/keepalived").chmod(0o755)
+    return bundle, root / "etc/keepalived"
+
+
+def _run_in(bundle, env, script):
+    env = {**env, "PATH": f"{bundle.parent / 'bin'}:{env['PATH']}"}
+    return subprocess.run(["bash", script], cwd=bundle, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("change", ["secret", "port"])
+def test_keepalived_check_sees_a_changed_radius_secret_or_port_and_the_step_applies_it(tmp_path, change):
+    bundle, etc = _sandbox(tmp_path)
+    env = _env("node1")
+    assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode != 0  # nothing there yet
+    res = _run_in(bundle, env, "steps/keepalived.sh")
+    assert res.returncode == 0, res.stderr
+    assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode == 0
+    if change == "secret":
+        env["ONSITE_SECRET_RADIUS_SHARED_SECRET"] = "a new 'secret' $x"
+    else:
+        env["ONSITE_PORT_RADIUS_AUTH"] = "11812"
+    assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode != 0, "the check missed the change"
+    res = _run_in(bundle, env, "steps/keepalived.sh")
+    assert res.returncode == 0 and f"wrote {etc}/onsite-health.env" in res.stdout, res.stdout + res.stderr
+    assert "applied keepalived" not in res.stdout  # the health check reads the file each run: no restart
+    assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode == 0
+    # what the health check script sources is the new value, exactly
+    got = subprocess.run(["bash", "-c", '. "$1"; printf "%s\\0%s\\0%s" "$RADIUS_SECRET" "$RADIUS_PORT" "$PROBE_PASSWORD"',
+                          "_", str(etc / "onsite-health.env")], capture_output=True, text=True, check=True).stdout
+    secret = env["ONSITE_SECRET_RADIUS_SHARED_SECRET"]
+    assert got.split("\0") == [secret, env["ONSITE_PORT_RADIUS_AUTH"], probes.probe_password(secret)]

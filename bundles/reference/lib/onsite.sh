@@ -37,11 +37,118 @@ count_of() { set -- $1; printf '%s' "$#"; }
 # join SEP WORD... -> WORD1SEPWORD2...
 join() { local sep=$1 out="" w; shift; for w in "$@"; do out+="${out:+$sep}$w"; done; printf '%s' "$out"; }
 
-# Quoting for the files values land in (a secret may hold any character).
-yaml_str() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
-_dq() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
-redis_str() { _dq "$1"; }
-radius_str() { _dq "$1"; }
+# -- values into configuration files ------------------------------------------
+# Every value from the plan is quoted for the file it lands in (a secret may
+# hold any character). Each helper takes the value's field in the answer file
+# (named in the message) and the value, and prints the quoted value; a value
+# the format cannot hold stops the render script with a message naming the
+# field. Call them in an assignment, x=$(yaml_str FIELD "$V): under set -e a
+# failing assignment stops the script, a failing substitution inside a
+# here-document would not.
+
+# refuse FIELD WHY: stop the render script, naming the field.
+refuse() { die "${0##*/}: $1 $2"; }
+
+# one_line FIELD VALUE: VALUE, unless it holds a line break or another
+# control character (C0, DEL, C1), which no file written here can hold.
+one_line() {
+    local LC_ALL=C.UTF-8 bad=$'[\x01-\x1f\x7f\xc2\x80-\xc2\x9f]'  # C1 as UTF-8 bytes
+    if [[ $2 == *$bad* ]]; then
+        refuse "$1" "holds a line break or another control character, which a configuration file cannot hold: use one line of plain text"
+    fi
+    printf '%s' "$2"
+}
+
+# YAML, single-quoted: nothing is special inside but the quote, doubled.
+yaml_str() {
+    local v q="'"
+    v=$(one_line "$1" "$2") || exit 1
+    printf "'%s'" "${v//$q/$q$q}"
+}
+
+# Redis and Sentinel (sdssplitargs), double-quoted: \ and " escaped.
+redis_str() {
+    local v
+    v=$(one_line "$1" "$2") || exit 1
+    v=${v//\\/\\\\}
+    printf '"%s"' "${v//\"/\\\"}"
+}
+
+# FreeRADIUS, single-quoted: ' written as \'. Not double-quoted: FreeRADIUS
+# expands ${...} there, even after a backslash. FreeRADIUS 3.2 keeps every
+# other backslash as it is (\\ stays two: measured with 3.2.1), so a quote or
+# the end of the value right after an odd run of backslashes cannot be written.
+radius_str() {
+    local v q="'" re='(^|[^\])(\\\\)*\\('"'"'|$)'
+    v=$(one_line "$1" "$2") || exit 1
+    if [[ $v =~ $re ]]; then
+        refuse "$1" "has a backslash right before a quote or at its end, which FreeRADIUS cannot read back: move or double that backslash"
+    fi
+    radclient_secret "$1" "$v" > /dev/null || exit 1
+    printf "'%s'" "${v//$q/\\$q}"
+}
+
+# radclient_secret FIELD VALUE: VALUE, unless radclient (the probe and the
+# service VIP's health check) would read it wrongly from its -S file: it
+# cuts every byte below a blank off the end of the line, and on x86 a
+# non-ASCII byte counts as one (a signed char; measured with 3.2.1).
+radclient_secret() {
+    local LC_ALL=C
+    if [[ ${2: -1} == [$'\x80'-$'\xff'] ]]; then
+        refuse "$1" "ends with a non-ASCII character, which radclient (the RADIUS health checks) cuts off: end it with a plain character"
+    fi
+    printf '%s' "$2"
+}
+
+# A Java properties value (java.util.Properties.load): \ = : # ! escaped, a
+# leading blank escaped (load would drop it), everything outside printable
+# ASCII as \uXXXX (load reads a stream as ISO-8859-1).
+prop_str() {
+    local LC_ALL=C.UTF-8 v c out="" i n
+    v=$(one_line "$1" "$2") || exit 1
+    for ((i = 0; i < ${#v}; i++)); do
+        c=${v:i:1}
+        case $c in
+            [\\=:#!]) out+="\\$c" ;;
+            " ") if [ "$i" = 0 ]; then out+="\\ "; else out+=" "; fi ;;
+            [[:alnum:][:punct:]]) printf -v n '%d' "'$c"
+                if [ "$n" -lt 128 ]; then out+=$c; else out+=$(_uesc "$n"); fi ;;
+            *) printf -v n '%d' "'$c"; out+=$(_uesc "$n") ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+# _uesc CODEPOINT: \uXXXX, a surrogate pair above U+FFFF.
+_uesc() {
+    local n=$1
+    if [ "$n" -gt 65535 ]; then
+        n=$((n - 65536))
+        printf '\\u%04X\\u%04X' $((0xD800 + (n >> 10))) $((0xDC00 + (n & 0x3FF)))
+    else
+        printf '\\u%04X' "$n"
+    fi
+}
+
+# number FIELD VALUE / flag FIELD VALUE: a whole number / true or false (the
+# validator's types, checked again where they land unquoted).
+number() { [[ $2 =~ ^-?[0-9]+$ ]] || refuse "$1" "$(printf '%q' "$2") is not a whole number"; printf '%s' "$2"; }
+flag() { [[ $2 =~ ^(true|false)$ ]] || refuse "$1" "$(printf '%q' "$2") is not true or false"; printf '%s' "$2"; }
+
+# word FIELD VALUE: VALUE when it is letters, digits, '_', '.' and '-' only:
+# for names other programs write back or match unquoted (Sentinel's master
+# name, MongoDB's replica set).
+word() {
+    [[ $2 =~ ^[A-Za-z0-9_.-]+$ ]] || refuse "$1" "$(printf '%q' "$2") is not a plain name: use letters, digits, '_', '.' and '-'"
+    printf '%s' "$2"
+}
+
+# conf_path FIELD VALUE: an absolute path of letters, digits and '_' '.' '-'
+# '/' '+' '@' only: for files that take paths unquoted (Doris reads its
+# configuration without quoting, splits paths at ';' and ',' and expands ${}).
+conf_path() {
+    [[ $2 =~ ^/[A-Za-z0-9_./+@-]*$ ]] || refuse "$1" "$(printf '%q' "$2") is not a plain absolute path: use letters, digits and '_' '.' '-' '/' '+' '@'"
+    printf '%s' "$2"
+}
 
 # The password of the RADIUS probe user: derived from the shared secret, so
 # it needs no secret of its own and cannot be guessed without it.

@@ -2,8 +2,9 @@
 # Dante: SOCKS5 (CONNECT, BIND, UDP ASSOCIATE) for clients in the plan's subnet.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 logoutput: stderr
 internal: $ONSITE_NODE_NIC port = $ONSITE_PORT_SOCKS5_SOCKS
 external: $ONSITE_NODE_NIC

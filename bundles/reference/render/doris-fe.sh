@@ -4,13 +4,15 @@
 set -euo pipefail
 . lib/onsite.sh
 helper=$(first_of "$(role_addresses doris-fe)")
+site=$(one_line site.name "$ONSITE_SITE")
+meta=$(conf_path components.doris-fe.meta_dir "$ONSITE_SETTING_DORIS_FE_META_DIR")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 # helper: $helper:$ONSITE_PORT_DORIS_FE_EDIT_LOG
 priority_networks = $ONSITE_SUBNET
 http_port = $ONSITE_PORT_DORIS_FE_HTTP
 rpc_port = $ONSITE_PORT_DORIS_FE_RPC
 query_port = $ONSITE_PORT_DORIS_FE_QUERY
 edit_log_port = $ONSITE_PORT_DORIS_FE_EDIT_LOG
-meta_dir = $ONSITE_SETTING_DORIS_FE_META_DIR
+meta_dir = $meta
 CONF

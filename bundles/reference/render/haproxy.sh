@@ -3,8 +3,9 @@
 # the API VIP on one of these nodes.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 global
 	chroot /var/lib/haproxy
 	user haproxy

@@ -3,8 +3,9 @@
 # the other members, each tracking its VIP's check script.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 global_defs {
 	router_id $ONSITE_NODE
 	script_user root

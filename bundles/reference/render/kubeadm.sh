@@ -6,8 +6,12 @@ set -euo pipefail
 eps=() sans=("$ONSITE_VIP_K8S_API_ADDRESS")
 for a in $(role_addresses etcd); do eps+=("http://$a:$ONSITE_PORT_ETCD_CLIENT"); done
 for a in $(role_addresses k8s-master); do sans+=("$a"); done
+site=$(one_line site.name "$ONSITE_SITE")
+cluster=$(yaml_str site.name "$ONSITE_SITE")
+pods=$(yaml_str network.pod_subnet "$ONSITE_POD_SUBNET")
+services=$(yaml_str network.service_subnet "$ONSITE_SERVICE_SUBNET")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
 localAPIEndpoint:
@@ -18,7 +22,7 @@ nodeRegistration:
 ---
 apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
-clusterName: $(yaml_str "$ONSITE_SITE")
+clusterName: $cluster
 controlPlaneEndpoint: "$ONSITE_VIP_K8S_API_ADDRESS:$ONSITE_PORT_HAPROXY_FRONTEND"
 apiServer:
   certSANs: [$(join ", " "${sans[@]}")]
@@ -26,8 +30,8 @@ etcd:
   external:
     endpoints: [$(join ", " "${eps[@]}")]
 networking:
-  podSubnet: $ONSITE_POD_SUBNET
-  serviceSubnet: $ONSITE_SERVICE_SUBNET
+  podSubnet: $pods
+  serviceSubnet: $services
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

@@ -5,9 +5,17 @@ set -euo pipefail
 hosts=()
 for a in $(role_addresses etcd); do hosts+=("$a:$ONSITE_PORT_ETCD_CLIENT"); done
 pg=$ONSITE_PORT_PATRONI_POSTGRES rest=$ONSITE_PORT_PATRONI_REST
+site=$(one_line site.name "$ONSITE_SITE")
+scope=$(yaml_str site.name "$ONSITE_SITE")
+su_pw=$(yaml_str secrets.postgres_superuser "$ONSITE_SECRET_POSTGRES_SUPERUSER")
+repl_pw=$(yaml_str secrets.postgres_replication "$ONSITE_SECRET_POSTGRES_REPLICATION")
+ttl=$(number components.patroni.ttl "$ONSITE_SETTING_PATRONI_TTL")
+loop_wait=$(number components.patroni.loop_wait "$ONSITE_SETTING_PATRONI_LOOP_WAIT")
+retry=$(number components.patroni.retry_timeout "$ONSITE_SETTING_PATRONI_RETRY_TIMEOUT")
+sync=$(flag components.patroni.synchronous_mode "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
-scope: $(yaml_str "$ONSITE_SITE")
+# Written by onsite for site $site; changes here are overwritten.
+scope: $scope
 namespace: /onsite/
 name: $ONSITE_NODE
 restapi:
@@ -17,11 +25,11 @@ etcd:
   hosts: $(join , "${hosts[@]}")
 bootstrap:
   dcs:
-    ttl: $ONSITE_SETTING_PATRONI_TTL
-    loop_wait: $ONSITE_SETTING_PATRONI_LOOP_WAIT
-    retry_timeout: $ONSITE_SETTING_PATRONI_RETRY_TIMEOUT
+    ttl: $ttl
+    loop_wait: $loop_wait
+    retry_timeout: $retry
     maximum_lag_on_failover: 1048576
-    synchronous_mode: $ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE
+    synchronous_mode: $sync
     postgresql:
       use_pg_rewind: true
       parameters:
@@ -42,10 +50,10 @@ postgresql:
   authentication:
     superuser:
       username: postgres
-      password: $(yaml_str "$ONSITE_SECRET_POSTGRES_SUPERUSER")
+      password: $su_pw
     replication:
       username: replicator
-      password: $(yaml_str "$ONSITE_SECRET_POSTGRES_REPLICATION")
+      password: $repl_pw
   parameters:
     unix_socket_directories: /var/run/postgresql
   pg_hba:

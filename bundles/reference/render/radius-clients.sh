@@ -4,9 +4,10 @@
 # with the site's shared secret. Replaces Debian's example clients.conf.
 set -euo pipefail
 . lib/onsite.sh
-secret=$(radius_str "$ONSITE_SECRET_RADIUS_SHARED_SECRET")
+site=$(one_line site.name "$ONSITE_SITE")
+secret=$(radius_str secrets.radius_shared_secret "$ONSITE_SECRET_RADIUS_SHARED_SECRET")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 client localhost {
 	ipaddr = 127.0.0.1
 	secret = $secret

@@ -4,8 +4,10 @@
 set -euo pipefail
 . lib/onsite.sh
 primary=$(first_of "$(role_nodes redis)")
+site=$(one_line site.name "$ONSITE_SITE")
+pw=$(redis_str secrets.redis_password "$ONSITE_SECRET_REDIS_PASSWORD")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE. Sentinel rewrites parts of this
+# Written by onsite for site $site. Sentinel rewrites parts of this
 # file after a failover; onsite writes it again only when the plan changes.
 bind $ONSITE_NODE_ADDRESS 127.0.0.1
 port $ONSITE_PORT_REDIS_REDIS
@@ -17,8 +19,8 @@ loglevel notice
 logfile ""
 dir /var/lib/redis
 appendonly yes
-requirepass $(redis_str "$ONSITE_SECRET_REDIS_PASSWORD")
-masterauth $(redis_str "$ONSITE_SECRET_REDIS_PASSWORD")
+requirepass $pw
+masterauth $pw
 CONF
 if [ "$ONSITE_NODE" != "$primary" ]; then
     echo "replicaof $(node_address "$primary") $ONSITE_PORT_REDIS_REDIS"

@@ -2,9 +2,12 @@
 # RocketMQ NameServer, with the parameters the deployment guide names.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
+threads=$(number components.rocketmq-namesrv.threadPoolNums "$ONSITE_SETTING_ROCKETMQ_NAMESRV_THREADPOOLNUMS")
+level=$(prop_str components.rocketmq-namesrv.logLevel "$ONSITE_SETTING_ROCKETMQ_NAMESRV_LOGLEVEL")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 listenPort=$ONSITE_PORT_ROCKETMQ_NAMESRV_LISTEN
-threadPoolNums=$ONSITE_SETTING_ROCKETMQ_NAMESRV_THREADPOOLNUMS
-logLevel=$ONSITE_SETTING_ROCKETMQ_NAMESRV_LOGLEVEL
+threadPoolNums=$threads
+logLevel=$level
 CONF

@@ -3,12 +3,13 @@
 set -euo pipefail
 . lib/onsite.sh
 conf=$(bash render/keepalived.sh)
-health=$(printf 'RADIUS_SECRET=%q\nRADIUS_PORT=%q\nPROBE_PASSWORD=%q\n' \
-    "$ONSITE_SECRET_RADIUS_SHARED_SECRET" "$ONSITE_PORT_RADIUS_AUTH" "$(probe_password)")
+health=$(bash render/keepalived-health.sh)
 changed=0
 put_file /etc/keepalived/onsite-check-haproxy.sh 0700 root:root < files/onsite-check-haproxy.sh && changed=1
 put_file /etc/keepalived/onsite-check-service-health.sh 0700 root:root < files/onsite-check-service-health.sh && changed=1
-put_file /etc/keepalived/onsite-health.env 0600 root:root <<< "$health" && changed=1
+# The check script reads this file each time it runs: a new secret or port
+# applies without restarting keepalived.
+put_file /etc/keepalived/onsite-health.env 0600 root:root <<< "$health" || true
 put_file /etc/keepalived/keepalived.conf 0644 root:root <<< "$conf" && changed=1
 keepalived -t -f /etc/keepalived/keepalived.conf || die "keepalived rejects /etc/keepalived/keepalived.conf"
 if [ "$changed" = 1 ]; then svc_apply keepalived; else svc_start keepalived; fi

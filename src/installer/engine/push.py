@@ -59,23 +59,41 @@ print(h.hexdigest())'
 '''
 
 # First line: which receiver the node can run; then per file: H sha256 (the
-# final file), P size (a .part), E (unreadable) or N (nothing).
+# final file), P size (a .part), E (unreadable), N (nothing) or L PATH (a
+# symbolic link on its way under the bundle root: the root, a folder, the
+# file or its .part; nothing is read or written through it).
 STATE_SCRIPT = HASH_FN + r'''
 if python3 -c 'import sys; sys.exit(sys.version_info < (3, 6))' 2>/dev/null; then echo "receiver python3"
 else echo "receiver sh"; fi
+onsite_link() {  # sets link to the first link on the way to "$1", or ""
+    link="" p=$ROOT rest=${1#"$ROOT"/}
+    [ -L "$p" ] && { link=$p; return; }
+    while [ -n "$rest" ]; do
+        p="$p/${rest%%/*}"
+        case $rest in */*) rest=${rest#*/} ;; *) rest="" ;; esac
+        [ -L "$p" ] && { link=$p; return; }
+    done
+    if [ -L "$1.part" ]; then link=$1.part; fi
+}
 for f do
-    if [ -f "$f" ]; then h=$(onsite_sha256 < "$f") && echo "H $h" || echo "E"
+    onsite_link "$f"
+    if [ -n "$link" ]; then echo "L $link"
+    elif [ -f "$f" ]; then h=$(onsite_sha256 < "$f") && echo "H $h" || echo "E"
     elif [ -f "$f.part" ]; then echo "P $(stat -c %s -- "$f.part")"
     else echo "N"; fi
 done
-'''
+'''.replace("$ROOT", REMOTE_ROOT)
 
-# Nodes without python3: one file per stream; $1 part, $2 offset.
-_CAT = 'if [ "$2" = 0 ]; then exec cat > "$1"; else exec cat >> "$1"; fi'
+# Nodes without python3: one file per stream; $1 part, $2 offset. The state
+# script found no link on the way (L), the python3 receiver's O_NOFOLLOW
+# checks are not available in sh: the part is checked again just before.
+_CAT = ('[ -L "$1" ] && { echo "$1 is a symbolic link" >&2; exit 3; }; '
+        'if [ "$2" = 0 ]; then exec cat > "$1"; else exec cat >> "$1"; fi')
 
 # $1 part, $2 final name, $3 expected sha256: rename only a verified copy.
 _FINISH = HASH_FN + r'''
-if [ "$(onsite_sha256 < "$1")" = "$3" ]; then mv -f -- "$1" "$2" && echo ok
+if [ -L "$2" ]; then rm -f -- "$1"; echo unsafe
+elif [ "$(onsite_sha256 < "$1")" = "$3" ]; then mv -f -- "$1" "$2" && echo ok
 else rm -f -- "$1"; echo damaged; fi
 '''
 
@@ -201,9 +219,13 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     if not items:
         listener(TransferPlanned(node, tuple(b.id for b in bundles), 0, 0))
         return
-    dirs = sorted({r.rsplit("/", 1)[0] for _, _, r in items})
-    _check(t, ["mkdir", "-p", "--", *dirs], node, "creating the bundle folders")
     runs, states = node_state(t, node, [r for _, _, r in items])
+    links = sorted({value for kind, value in states if kind == "L"})
+    if links:
+        raise _link_problem(node, links)
+    if runs != "python3":  # the python3 receiver makes its folders itself, never through a link
+        dirs = sorted({r.rsplit("/", 1)[0] for _, _, r in items})
+        _check(t, ["mkdir", "-p", "--", *dirs], node, "creating the bundle folders")
     todo: list[tuple[Bundle, BundleFile, str, int]] = []
     for (b, f, r), (kind, value) in zip(items, states, strict=True):
         if kind == "H" and value == f.sha256:
@@ -215,7 +237,9 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
     listener(TransferPlanned(node, tuple(b.id for b in bundles), need, result.files_skipped))
     if not todo:
         return
-    avail = int(_check(t, ["sh", "-c", 'df -P -B1 -- "$1" | tail -1', "onsite", REMOTE_ROOT], node, "checking free space").split()[3])
+    # the root may not exist yet (the receiver makes it): ask for the nearest folder that does
+    avail = int(_check(t, ["sh", "-c", 'd=$1; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -P -B1 -- "$d" | tail -1',
+                           "onsite", REMOTE_ROOT], node, "checking free space").split()[3])
     if need + SPACE_MARGIN > avail:
         raise _fail(node, f"not enough free space in {REMOTE_ROOT}: needs {_mb(need + SPACE_MARGIN)}, has {_mb(avail)}",
                     "free space on the node, or mount a larger disk there, then push again", "push-disk-space")
@@ -309,8 +333,18 @@ def parse_verdicts(stdout: str) -> dict[tuple[str, int | str], list[str]]:
     return out
 
 
+def _link_problem(node: str, paths: Sequence[str]) -> ProblemError:
+    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return _fail(node, f"{shown} on the node {'is a symbolic link' if len(paths) == 1 else 'are symbolic links'}: "
+                 f"onsite writes nothing through a link under {REMOTE_ROOT}",
+                 "find out who put it there, remove it (rm on the node), then push again", "push-symlink")
+
+
 def _verdict_problem(node: str, remote: str, verdict: list[str]) -> ProblemError:
     kind, text = verdict[0], verdict[1] if len(verdict) > 1 else ""
+    if kind == "unsafe":
+        return _fail(node, f"{text}: onsite writes nothing through a link under {REMOTE_ROOT}",
+                     "find out who put it there, remove it (rm on the node), then push again", "push-symlink")
     if kind == "nospace":
         return _fail(node, f"the disk filled up while writing {remote}; the partial copy was removed",
                      "free space on the node, then push again", "push-disk-full")
@@ -331,11 +365,15 @@ def _send_each(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str
                            [Segment(path=b.root / f.path, offset=offset, length=f.size - offset)],
                            progress=lambda sent, _base=done_before: progress(_base + sent))
         if not res.ok:
+            if "is a symbolic link" in res.stderr:
+                raise _link_problem(node, [part])
             if "No space left" in res.stderr:
                 t.run(["rm", "-f", "--", part])
                 raise _verdict_problem(node, r, ["nospace"])
             raise _fail(node, f"writing {r} failed: {res.stderr.strip()[-300:]}", "check the node's disk", "push-write")
         verdict = _check(t, sh_script(_FINISH, part, r, f.sha256), node, f"verifying {f.path}", timeout=3600)
+        if verdict.strip() == "unsafe":
+            raise _link_problem(node, [r])
         if verdict.strip() != "ok":
             raise _verdict_problem(node, r, ["damaged"])
         result.files_sent += 1

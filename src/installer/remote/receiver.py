@@ -26,11 +26,19 @@ of a chain travel up it whole:
 
     progress NODE BYTES          about twice a second: bytes this node has taken in
     ok NODE INDEX                the file is verified and has its final name
-    fail NODE INDEX KIND TEXT    damaged | nospace | write
+    fail NODE INDEX KIND TEXT    damaged | nospace | write | unsafe
     fail NODE - KIND TEXT        header | path | relay-broken (NODE: the node not reached) | cut
 
 Exit status: 0 when every file meant for this node is in place, else 1 (2:
 the header is unusable and nothing was written).
+
+Links: nothing is written through a symbolic link. Every folder under the
+root is created (mkdir at its parent's descriptor, which does not follow a
+link) and opened with O_NOFOLLOW one component at a time, from the root
+(itself opened O_NOFOLLOW); the .part is opened O_NOFOLLOW at its folder's
+descriptor and must be a regular file with one name; the rename happens
+between descriptors and is refused when the final name is a link. A link
+anywhere under the root fails that file as `unsafe`, naming the link.
 
 Speed (measured per GiB on the 2-core lab machine, see bench/push.py): stdin
 is read raw (unbuffered) into preallocated buffers, taken in turn, and
@@ -49,6 +57,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -63,6 +72,54 @@ NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 IPV4 = re.compile(r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SSH_CIPHERS = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"  # a hardened node: aes256 only
+
+
+class Unsafe(Exception):
+    """A path under the root that onsite will not write through."""
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _is_link(name, dir_fd):
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def open_folder(root, rel):
+    """(descriptor of the folder holding `rel` under `root`, the file's name),
+    each folder created or opened without following a link; Unsafe names the
+    first link met. The root's own parents may be links; the root may not."""
+    if not os.path.isdir(root) and not os.path.islink(root):
+        os.makedirs(root, 0o755)
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(root):
+            raise Unsafe(root + " is a symbolic link") from None
+        raise
+    parts = rel.split("/")
+    try:
+        for i, name in enumerate(parts[:-1]):
+            try:
+                os.mkdir(name, 0o755, dir_fd=fd)  # mkdirat: a link in the way is EEXIST, never followed
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
+            try:
+                nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, fd):
+                    raise Unsafe(root + "/" + "/".join(parts[:i + 1]) + " is a symbolic link") from None
+                raise
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, parts[-1]
 
 
 def say(*words):
@@ -309,14 +366,23 @@ class Receiver:
     def _one(self, idx, f):
         dest = dest_of(f["path"], self.root)
         part = dest + ".part"
-        size, offset = f["size"], f.get("offset", 0)
+        offset = f.get("offset", 0)
         h = hashlib.sha256()
         fd = None  # where this node writes the file; None: it only passes the bytes on
+        folder = name = None  # the descriptor of its folder, its name there
         if self.me not in f.get("skip", []):
             if self.disk_full is not None:
                 self._fail(idx, "nospace", self.disk_full)
             else:
-                fd = self._open_part(idx, part, offset, h)
+                folder, name, fd = self._open_part(idx, f["path"], part, offset, h)
+        try:
+            return self._take(idx, f, dest, part, folder, name, fd, h)
+        finally:
+            if folder is not None:
+                os.close(folder)
+
+    def _take(self, idx, f, dest, part, folder, name, fd, h):
+        size, offset = f["size"], f.get("offset", 0)
         left = size - offset
         hq = (Hashing if left >= HASH_THREAD_MIN else InlineHashing)(h, self.free)
         while left > 0:
@@ -331,7 +397,7 @@ class Receiver:
             if self.forward is not None:
                 self.forward.write(chunk)
             if fd is not None:
-                fd = self._write(idx, fd, part, chunk)
+                fd = self._write(idx, fd, part, chunk, folder, name)
                 if fd is None and self.forward is None:
                     hq.finish()
                     return False  # see run()
@@ -344,41 +410,65 @@ class Receiver:
         hq.finish()
         if fd is not None:
             os.close(fd)
-            if h.hexdigest() == f["sha256"]:
-                os.replace(part, dest)
-                say("ok", self.me, idx)
-            else:
-                os.unlink(part)
+            if h.hexdigest() != f["sha256"]:
+                _unlink(name + ".part", folder)
                 self._fail(idx, "damaged", "sha256 differs; the partial copy was removed")
+            elif _is_link(name, folder):
+                _unlink(name + ".part", folder)
+                self._fail(idx, "unsafe", dest + " is a symbolic link; nothing was written through it")
+            else:
+                try:
+                    os.replace(name + ".part", name, src_dir_fd=folder, dst_dir_fd=folder)  # renameat: links are not followed
+                    say("ok", self.me, idx)
+                except OSError as exc:
+                    self._write_error(idx, part, exc, folder, name)
         return True
 
-    def _open_part(self, idx, part, offset, h):
-        fd = None
+    def _open_part(self, idx, rel, part, offset, h):
+        """(folder descriptor, name, .part descriptor), or Nones after a failure it reported."""
+        fd = folder = None
         try:
-            os.makedirs(os.path.dirname(part), exist_ok=True)
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+            folder, name = open_folder(self.root, rel)
+            try:
+                fd = os.open(name + ".part", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                             | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise Unsafe(part + " is a symbolic link") from None
+                raise
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                os.close(fd)
+                fd = None
+                raise Unsafe(part + " is not a plain file" if not stat.S_ISREG(st.st_mode) else part + " has other hard links")
             if offset:
-                with open(part, "rb") as old:
-                    left = offset
-                    while left > 0:
-                        n = old.readinto(self.view[:min(CHUNK, left)])
-                        if not n:
-                            raise OSError(errno.EIO, "the partial copy is shorter than the installer saw")
-                        h.update(self.view[:n])
-                        left -= n
-            if os.fstat(fd).st_size != offset:
+                left = offset
+                while left > 0:
+                    n = os.readv(fd, [self.view[:min(CHUNK, left)]])
+                    if not n:
+                        raise OSError(errno.EIO, "the partial copy is shorter than the installer saw")
+                    h.update(self.view[:n])
+                    left -= n
+            if st.st_size != offset:
                 # only when needed: ext4 flushes a file truncated to 0 when it is closed
                 # (auto_da_alloc), which stalled a 1 GiB receive by a quarter of a second
                 os.ftruncate(fd, offset)
             os.lseek(fd, offset, os.SEEK_SET)
-            return fd
+            return folder, name, fd
+        except Unsafe as exc:
+            if folder is not None:
+                os.close(folder)
+            self._fail(idx, "unsafe", str(exc) + "; nothing was written through it")
+            return None, None, None
         except OSError as exc:
             if fd is not None:
                 os.close(fd)
-            self._write_error(idx, part, exc)
-            return None
+            self._write_error(idx, part, exc, folder, name if folder is not None else None)
+            if folder is not None:
+                os.close(folder)
+            return None, None, None
 
-    def _write(self, idx, fd, part, chunk):
+    def _write(self, idx, fd, part, chunk, folder, name):
         try:
             done = 0
             while done < len(chunk):
@@ -386,19 +476,24 @@ class Receiver:
             return fd
         except OSError as exc:
             os.close(fd)
-            self._write_error(idx, part, exc)
+            self._write_error(idx, part, exc, folder, name)
             return None
 
-    def _write_error(self, idx, part, exc):
-        try:
-            os.unlink(part)  # never leave a final-named or a misleading partial copy
-        except OSError:
-            pass
+    def _write_error(self, idx, part, exc, folder=None, name=None):
+        if folder is not None and name is not None:
+            _unlink(name + ".part", folder)  # never leave a final-named or a misleading partial copy
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             self.disk_full = "the disk filled up (" + os.path.dirname(part) + ")"
             self._fail(idx, "nospace", self.disk_full)
         else:
             self._fail(idx, "write", (exc.strerror or str(exc)) + " (" + part + ")")
+
+
+def _unlink(name, dir_fd):
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 def main(argv=None, stdin=None, root=ROOT):
