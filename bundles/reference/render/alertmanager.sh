@@ -3,9 +3,10 @@
 # fills in (mail, webhook, ...); until then alerts show in its web UI.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 . lib/monitoring.sh
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 # Add a notifier (email_configs, webhook_configs, ...) under the receiver.
 route:
   receiver: onsite

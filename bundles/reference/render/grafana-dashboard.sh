@@ -3,7 +3,9 @@
 # alerts, VIP holders, Patroni, Sentinel, etcd, disks.
 set -euo pipefail
 . lib/onsite.sh
+# json_str VALUE: a JSON string (the title passed one_line: no control character).
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"; }
+title=$(one_line site.name "onsite: $ONSITE_SITE")
 ds='{"type": "prometheus", "uid": "onsite-prometheus"}'
 id=0
 # panel TYPE TITLE X Y W H EXPR LEGEND
@@ -17,7 +19,7 @@ panel() {
 cat <<CONF
 {
   "uid": "onsite-stack",
-  "title": $(json_str "onsite: $ONSITE_SITE"),
+  "title": $(json_str "$title"),
   "tags": ["onsite"],
   "timezone": "browser",
   "schemaVersion": 38,

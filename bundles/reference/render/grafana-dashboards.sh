@@ -2,8 +2,9 @@
 # Grafana (vendor payload): load the dashboards onsite renders.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 apiVersion: 1
 providers:
   - name: onsite

@@ -2,9 +2,10 @@
 # Grafana (vendor payload): the plan's Prometheus as its data source.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 . lib/monitoring.sh
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 apiVersion: 1
 datasources:
   - name: Prometheus (onsite)

@@ -4,8 +4,9 @@
 # password exists for it).
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 DATA_SOURCE_NAME="host=/var/run/postgresql port=$ONSITE_PORT_PATRONI_POSTGRES user=prometheus dbname=postgres sslmode=disable"
 ARGS="--web.listen-address=$ONSITE_NODE_ADDRESS:$ONSITE_PORT_POSTGRES_EXPORTER_METRICS"
 CONF

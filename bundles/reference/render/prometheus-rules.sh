@@ -5,10 +5,11 @@
 # down, a disk fuller than the guide's 95 %. Checked with promtool.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
 . lib/monitoring.sh
 for_=${ALERT_AFTER}s
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 groups:
   - name: onsite-targets
     rules:

@@ -6,15 +6,21 @@
 set -euo pipefail
 . lib/onsite.sh
 . lib/monitoring.sh
+site=$(one_line site.name "$ONSITE_SITE")
+site_label=$(yaml_str site.name "$ONSITE_SITE")
+# Each node's name as a YAML label value.
+declare -A label
+i=0
+for n in $ONSITE_NODES; do label[$n]=$(yaml_str "nodes[$i].name" "$n"); i=$((i + 1)); done
 addr=$ONSITE_NODE_ADDRESS
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 global:
   scrape_interval: ${SCRAPE}s
   scrape_timeout: ${SCRAPE_TIMEOUT}s
   evaluation_interval: ${SCRAPE}s
   external_labels:
-    site: $(yaml_str "$ONSITE_SITE")
+    site: $site_label
 alerting:
   alertmanagers:
     - static_configs:
@@ -25,11 +31,11 @@ scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ['$addr:$ONSITE_PORT_PROMETHEUS_HTTP']
-        labels: {node: $(yaml_str "$ONSITE_NODE")}
+        labels: {node: ${label[$ONSITE_NODE]}}
   - job_name: alertmanager
     static_configs:
       - targets: ['$addr:$ONSITE_PORT_PROMETHEUS_ALERTMANAGER']
-        labels: {node: $(yaml_str "$ONSITE_NODE")}
+        labels: {node: ${label[$ONSITE_NODE]}}
 CONF
 # job NAME ROLE PORT [PATH]: one target per node holding ROLE, labelled with its name.
 job() {
@@ -39,13 +45,13 @@ job() {
     [ -z "$path" ] || printf '    metrics_path: %s\n' "$path"
     printf '    static_configs:\n'
     for n in $(role_nodes "$role"); do
-        printf "      - targets: ['%s:%s']\n        labels: {node: %s}\n" "$(node_address "$n")" "$port" "$(yaml_str "$n")"
+        printf "      - targets: ['%s:%s']\n        labels: {node: %s}\n" "$(node_address "$n")" "$port" "${label[$n]}"
     done
 }
 if ! is_external node-exporter; then
     printf '  - job_name: node\n    static_configs:\n'
     for n in $ONSITE_NODES; do
-        printf "      - targets: ['%s:%s']\n        labels: {node: %s}\n" "$(node_address "$n")" "$ONSITE_PORT_NODE_EXPORTER_METRICS" "$(yaml_str "$n")"
+        printf "      - targets: ['%s:%s']\n        labels: {node: %s}\n" "$(node_address "$n")" "$ONSITE_PORT_NODE_EXPORTER_METRICS" "${label[$n]}"
     done
 fi
 is_external etcd || job etcd etcd "$ONSITE_PORT_ETCD_CLIENT"

@@ -4,10 +4,13 @@
 # in its environment, never on its command line.
 set -euo pipefail
 . lib/onsite.sh
+site=$(one_line site.name "$ONSITE_SITE")
+pw=$(one_line secrets.redis_password "$ONSITE_SECRET_REDIS_PASSWORD")
+pw=$(env_str "$pw")
 if has_role redis; then port=$ONSITE_PORT_REDIS_REDIS; else port=$ONSITE_PORT_SENTINEL_SENTINEL; fi
 cat <<CONF
-# Written by onsite for site $ONSITE_SITE; changes here are overwritten.
+# Written by onsite for site $site; changes here are overwritten.
 REDIS_ADDR="redis://$ONSITE_NODE_ADDRESS:$port"
-REDIS_PASSWORD=$(env_str "$ONSITE_SECRET_REDIS_PASSWORD")
+REDIS_PASSWORD=$pw
 ARGS="--web.listen-address=$ONSITE_NODE_ADDRESS:$ONSITE_PORT_REDIS_EXPORTER_METRICS"
 CONF

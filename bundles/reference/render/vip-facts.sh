@@ -5,16 +5,19 @@
 set -euo pipefail
 . lib/onsite.sh
 . lib/monitoring.sh
-lines=()
+site=$(one_line site.name "$ONSITE_SITE")
+lines=() i=-1
 for vip in $ONSITE_VIPS; do
+    i=$((i + 1))
     p="ONSITE_VIP_$(upper "$vip")"
     prio="${p}_PRIORITY" addr="${p}_ADDRESS"
     [ "${!prio}" != 0 ] || continue
+    vip=$(word "vips[$i].name" "$vip")
     escape=false
     if has_role escape; then escape=true; fi
     lines+=("vip ${!addr} vip=\"$vip\",address=\"${!addr}\",escape=\"$escape\"")
 done
 [ "${#lines[@]}" -gt 0 ] || exit 0
-echo "# Written by onsite for site $ONSITE_SITE; changes here are overwritten."
+echo "# Written by onsite for site $site; changes here are overwritten."
 echo "interval $SCRAPE"
 printf '%s\n' "${lines[@]}"
