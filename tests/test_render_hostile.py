@@ -4,9 +4,10 @@ non-ASCII text in the site name, the secrets and the settings.
 
 - golden files: tests/golden/hostile/<node>/<file>.out (ONSITE_UPDATE_GOLDEN=1
   rewrites them for review);
-- each file is parsed the way its program reads it (PyYAML; Redis's and
-  FreeRADIUS's tokenizers, java.util.Properties.load, bash, Doris's
-  key = value) and every value comes back exactly;
+- each file is parsed the way its program reads it (PyYAML, promtool and
+  amtool; Redis's and FreeRADIUS's tokenizers, java.util.Properties.load,
+  bash for the EnvironmentFiles, json.loads, Doris's key = value) and every
+  value comes back exactly;
 - a value a format cannot hold (a line break, a name Sentinel writes back
   unquoted, a path Doris reads unquoted) stops the render script with a
   message naming the field, and never echoes a secret.
@@ -15,6 +16,7 @@ non-ASCII text in the site name, the secrets and the settings.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -26,7 +28,7 @@ from installer.engine import envfile, probes
 from installer.model import validate
 
 from .conftest import repo_root
-from .test_reference_render import BUNDLE, CASES, PLAN, RENDERERS, _redis_words
+from .test_reference_render import BUNDLE, CASES, PLAN, RENDERERS, _redis_words, _tool
 
 GOLDEN = repo_root() / "tests/golden/hostile"
 
@@ -103,7 +105,9 @@ def test_hostile_golden(plan, script, node):
     assert got == golden.read_text(), f"{script} for {node} differs from {golden}"
 
 
-@pytest.mark.parametrize("script", [s for s in RENDERERS if s not in ("mongo-rs.sh", "keepalived-health.sh")])
+# JSON has no comments: the dashboard carries the site name in its title.
+@pytest.mark.parametrize("script", [s for s in RENDERERS if s not in ("mongo-rs.sh", "keepalived-health.sh",
+                                                                      "grafana-dashboard.sh")])
 def test_the_site_name_stays_in_its_comment(plan, script):
     """No value adds a line: the hostile rendering has the lines of a plain one."""
     got = render(plan, script)
@@ -131,6 +135,77 @@ def test_yaml_values_round_trip(plan):
     mongod = yaml.safe_load(render(plan, "mongod.sh"))
     assert mongod["storage"]["dbPath"] == ODD["ONSITE_SETTING_MONGODB_DB_PATH"]
     assert mongod["replication"]["replSetName"] == SETTINGS["mongodb"]["replica_set"]
+
+
+# -- Prometheus, Alertmanager and Grafana (YAML, JSON) ----------------------------
+
+def test_monitoring_yaml_values_round_trip(plan):
+    prom = yaml.safe_load(render(plan, "prometheus.sh", "node3"))
+    assert prom["global"]["external_labels"] == {"site": SITE}
+    nodes = {c["labels"]["node"] for j in prom["scrape_configs"] for c in j["static_configs"]}
+    assert nodes == {"node1", "node2", "node3", "escape"}
+    rules = yaml.safe_load(render(plan, "prometheus-rules.sh", "node3"))
+    assert len([r for g in rules["groups"] for r in g["rules"]]) == 12
+    am = yaml.safe_load(render(plan, "alertmanager.sh", "node3"))
+    assert am["route"]["receiver"] == "onsite" and am["receivers"] == [{"name": "onsite"}]
+    ds = yaml.safe_load(render(plan, "grafana-datasource.sh", "node3"))
+    assert ds["datasources"][0]["url"] == "http://10.20.30.13:9090"
+    boards = yaml.safe_load(render(plan, "grafana-dashboards.sh", "node3"))
+    assert boards["providers"][0]["options"] == {"path": "/etc/onsite/grafana/dashboards"}
+
+
+def test_promtool_and_amtool_accept_the_hostile_files(plan, tmp_path):
+    rules = tmp_path / "onsite-rules.yml"
+    rules.write_text(render(plan, "prometheus-rules.sh", "node3"))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(render(plan, "prometheus.sh", "node3").replace("/etc/prometheus/onsite-rules.yml", str(rules)))
+    am = tmp_path / "alertmanager.yml"
+    am.write_text(render(plan, "alertmanager.sh", "node3"))
+    for tool, args in (("promtool", ["check", "rules", str(rules)]), ("promtool", ["check", "config", str(config)]),
+                       ("amtool", ["check-config", str(am)])):
+        res = subprocess.run([_tool(tool), *args], capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_grafana_dashboard_title_round_trips(plan):
+    got = render(plan, "grafana-dashboard.sh", "node3")
+    assert json.loads(got)["title"] == f"onsite: {SITE}"
+    plain = run("grafana-dashboard.sh", env_for(plan, "node3", ONSITE_SITE="x")).stdout
+    assert len(got.splitlines()) == len(plain.splitlines())
+
+
+# -- EnvironmentFiles (/etc/default/*: systemd and bash read them) -----------------
+
+DEFAULTS = [("prometheus-defaults.sh", "node3"), ("alertmanager-defaults.sh", "node3"),
+            ("node-exporter-defaults.sh", "escape"), ("postgres-exporter-defaults.sh", "node1"),
+            ("redis-exporter-defaults.sh", "node2")]
+
+
+def _sourced(text: str, tmp_path) -> dict[str, str]:
+    (tmp_path / "default").write_text(text)
+    out = subprocess.run(["env", "-i", "bash", "-c", 'set -a; . "$1"; set +a; env -0', "_", str(tmp_path / "default")],
+                         capture_output=True, text=True, check=True).stdout
+    env = dict(x.split("=", 1) for x in out.split("\0") if x)
+    return {k: v for k, v in env.items() if k not in ("PWD", "SHLVL", "_")}
+
+
+@pytest.mark.parametrize(("script", "node"), DEFAULTS)
+def test_environment_files_read_back(plan, tmp_path, script, node):
+    env = _sourced(render(plan, script, node), tmp_path)
+    assert "ARGS" in env and "--web.listen-address=10.20.30." in env["ARGS"]
+    if script == "redis-exporter-defaults.sh":
+        assert env["REDIS_PASSWORD"] == SECRETS["redis_password"] and env["REDIS_ADDR"] == "redis://10.20.30.12:6379"
+        assert set(env) == {"ARGS", "REDIS_ADDR", "REDIS_PASSWORD"}
+    elif script == "postgres-exporter-defaults.sh":
+        assert set(env) == {"ARGS", "DATA_SOURCE_NAME"}
+    else:
+        assert set(env) == {"ARGS"}
+
+
+def test_vip_facts_lines_read_back(plan):
+    """onsite-vip-facts reads `vip ADDRESS LABELS` lines with `read -r key a b`."""
+    lines = render(plan, "vip-facts.sh", "escape").splitlines()
+    assert lines[1:] == ["interval 15", 'vip 10.20.30.16 vip="service",address="10.20.30.16",escape="true"']
 
 
 # -- Redis and Sentinel (sdssplitargs) -----------------------------------------
@@ -287,7 +362,9 @@ REFUSED = (
        ("doris-fe.sh", "ONSITE_SETTING_DORIS_FE_META_DIR", "/data/${HOME}/meta", "components.doris-fe.meta_dir"),
        ("doris-be.sh", "ONSITE_SETTING_DORIS_BE_STORAGE_ROOT_PATH", "/a;/b", "components.doris-be.storage_root_path"),
        ("doris-be.sh", "ONSITE_SETTING_DORIS_BE_DISABLE_STORAGE_MEDIUM", "no", "components.doris-be.disable_storage_medium"),
-       ("patroni.sh", "ONSITE_SETTING_PATRONI_TTL", "30\nx: 1", "components.patroni.ttl")]
+       ("patroni.sh", "ONSITE_SETTING_PATRONI_TTL", "30\nx: 1", "components.patroni.ttl"),
+       ("redis-exporter-defaults.sh", "ONSITE_SECRET_REDIS_PASSWORD", "pw\nARGS=--x", "secrets.redis_password"),
+       ("prometheus.sh", "ONSITE_NODES", "node1 node2 node3 escape a\x01b", "nodes[4].name")]
 )
 
 
