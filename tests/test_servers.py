@@ -157,7 +157,8 @@ def test_preflight_reports_each_server_as_found(servers):
 MUST_HOLD = {
     "postgres_superuser": {"/etc/patroni/config.yml", "/var/lib/postgresql/.pgpass.patroni"},
     "postgres_replication": {"/etc/patroni/config.yml", "/var/lib/postgresql/.pgpass.patroni"},
-    "redis_password": {"/etc/redis/redis.conf", "/etc/redis/sentinel.conf"},
+    "redis_password": {"/etc/redis/redis.conf", "/etc/redis/sentinel.conf",
+                       "/etc/default/prometheus-redis-exporter"},  # 0600: the exporter's only way in
     "radius_shared_secret": {"/etc/freeradius/3.0/clients.conf", "/etc/keepalived/onsite-health.env"},
     "ssh": set(),  # the SSH and sudo password of `deploy`: only its hash in /etc/shadow
 }
@@ -185,10 +186,15 @@ def _canaries(lab: Lab, answer) -> dict[str, str]:
     return values
 
 
+# The daemons that must hold a secret in their environment (need to know):
+# the Redis exporter reads the password only from there.
+DAEMON_NEEDS = {"redis_password": "prometheus-redis-exporter"}
+
+
 class _ProcessWatch(threading.Thread):
     """Every second, every process's argv and environment on every node:
     a secret may sit only in the environment of a step (ONSITE_STEP set) and
-    its tools, never in argv, never in a daemon's environment."""
+    its tools, or of the daemon that needs it (DAEMON_NEEDS); never in argv."""
 
     SCAN = r"""for p in /proc/[0-9]*; do
         c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null); e=$(tr '\0' '\n' < $p/environ 2>/dev/null)
@@ -211,7 +217,8 @@ class _ProcessWatch(threading.Thread):
                     for name, value in self.canaries.items():
                         if value in argv:
                             self.found.append(f"{n.name} pid {pid}: {name} in argv: {argv[:120]}")
-                        if value in env and "ONSITE_STEP=" not in env:
+                        needs = DAEMON_NEEDS.get(name)
+                        if value in env and "ONSITE_STEP=" not in env and not (needs and needs in argv):
                             self.found.append(f"{n.name} pid {pid}: {name} in the environment of {argv[:120]}")
 
 
