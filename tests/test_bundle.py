@@ -140,3 +140,17 @@ def test_add_debs_refuses_a_package_apt_does_not_know(src, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "apt knows no package haproxx" in err and "haproxy," not in err
     assert not (out / "debs").exists()
+
+
+def test_a_private_key_given_as_the_public_key_is_named_not_a_crash(tmp_path, capsys):
+    import subprocess
+
+    key = tmp_path / "signing.key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bundle.yaml").write_text('name: t\nversion: "1"\ncomponents: ["*"]\n')
+    assert main(["bundle", "build", str(src), "-o", str(tmp_path / "out"), "--sign", str(key)]) == 0
+    assert main(["bundle", "verify", str(tmp_path / "out"), "--pubkey", str(key)]) == 1
+    err = capsys.readouterr().err
+    assert "is not an ed25519 public key (a private key" in err and "internal error" not in err

@@ -207,13 +207,16 @@ def _load_public_key(path: Path):
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise _fail(f"cannot read public key {path}: {exc.strerror}", "name the .pub file of the signing key") from None
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         key = serialization.load_ssh_public_key(raw.strip())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         try:
             key = serialization.load_pem_public_key(raw)
-        except (ValueError, TypeError):
-            raise _fail(f"{path} is not an ed25519 public key", "use the signing key's .pub file") from None
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise _fail(f"{path} is not an ed25519 public key (a private key, or another kind?)",
+                        "use the signing key's .pub file") from None
     if not isinstance(key, Ed25519PublicKey):
         raise _fail(f"{path} is not an ed25519 public key", "bundles are signed with ed25519 keys")
     return key

@@ -260,7 +260,7 @@ def check_host() -> None:
     if not sys.platform.startswith("linux"):
         raise LabError("the lab needs Linux (network namespaces)", "run it on a Linux machine", 3)
     if os.geteuid() != 0:
-        raise LabError("the lab needs root: it creates namespaces, a bridge and mounts", "run it as root: sudo onsite lab ...", 3)
+        raise LabError("the lab needs root: it creates namespaces, a bridge and mounts", "run it as root (as a user with sudo: sudo onsite lab ...)", 3)
     for tool, package in REQUIRED_TOOLS.items():
         if not (Path(tool).is_file() if tool.startswith("/") else shutil.which(tool)):
             raise LabError(f"{tool} is missing", f"install the Debian package {package}: apt-get install {package}", 3)
