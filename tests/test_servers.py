@@ -193,8 +193,9 @@ DAEMON_NEEDS = {"redis_password": "prometheus-redis-exporter"}
 
 class _ProcessWatch(threading.Thread):
     """Every second, every process's argv and environment on every node:
-    a secret may sit only in the environment of a step (ONSITE_STEP set) and
-    its tools, or of the daemon that needs it (DAEMON_NEEDS); never in argv."""
+    a secret may sit only in the environment of a step or a verify check
+    (ONSITE_STEP or ONSITE_CHECK set) and their tools, or of the daemon that
+    needs it (DAEMON_NEEDS); never in argv."""
 
     SCAN = r"""for p in /proc/[0-9]*; do
         c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null); e=$(tr '\0' '\n' < $p/environ 2>/dev/null)
@@ -218,7 +219,8 @@ class _ProcessWatch(threading.Thread):
                         if value in argv:
                             self.found.append(f"{n.name} pid {pid}: {name} in argv: {argv[:120]}")
                         needs = DAEMON_NEEDS.get(name)
-                        if value in env and "ONSITE_STEP=" not in env and not (needs and needs in argv):
+                        script = "ONSITE_STEP=" in env or "ONSITE_CHECK=" in env
+                        if value in env and not script and not (needs and needs in argv):
                             self.found.append(f"{n.name} pid {pid}: {name} in the environment of {argv[:120]}")
 
 

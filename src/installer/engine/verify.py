@@ -72,7 +72,7 @@ _KNOWN = {"id", "title", "component", "secrets", "timeout", "script", "roles", "
 
 # Values reach the script through its stdin, as an env file; argv holds only
 # the bundle folder and the script's path, both from the bundle.
-_RUN_CHECK = 'set -a; . /dev/stdin; set +a; cd "$1" && exec bash "$2" </dev/null'
+_RUN_CHECK = 'set -a; . /dev/stdin; set +a; export ONSITE_CHECK="$3"; cd "$1" && exec bash "$2" </dev/null'
 
 
 @dataclasses.dataclass
@@ -211,7 +211,7 @@ class Verifier:
                     name: str) -> Check:
         env = envfile.render(envfile.variables(self.plan, self.profile, node, secrets)).encode()
         try:
-            res = self.conns.get(node).run(["bash", "-c", _RUN_CHECK, "onsite-verify", bdir, str(d.raw["script"])],
+            res = self.conns.get(node).run(["bash", "-c", _RUN_CHECK, "onsite-verify", bdir, str(d.raw["script"]), d.id],
                                            stdin=env, timeout=timeout)
         except TransportError as exc:
             return Check(name, FAILED, f"{node}: {exc.message}", node=node, hint=exc.hint, details={"unreachable": True})
