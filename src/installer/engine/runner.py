@@ -80,10 +80,17 @@ class Masker:
     def __init__(self, secrets: Sequence[str], more: Callable[[], Sequence[str]] | None = None) -> None:
         self.fixed = [s for s in secrets if s]
         self.more = more
+        self._seen: tuple[str, ...] | None = None
+        self._order: list[str] = []
 
     def __call__(self, text: str) -> str:
-        values = self.fixed + [s for s in (self.more() if self.more else []) if s]
-        for s in sorted(set(values), key=len, reverse=True):
+        # every output line passes here: the longest-first order is worked out
+        # again only when a password was resolved since the last line
+        more = tuple(self.more()) if self.more else ()
+        if more != self._seen:
+            self._seen = more
+            self._order = sorted({s for s in (*self.fixed, *more) if s}, key=len, reverse=True)
+        for s in self._order:
             text = text.replace(s, "********")
         return text
 
