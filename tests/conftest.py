@@ -100,3 +100,48 @@ def runner_site(lab, answer: Path) -> Path:
         loaded.plan.components.setdefault(comp, {})["external"] = True
     answerfile.write(loaded.plan, answer, loaded.profile)
     return answer
+
+
+RUNNER_BUNDLE_SRC = Path(__file__).parent / "bundles" / "runner"
+
+
+@pytest.fixture(scope="module")
+def runner_bundle(tmp_path_factory) -> Path:
+    """The runner test bundle (tests/bundles/runner), built once per module."""
+    from installer.engine import bundle
+
+    out = tmp_path_factory.mktemp("bundle") / "runner-test"
+    bundle.build(RUNNER_BUNDLE_SRC, out)
+    return out
+
+
+@pytest.fixture
+def site(lab, tmp_path) -> Path:
+    """A fresh answer file for the runner bundle (its journal lands beside
+    it) and nodes cleaned of what an earlier test left: its marks, env
+    files and node lock."""
+    for n in lab.nodes:
+        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run /var/lib/onsite/lock", check=False)
+    return runner_site(lab, tmp_path / "site.yaml")
+
+
+def journal_folder(answer: Path) -> Path:
+    """The one journal folder next to an answer file (the site lock beside it is a file)."""
+    [folder] = [p for p in (answer.parent / "onsite-journal").iterdir() if p.is_dir()]
+    return folder
+
+
+def build_reference_bundles(answer: Path) -> None:
+    """The base and reference bundles in bundles/ next to an answer file, the
+    reference one filled with its Debian packages through `onsite bundle
+    add-debs`, as a deployer types it (apt downloads them)."""
+    from installer.cli import main
+    from installer.engine import bundle
+
+    bundles = answer.parent / "bundles"
+    bundle.build(repo_root() / "bundles/base", bundles / "base")
+    bundle.build(repo_root() / "bundles/reference", bundles / "reference")
+    packages = [w for line in (repo_root() / "bundles/reference/debs.txt").read_text().splitlines()
+                for w in line.split("#")[0].split()]
+    assert main(["bundle", "add-debs", str(bundles / "reference"), *packages]) == 0
+

@@ -20,32 +20,15 @@ from installer.cli import main
 from installer.engine import bundle
 from installer.engine.journal import Journal
 
-from .conftest import runner_site
+from .conftest import journal_folder
 
 pytestmark = pytest.mark.lab
 
-BUNDLE_SRC = Path(__file__).parent / "bundles" / "runner"
 STEPS_PER_RUN = 33  # instances of the 11 steps on the 4 lab nodes
 
 
-@pytest.fixture(scope="module")
-def runner_bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "runner-test"
-    bundle.build(BUNDLE_SRC, out)
-    return out
-
-
-@pytest.fixture
-def site(lab, tmp_path) -> Path:
-    """A fresh answer file (its journal lands beside it) and clean nodes."""
-    for n in lab.nodes:
-        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run", check=False)
-    return runner_site(lab, tmp_path / "site.yaml")
-
-
 def journal_of(site: Path) -> Journal:
-    [folder] = [p for p in (site.parent / "onsite-journal").iterdir() if p.is_dir()]
-    return Journal.load(folder)
+    return Journal.load(journal_folder(site))
 
 
 def runs(lab) -> Counter:

@@ -16,36 +16,15 @@ from pathlib import Path
 import pytest
 
 from installer.cli import main
-from installer.engine import bundle
 from installer.engine.events import PhaseFinished, PhaseStarted
 from installer.engine.install import InstallOperation, InstallOptions, install_lifecycle
 from installer.engine.journal import Journal
 from installer.model import validate
 
-from .conftest import runner_site
+from .conftest import journal_folder
 
 pytestmark = pytest.mark.lab
 
-BUNDLE_SRC = Path(__file__).parent / "bundles" / "runner"
-
-
-@pytest.fixture(scope="module")
-def runner_bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "runner-test"
-    bundle.build(BUNDLE_SRC, out)
-    return out
-
-
-@pytest.fixture
-def site(lab, tmp_path) -> Path:
-    for n in lab.nodes:
-        lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run /var/lib/onsite/lock", check=False)
-    return runner_site(lab, tmp_path / "site.yaml")
-
-
-def journal_dir(site: Path) -> Path:
-    [folder] = [p for p in (site.parent / "onsite-journal").iterdir() if p.is_dir()]
-    return folder
 
 
 def listing(folder: Path) -> dict[str, float]:
@@ -96,12 +75,12 @@ def test_failed_preflight_writes_no_journal_and_a_plain_install_follows(lab, sit
         captured = capsys.readouterr()
         assert f"VIP {vip(lab)} (k8s-api) is already configured on node2" in captured.out
         assert "stopped at preflight; nothing was installed" in captured.err
-        assert not Journal.exists(journal_dir(site))
+        assert not Journal.exists(journal_folder(site))
     finally:
         unblock(lab)
     # the cause fixed, a plain install (no --resume) runs from the start
     assert main(["install", str(site), "--bundle", str(runner_bundle), "--plain"]) == 0
-    assert Journal.load(journal_dir(site)).complete
+    assert Journal.load(journal_folder(site)).complete
     out = capsys.readouterr().out
     assert "verify" in out and "marks:node1" in out
 
@@ -139,7 +118,7 @@ def _wait_running(site: Path, key: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if Journal.load(journal_dir(site)).status(key) == "running":
+            if Journal.load(journal_folder(site)).status(key) == "running":
                 return
         except (FileNotFoundError, ValueError):
             pass
@@ -153,8 +132,8 @@ def test_a_second_install_is_refused_at_once_then_kill_9_leaves_a_stale_lock(lab
     proc = _start(site, runner_bundle)
     try:
         _wait_running(site, "node1/slow")
-        before = listing(journal_dir(site))
-        lock_file = site.parent / "onsite-journal" / f"{journal_dir(site).name}.lock"
+        before = listing(journal_folder(site))
+        lock_file = site.parent / "onsite-journal" / f"{journal_folder(site).name}.lock"
         holder = lock_file.read_text()
         t0 = time.monotonic()
         rc = main(["install", str(site), "--bundle", str(runner_bundle), "--resume", "--plain"])
@@ -167,7 +146,7 @@ def test_a_second_install_is_refused_at_once_then_kill_9_leaves_a_stale_lock(lab
         # result, no journal), and the lock still names the first install. The
         # running install itself goes on writing its journal and logs, so file
         # times say nothing here.
-        after = listing(journal_dir(site))
+        after = listing(journal_folder(site))
         assert {k for k in after if not k.endswith(".log")} == {k for k in before if not k.endswith(".log")}
         assert not [k for k in after if "/runs/" in k and k not in before], "the refused run wrote a run log"
         assert lock_file.read_text() == holder and f'"pid": {proc.pid}' in holder
@@ -183,9 +162,9 @@ def test_a_second_install_is_refused_at_once_then_kill_9_leaves_a_stale_lock(lab
     assert main(["install", str(site), "--bundle", str(runner_bundle), "--resume", "--break-lock", "--plain"]) == 0
     out = capsys.readouterr().out
     assert "broke the stale lock" in out
-    assert Journal.load(journal_dir(site)).complete
+    assert Journal.load(journal_folder(site)).complete
     # unlocked at the end: on the installer and on every node
-    lock = site.parent / "onsite-journal" / f"{journal_dir(site).name}.lock"
+    lock = site.parent / "onsite-journal" / f"{journal_folder(site).name}.lock"
     assert lock.read_text().strip() == ""
     for n in lab.nodes:
         assert lab.run(n.name, "test -e /var/lib/onsite/lock && echo held || echo free").stdout.strip() == "free"
@@ -260,7 +239,7 @@ def test_no_key_or_click_leaves_preflight_with_a_blocker_and_the_wizard_install_
         asyncio.run(go())
     finally:
         unblock(lab)
-    assert not Journal.exists(journal_dir(site))
+    assert not Journal.exists(journal_folder(site))
 
 
 def test_the_install_page_cannot_be_left_while_it_runs_and_esc_offers_pause_or_abort(lab, site, runner_bundle):
@@ -299,5 +278,5 @@ def test_the_install_page_cannot_be_left_while_it_runs_and_esc_offers_pause_or_a
             assert page.leave_reason(app.page_index("welcome")) is None  # stopped: it may be left now
 
     asyncio.run(go())
-    jr = Journal.load(journal_dir(site))
+    jr = Journal.load(journal_folder(site))
     assert jr.status("node1/slow") == "done" and not jr.complete  # paused: the running step finished

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from installer.cli import main
-from installer.engine import bundle, probes
+from installer.engine import probes
 from installer.lab import Lab
 from installer.model import validate
 
-from .conftest import _need_lab, repo_root
+from .conftest import _need_lab, build_reference_bundles
 
 REF = "/var/lib/onsite/bundles/reference-1.0.0"
 
@@ -41,12 +41,7 @@ def ref(tmp_path_factory):
     lab = Lab(state, name="osref")
     try:
         lab.up(nodes=4, subnet="198.18.101.0/24")
-        bundles = lab.answer_file.parent / "bundles"
-        bundle.build(repo_root() / "bundles/base", bundles / "base")
-        bundle.build(repo_root() / "bundles/reference", bundles / "reference")
-        packages = [w for line in (repo_root() / "bundles/reference/debs.txt").read_text().splitlines()
-                    for w in line.split("#")[0].split()]
-        assert main(["bundle", "add-debs", str(bundles / "reference"), *packages]) == 0  # as a deployer types it
+        build_reference_bundles(lab.answer_file)
         yield lab, lab.answer_file
     finally:
         lab.down()

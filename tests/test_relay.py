@@ -188,8 +188,8 @@ def test_a_node_that_lies_about_a_downstream_nodes_files_stops_the_install(lab, 
     """The chain reports every file received, but node3's copy is not what the
     manifest says (a compromised node before it would do this): the install
     checks each node over its own connection, names node3, and runs no step."""
-    from .conftest import runner_site
-    from .test_install import BUNDLE_SRC, runs
+    from .conftest import RUNNER_BUNDLE_SRC, runner_site
+    from .test_install import runs
 
     for n in lab.nodes:
         lab.run(n.name, "rm -rf /var/lib/onsite-test /var/lib/onsite/run /var/lib/onsite/lock "
@@ -197,7 +197,7 @@ def test_a_node_that_lies_about_a_downstream_nodes_files_stops_the_install(lab, 
     site = runner_site(lab, tmp_path / "site.yaml")
     from installer.engine import bundle
 
-    built = bundle.build(BUNDLE_SRC, tmp_path / "runner-test")
+    built = bundle.build(RUNNER_BUNDLE_SRC, tmp_path / "runner-test")
     real = relay.Relay._stream
 
     def tampering(self, chain, *args, **kwargs):

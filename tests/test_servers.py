@@ -36,7 +36,7 @@ from installer.model import validate
 from installer.remote.ssh_paramiko import _Framed, connect
 from installer.remote.transport import Endpoint, Segment, TransportError
 
-from .conftest import _need_lab, repo_root, ssh_connections
+from .conftest import _need_lab, build_reference_bundles, ssh_connections
 
 KINDS = {
     "node1": ServerKind(sshd="hardened", noisy=True, sudo_user="admin", sudo="requiretty"),
@@ -95,13 +95,7 @@ def servers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def with_bundles(servers):
     """The reference bundles next to the lab's answer file (apt downloads the packages)."""
-    lab, answer = servers
-    bundles = answer.parent / "bundles"
-    bundle.build(repo_root() / "bundles/base", bundles / "base")
-    bundle.build(repo_root() / "bundles/reference", bundles / "reference")
-    packages = [w for line in (repo_root() / "bundles/reference/debs.txt").read_text().splitlines()
-                for w in line.split("#")[0].split()]
-    assert main(["bundle", "add-debs", str(bundles / "reference"), *packages]) == 0
+    build_reference_bundles(servers[1])
     return servers
 
 
