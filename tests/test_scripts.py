@@ -57,8 +57,13 @@ def test_entry_points_need_no_sudo_as_root(script):
 
 def _guarded(tmp_path: Path) -> Path:
     """A script that starts like the entry points and then says who it is."""
+    # The guard is copied beside the script: the checkout may sit in a folder
+    # only root can read (a 0700 temp folder), and these scripts also run as nobody.
+    guard = tmp_path / "as-root.sh"
+    shutil.copyfile(repo_root() / "scripts/as-root.sh", guard)
+    guard.chmod(0o644)
     script = tmp_path / "guarded.sh"
-    script.write_text(f'set -eu\n. "{repo_root()}/scripts/as-root.sh"\necho "ran as $(id -u): $*"\n')
+    script.write_text(f'set -eu\n. "{guard}"\necho "ran as $(id -u): $*"\n')
     script.chmod(0o755)
     return script
 
