@@ -208,9 +208,11 @@ def test_full_install_through_the_wizard_ends_on_done(lab, tmp_path):
             assert app.screen.name == "review"
             await pilot.press("ctrl+n")  # saved already: straight on
             await wait_for(pilot, lambda: app.screen.name == "preflight", 10, "preflight page")
-            await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, 60, "preflight to pass")
+            await wait_for(pilot, lambda: any(not b.disabled for b in app.screen.query("#next")), 60, "preflight to pass")
             await pilot.press("ctrl+n")
-            await wait_for(pilot, lambda: app.screen.name == "done", 120, "the install to finish")
+            # A screen is named before it has composed: wait for the text itself.
+            await wait_for(pilot, lambda: app.screen.name == "done" and app.screen.query("#done-text"), 120,
+                           "the install to finish")
             text = str(app.screen.query_one("#done-text").render())
             assert "Installed: 33 steps ran" in text and "service" in text
 
