@@ -202,7 +202,7 @@ def _event_logger(ev) -> None:
     log.debug("%s", json.dumps(events.to_json(ev), ensure_ascii=False))
 
 
-def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pinning, *, live: bool,
+def drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pinning, *, live: bool,
            verb: str, dry_run: bool = False) -> Outcome:
     if getattr(args, "events", None):
         shown, renderer = JsonLines(), None
@@ -244,14 +244,14 @@ def _drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pi
     return outcome
 
 
-def _document(verb: str, op: InstallOperation, outcome: Outcome) -> dict:
+def operation_document(verb: str, op: InstallOperation, outcome: Outcome) -> dict:
     """The --format json document of install, preflight and verify
     (schemas/cli/COMMAND.schema.json)."""
     doc: dict = {"command": verb, "site": op.plan.site_name if op.plan else None,
                  "journal": str(op.journal_dir) if op.journal_dir else None, "outcome": outcome.to_json()}
     if verb in ("install", "preflight"):
         doc["preflight"] = [dataclasses.asdict(r) for r in op.preflight.results] if op.preflight else None
-    if verb == "install":
+    if verb not in ("preflight", "verify"):  # install and the day-2 operations
         run = op.run_outcome
         doc["steps"] = None if run is None else {
             "ran": run.ran, "skipped": run.skipped, "pending": run.pending,
@@ -265,7 +265,7 @@ def _document(verb: str, op: InstallOperation, outcome: Outcome) -> dict:
 
 def _emit_document(args, verb: str, op: InstallOperation, outcome: Outcome) -> None:
     if getattr(args, "format", "text") == "json":
-        json.dump(_document(verb, op, outcome), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(operation_document(verb, op, outcome), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
 
 
@@ -296,7 +296,7 @@ def cmd_install(args) -> int:
     factory = Pinning(args.accept_new_host_keys)
     op = _operation(args, loaded, options, factory)
     live = sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args)
-    outcome = _drive(args, loaded, install_lifecycle(), op, factory, live=live, verb="install", dry_run=args.dry_run)
+    outcome = drive(args, loaded, install_lifecycle(), op, factory, live=live, verb="install", dry_run=args.dry_run)
     _emit_document(args, "install", op, outcome)
     if machine_output(args):
         return outcome.exit_code
@@ -316,7 +316,7 @@ def cmd_preflight(args) -> int:
         return loaded
     factory = Pinning(args.accept_new_host_keys)
     op = _operation(args, loaded, InstallOptions(only=args.only), factory)
-    outcome = _drive(args, loaded, preflight_lifecycle(), op, factory, live=False, verb="preflight")
+    outcome = drive(args, loaded, preflight_lifecycle(), op, factory, live=False, verb="preflight")
     _emit_document(args, "preflight", op, outcome)
     if outcome.ok and not machine_output(args):
         print("ready to install")
@@ -333,7 +333,7 @@ def cmd_verify(args) -> int:
     op = _operation(args, loaded, InstallOptions(only=args.only), factory)
     if not machine_output(args):
         print("verify:")
-    outcome = _drive(args, loaded, verify_lifecycle(), op, factory, live=False, verb="verify")
+    outcome = drive(args, loaded, verify_lifecycle(), op, factory, live=False, verb="verify")
     _emit_document(args, "verify", op, outcome)
     if outcome.phase == "verify" and outcome.status == "failed":
         return EXIT_FAILED  # each failed check is printed above, with its hint

@@ -59,6 +59,8 @@ class Bundle:
     steps: list[dict[str, Any]]
     signed: bool
     checks: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # `verify:` (installer.engine.verify)
+    # `operations:` the day-2 operations' steps, by operation (installer.engine.day2)
+    operations: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -143,6 +145,8 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
         "steps": data.get("steps") or [],
         "verify": data.get("verify") or [],
     }
+    if _operations(data, str(source)):
+        manifest["operations"] = data["operations"]
     as_tar = out.suffix == ".tar"
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent)) if as_tar else out
     if not as_tar:
@@ -166,7 +170,7 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
         if as_tar:
             shutil.rmtree(staging, ignore_errors=True)
     return load(out) if not as_tar else Bundle(out, name, version, components, files, manifest["steps"], sign_key is not None,
-                                               manifest["verify"])
+                                               manifest["verify"], _operations(manifest, str(source)))
 
 
 def _write_manifest(root: Path, manifest: dict[str, Any], sign_key: Path | None) -> None:
@@ -240,7 +244,14 @@ def load(root: Path) -> Bundle:
         except (KeyError, TypeError, ValueError):
             raise _fail(f"files[{i}] needs path, size and sha256", "rebuild the bundle", str(mf)) from None
     return Bundle(root, name, version, components, files, list(data.get("steps") or []), (root / SIGNATURE).exists(),
-                  list(data.get("verify") or []))
+                  list(data.get("verify") or []), _operations(data, str(mf)))
+
+
+def _operations(data: dict[str, Any], where: str) -> dict[str, Any]:
+    ops = data.get("operations") or {}
+    if not isinstance(ops, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in ops.items()):
+        raise _fail("operations must map an operation's name to its list of steps", "fix bundle.yaml and rebuild", where)
+    return ops
 
 
 def verify(path: Path, pubkey: Path | None = None) -> Bundle:

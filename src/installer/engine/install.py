@@ -86,6 +86,7 @@ class InstallOperation(Operation):
         self.options = options or InstallOptions()
         self.connect, self.prompt, self.known_hosts = connect, prompt, known_hosts
         self.command = command
+        self.verb = "install"  # as the hints name it: onsite VERB ... --resume
         self.journal_dir = Path(journal_dir) if journal_dir else (
             journal_mod.default_dir(self.answer_file, plan) if plan is not None and self.answer_file else None)
         # found by the phases
@@ -130,6 +131,11 @@ class InstallOperation(Operation):
         if self._secrets is None:
             self._secrets = resolve_all(self.plan, self.profile, self.prompt)
         return self._secrets
+
+    def extra_env(self) -> dict[str, str]:
+        """Variables beyond the plan's for the steps' env file (a day-2
+        operation's parameters); never secrets."""
+        return {}
 
     def installed_components(self) -> set[str]:
         return {c for s in self.steps for c in (s.component, *s.provides) if c}
@@ -343,7 +349,7 @@ class Deliver(Phase):
             op.notice(f"note: {note}", self.name)
         if op.stopping.is_set():
             raise Interrupted("stopped during the push; no step ran (what arrived stays on the nodes)",
-                              "continue with onsite install --resume")
+                              f"continue with onsite {op.verb} --resume")
         if not done.report.ok:
             raise ProblemError(done.report.problems)
 
@@ -360,7 +366,7 @@ class RunSteps(Phase):
         secrets = op.secrets()
         op.runner = Runner(op.plan, op.profile, op.instances, op.connections(), op.journal, secrets=secrets,
                            listener=op.listener, parallel=op.options.parallel * 2, resume=op.mode != "fresh",
-                           assume_done=op.assume_done)
+                           assume_done=op.assume_done, extra_env=op.extra_env())
         if op.stopping.is_set():
             op.runner.request_stop()
         outcome = op.runner.run()
@@ -368,14 +374,14 @@ class RunSteps(Phase):
         if outcome.failures:
             raise ProblemError([Problem(
                 message=f"step {f.step} failed on {f.node}: {f.message}",
-                hint=f"log: {f.log}; fix the cause, then continue with onsite install --resume",
+                hint=f"log: {f.log}; fix the cause, then continue with onsite {op.verb} --resume",
                 node=f.node, step=f.step, code="step-failed") for f in outcome.failures])
         if outcome.stopped or outcome.aborted or outcome.pending:
             c = op.journal.counts()
             raise Interrupted(f"{'aborted' if outcome.aborted else 'stopped'}: {c.get(DONE, 0)} done, "
                               f"{c.get(UNKNOWN, 0)} unknown, {c.get(PENDING, 0)} pending",
-                              "continue with onsite install --resume")
-        op.notice(f"install complete: {outcome.ran} steps ran, {outcome.skipped} already in place", self.name)
+                              f"continue with onsite {op.verb} --resume")
+        op.notice(f"{op.verb} complete: {outcome.ran} steps ran, {outcome.skipped} already in place", self.name)
 
     def stop(self, op: InstallOperation) -> None:
         if op.runner is not None:

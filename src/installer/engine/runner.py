@@ -29,7 +29,7 @@ from ..model.profile import Profile
 from ..remote.connections import Connections
 from ..remote.transport import Transport, TransportError
 from . import envfile
-from .events import Listener, StepFinished, StepOutput, StepStarted, ignore
+from .events import Listener, Notice, StepFinished, StepOutput, StepStarted, ignore
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal, now
 from .push import REMOTE_ROOT
 from .steps import Instance, Step
@@ -99,8 +99,9 @@ class Runner:
     def __init__(self, plan: Plan, profile: Profile, instances: Sequence[Instance],
                  conns: Connections, journal: Journal, *, secrets: dict[str, str] | None = None,
                  listener: Listener = ignore, parallel: int = 8, resume: bool = False,
-                 assume_done: Sequence[str] = ()) -> None:
+                 assume_done: Sequence[str] = (), extra_env: dict[str, str] | None = None) -> None:
         self.plan = plan
+        self.extra_env = dict(extra_env or {})  # a day-2 operation's parameters (ONSITE_OP_*), never secrets
         self.profile = profile
         self.instances = list(instances)
         self.conns = conns
@@ -172,10 +173,16 @@ class Runner:
             return True
 
         running: dict[Future, Instance] = {}
+        ordered: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="step") as pool:
             try:
                 while True:
                     if not self._stop.is_set() and not outcome.failures:
+                        for sid, insts in by_step.items():
+                            if (insts[0].step.leader and insts[0].step.mode == "serial" and sid not in ordered
+                                    and any(state[i.key] == PENDING and deps_done(i) for i in insts)):
+                                ordered.add(sid)
+                                self._leader_last(insts)
                         busy_serial = {i.step.id for i in running.values() if i.step.mode == "serial"}
                         for inst in self.instances:
                             if len(running) >= self.parallel:
@@ -224,6 +231,27 @@ class Runner:
             self.journal.data["finished"] = now()
             self.journal.save()
         return outcome
+
+    def _leader_last(self, insts: Sequence[Instance]) -> None:
+        """A serial step with a `leader` script: the node(s) where it exits 0
+        (the service's leader now) go last, so replicas go first. Asked when
+        the step is about to start, as the leader may have moved since."""
+        leaders: list[Instance] = []
+        for inst in insts:
+            try:
+                t = self.conns.get(inst.node)
+                self._ensure_env(inst.node, t)
+                res = t.run(["bash", "-c", _CHECK_STEP, "onsite", self.env_path, f"{REMOTE_ROOT}/{inst.step.bundle}",
+                             inst.step.leader, inst.step.id], stdin=self._secrets_of(inst.step), timeout=60)
+            except TransportError:
+                continue  # unreachable: its own run fails with the reason
+            if res.ok:
+                leaders.append(inst)
+        for inst in leaders:
+            self.instances.remove(inst)
+            self.instances.append(inst)
+        if leaders:
+            self.listener(Notice(f"{inst.step.id}: {', '.join(i.node for i in leaders)} leads now and goes last", "steps"))
 
     def _dep_done_elsewhere(self, step_id: str) -> bool:
         """A dependency outside this run (--only): done per the journal."""
@@ -327,7 +355,7 @@ class Runner:
         with lock:
             if node in self._env_written:
                 return
-            text = envfile.render(envfile.variables(self.plan, self.profile, node, {}))  # no secret in the file
+            text = envfile.render(envfile.variables(self.plan, self.profile, node, {}) | self.extra_env)  # no secret in it
             res = t.run(["sh", "-c", _WRITE_ENV, "onsite", self.env_path], stdin=text.encode(), timeout=60)
             if not res.ok:
                 raise TransportError("protocol", node, f"cannot write {self.env_path}: {res.stderr.strip()}",

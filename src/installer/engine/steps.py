@@ -19,6 +19,17 @@ A step in a bundle manifest:
 `check` runs before the step (passing: skip it) and after it (failing: the
 step failed). Steps run in the order of the graph; instances are the
 (step, node) pairs the plan gives.
+
+Day-2 operations (installer.engine.day2) are step lists of the same form
+under `operations: {NAME: [...]}` in bundle.yaml, with two more fields:
+
+      nodes: all                  # all: every node with the roles (the default)
+                                  # target: only the operation's node (ONSITE_OP_NODE)
+                                  # others: every node with the roles but that one
+                                  # one-other: the first of the others (a survivor
+                                  #            to work through)
+      leader: steps/x.leader.sh   # exit 0 on the node that leads the service now:
+                                  # a serial step runs there last (replicas first)
 """
 
 from __future__ import annotations
@@ -35,6 +46,8 @@ STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
           "idempotent", "retries", "payload", "provides", "secrets"}
+_KNOWN_DAY2 = _KNOWN | {"nodes", "leader"}
+NODE_SELECTORS = ("all", "target", "others", "one-other")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +68,8 @@ class Step:
     payload: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()  # further components this step installs (kubelet with the control plane)
     secrets: tuple[str, ...] = ()  # secrets beyond its components' (need to know: nothing else reaches it)
+    nodes: str = "all"  # day-2 steps: all | target | others | one-other
+    leader: str | None = None  # day-2 steps: a script that exits 0 on the node leading the service
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,24 +87,28 @@ def _bad(bundle: Bundle, where: str, message: str, hint: str = "") -> Problem:
                    file=str(bundle.root / "manifest.yaml"), code="step")
 
 
-def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) -> list[Step]:
-    """All steps of the bundles, checked: fields, scripts in the bundle, ids
-    unique, dependencies known, no cycles. Raises ProblemError with all."""
+def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
+               operation: str | None = None) -> list[Step]:
+    """All steps of the bundles (the install's, or one day-2 operation's),
+    checked: fields, scripts in the bundle, ids unique, dependencies known,
+    no cycles. Raises ProblemError with all."""
     problems: list[Problem] = []
     steps: list[Step] = []
     seen: dict[str, str] = {}
+    known = _KNOWN if operation is None else _KNOWN_DAY2
     for b in bundles:
         files = {f.path for f in b.files}
-        for i, raw in enumerate(b.steps):
-            where = f"steps[{i}]"
+        section = b.steps if operation is None else b.operations.get(operation, [])
+        for i, raw in enumerate(section):
+            where = f"steps[{i}]" if operation is None else f"operations.{operation}[{i}]"
             if not isinstance(raw, dict):
                 problems.append(_bad(b, where, "a step is a set of `key: value` fields"))
                 continue
             sid = raw.get("id")
             where = f"step {sid!r}" if isinstance(sid, str) else where
-            unknown = set(raw) - _KNOWN
+            unknown = set(raw) - known
             if unknown:
-                problems.append(_bad(b, where, f"unknown field(s) {', '.join(sorted(unknown))}", f"known: {', '.join(sorted(_KNOWN))}"))
+                problems.append(_bad(b, where, f"unknown field(s) {', '.join(sorted(unknown))}", f"known: {', '.join(sorted(known))}"))
             if not isinstance(sid, str) or not STEP_ID.match(sid):
                 problems.append(_bad(b, where, "id must be lower-case letters, digits and '-'"))
                 continue
@@ -110,7 +129,15 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
             component = raw.get("component")
             provides = raw.get("provides") or []
             wanted = raw.get("secrets") or []
+            selector = raw.get("nodes", "all")
+            leader = raw.get("leader")
             ok = True
+            if selector not in NODE_SELECTORS:
+                problems.append(_bad(b, where, f"nodes {selector!r} is not one of {', '.join(NODE_SELECTORS)}"))
+                ok = False
+            if leader is not None and (not isinstance(leader, str) or leader not in files):
+                problems.append(_bad(b, where, f"leader {leader!r} is not a file of the bundle", "put the script in the bundle's folder"))
+                ok = False
             if not (isinstance(wanted, list) and all(isinstance(x, str) and x for x in wanted)):
                 problems.append(_bad(b, where, "secrets must be a list of secret names"))
                 ok = False
@@ -163,7 +190,8 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None) ->
                 steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
                                   depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
                                   timeout=timeout, idempotent=idempotent, retries=retries, component=component,
-                                  payload=tuple(payload), provides=tuple(provides), secrets=tuple(wanted)))
+                                  payload=tuple(payload), provides=tuple(provides), secrets=tuple(wanted),
+                                  nodes=selector, leader=leader))
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:
@@ -256,12 +284,18 @@ def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> li
     return problems
 
 
-def instances(plan: Plan, steps: Sequence[Step]) -> list[Instance]:
+def instances(plan: Plan, steps: Sequence[Step], target: str | None = None) -> list[Instance]:
+    """(step, node) pairs; `target` is a day-2 operation's node, for the
+    steps' `nodes:` selector."""
     out: list[Instance] = []
     for s in steps:
         nodes = [n.name for n in plan.nodes if "*" in s.roles or set(s.roles) & set(n.roles)]
         if s.component and plan.is_external(s.component):
             nodes = []
+        if s.nodes == "target":
+            nodes = [n for n in nodes if n == target]
+        elif s.nodes in ("others", "one-other"):
+            nodes = [n for n in nodes if n != target][: 1 if s.nodes == "one-other" else None]
         if s.scope == "cluster":
             nodes = nodes[:1]
         out.extend(Instance(s, n) for n in nodes)

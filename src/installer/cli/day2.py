@@ -1,0 +1,110 @@
+"""The day-2 verbs' common driver: build a Day2Operation from the command
+line, ask before changing anything (unless --yes), drive its lifecycle with
+the install's renderer, log and exit codes, and say how to continue.
+
+A verb module adds its parser with `add_day2_options(p)` and calls
+`run_operation(args, operation, verb=..., options=Day2Options(...))`.
+
+Confirmation: on a terminal the deployer answers y/N to the list of step
+runs; without a terminal the verb refuses (exit 2) unless --yes was given:
+automation says so explicitly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..engine.day2 import Day2Operation, Day2Options, day2_lifecycle
+from ..engine.lifecycle import EXIT_INVALID, Lifecycle, Outcome
+from ..engine.lock import command_line
+from ..model.problems import Problem
+from .common import Pinning, load_valid, machine_output, print_problems, prompt, say
+from .install import drive, journal_dir, operation_document
+
+
+def add_day2_options(p, *, resumable: bool = True) -> None:
+    from .common import add_bundle_options, add_output_options, add_remote_options, add_transfer_options
+
+    add_remote_options(p)
+    add_bundle_options(p)
+    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    add_transfer_options(p)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before changing the site (needed without a terminal)")
+    if resumable:
+        p.add_argument("--resume", action="store_true", help="continue the operation its journal describes")
+        p.add_argument("--restart", action="store_true", help="start it again (the old journal is kept beside)")
+    p.add_argument("--dry-run", action="store_true", help="print what it would do; connect to nothing")
+    p.add_argument("--break-lock", action="store_true",
+                   help="take over a stale lock (its process is gone, or a node lock has no heartbeat)")
+    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
+    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view")
+    p.add_argument("--no-verify", action="store_true", help="do not verify the site afterwards")
+    add_output_options(p)
+
+
+def _confirm(args, verb: str):
+    if getattr(args, "yes", False) or getattr(args, "dry_run", False):
+        return None
+    if not sys.stdin.isatty():
+        return False
+
+    def ask(lines: list[str]) -> bool:
+        for line in lines:
+            say(line, file=sys.stderr)
+        try:
+            answer = input(f"{verb}: go on? [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def run_operation(args, operation: str, *, verb: str, options: Day2Options,
+                  lifecycle: Lifecycle | None = None) -> tuple[int, Day2Operation | None, Outcome | None]:
+    """Returns (exit code, the operation, its outcome)."""
+    loaded = load_valid(args.file, getattr(args, "format", "text"))
+    if isinstance(loaded, int):
+        return loaded, None, None
+    confirm = _confirm(args, verb)
+    if confirm is False:
+        print_problems([Problem(message=f"{verb} changes the site and there is no terminal to ask on",
+                                hint="add --yes to go on without asking", code="usage")], out=sys.stderr, summary=False)
+        return EXIT_INVALID, None, None
+    options.parallel = args.parallel
+    options.transfer = args.transfer
+    options.resume = getattr(args, "resume", False)
+    options.restart = getattr(args, "restart", False)
+    options.break_lock = args.break_lock
+    options.verify = not args.no_verify
+    factory = Pinning(args.accept_new_host_keys)
+    op = Day2Operation(
+        operation, loaded.plan, loaded.profile, answer_file=Path(args.file), problems=loaded.problems,
+        bundle_paths=[Path(p) for p in (args.bundle or [])] or None, pubkey=Path(args.pubkey) if args.pubkey else None,
+        journal_dir=journal_dir(args, loaded.plan), options=options, connect=factory, prompt=prompt,
+        known_hosts=args.known_hosts, command=command_line(), confirm=confirm, verb=verb)
+    live = (sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args)
+            and confirm is None)  # the question is asked on a plain terminal, not under the live view
+    outcome = drive(args, loaded, lifecycle or day2_lifecycle(), op, factory, live=live, verb=verb, dry_run=args.dry_run)
+    if getattr(args, "format", "text") == "json":
+        import json
+
+        json.dump(operation_document(verb, op, outcome), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    if machine_output(args) or outcome.ok:
+        if outcome.ok and not machine_output(args) and not args.dry_run and op.run_outcome is not None:
+            print(f"\n{verb} complete: {op.run_outcome.ran} steps ran, {op.run_outcome.skipped} already in place")
+        return outcome.exit_code, op, outcome
+    if op.run_outcome is not None:
+        for f in op.run_outcome.failures:
+            print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
+            for line in f.tail:
+                print(f"  | {line}", file=sys.stderr)
+    print_problems(outcome.problems, out=sys.stderr, summary=False)
+    if outcome.status == "interrupted" or outcome.phase == "steps":
+        print(f"continue with: onsite {verb} {args.file} --resume (same arguments)", file=sys.stderr)
+    return outcome.exit_code, op, outcome
+
+
+__all__ = ["add_day2_options", "run_operation"]

@@ -1,0 +1,260 @@
+"""Day-2 operations: what the implementer does on a later visit, as
+lifecycles of the same phases as the install (site lock, node locks,
+journal, resume, events, front ends).
+
+The engine knows no component: a bundle declares each operation's steps
+under `operations: {NAME: [...]}` in its bundle.yaml (the step format of
+installer.engine.steps, with `nodes:` and `leader:`). The engine resolves
+them for the plan, asks for a confirmation, runs them with the install's
+runner and verifies the site afterwards.
+
+  lock -> validate -> bundles -> operation -> preflight (reachability)
+       -> confirm -> lock nodes -> journal -> deliver -> steps -> verify -> unlock
+
+An operation's parameters reach its scripts in the env file (never secrets):
+  ONSITE_OP            the operation's name (uninstall, switchover, ...)
+  ONSITE_OP_NODE       the node it is about (uninstall --only, node replace)
+  ONSITE_OP_TO         the node to move to (switchover --to), or empty
+  ONSITE_OP_WHAT       what it moves (switchover postgres|redis|vip:NAME)
+  ONSITE_OP_KEEP_DATA  true or false (uninstall --keep-data)
+
+Journals: each operation has its own, beside the install's, in
+  <site journal>/operations/<operation>[-<what>][-<node>]/
+An unfinished one is continued with --resume (or started afresh with
+--restart, the old one kept with a time stamp); a finished one is kept
+with its time stamp when the operation runs again. The site lock is the
+install's: no install and no other operation runs on the site meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from ..model.problems import Problem, ProblemError, show
+from .install import (
+    Deliver,
+    InstallOperation,
+    InstallOptions,
+    LockNodes,
+    LockSite,
+    Preflight,
+    ResolveBundles,
+    RunSteps,
+    Unlock,
+    Validate,
+    Verify,
+)
+from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal, site_slug
+from .lifecycle import EXIT_INVALID, Interrupted, Lifecycle, Phase
+from .steps import instances, load_steps
+
+
+@dataclasses.dataclass
+class Day2Options(InstallOptions):
+    target: str | None = None  # ONSITE_OP_NODE
+    to: str | None = None  # ONSITE_OP_TO
+    what: str | None = None  # ONSITE_OP_WHAT
+    keep_data: bool = False  # ONSITE_OP_KEEP_DATA
+    needs_install: bool = True  # refuse unless the site's install finished, for this plan
+
+
+class Day2Operation(InstallOperation):
+    """One day-2 operation on one site. `confirm(summary_lines)` returns
+    whether to go on (None: go on; the CLI asks unless --yes)."""
+
+    def __init__(self, operation: str, *args, options: Day2Options | None = None,
+                 confirm: Callable[[list[str]], bool] | None = None, verb: str | None = None, **kw) -> None:
+        super().__init__(*args, options=options or Day2Options(), **kw)
+        self.operation = operation
+        self.verb = verb or operation
+        self.confirm = confirm
+        self.site_journal_dir = self.journal_dir
+        if self.journal_dir is not None:
+            self.journal_dir = self.journal_dir / "operations" / self.op_id
+        self.installed: Journal | None = None
+
+    @property
+    def day2(self) -> Day2Options:
+        return self.options  # type: ignore[return-value]
+
+    @property
+    def op_id(self) -> str:
+        o = self.day2
+        parts = [self.operation, o.what or "", o.target or ""]
+        return site_slug("-".join(p for p in parts if p))
+
+    @property
+    def lock_path(self) -> Path | None:
+        d = self.site_journal_dir
+        return d.with_name(d.name + ".lock") if d else None
+
+    def extra_env(self) -> dict[str, str]:
+        o = self.day2
+        return {"ONSITE_OP": self.operation, "ONSITE_OP_NODE": o.target or "", "ONSITE_OP_TO": o.to or "",
+                "ONSITE_OP_WHAT": o.what or "", "ONSITE_OP_KEEP_DATA": "true" if o.keep_data else "false"}
+
+    def summary(self) -> list[str]:
+        """What will run, in order: one line per (node, step)."""
+        out = [f"{self.operation} on {self.plan.site_name}: {len(self.instances)} step runs"]
+        out += [f"  {i.node:<10} {i.step.id:<28} {i.step.title}" for i in self.instances]
+        return out
+
+
+class ValidateDay2(Validate):
+    """The plan is valid, the nodes named exist, the site was installed with
+    this plan (where the operation needs it), and the operation's own
+    journal is continued or started as asked."""
+
+    @staticmethod
+    def _journal_rules(op: Day2Operation) -> None:  # type: ignore[override]
+        o = op.day2
+        names = [n.name for n in op.plan.nodes]
+        for flag, value in (("NODE", o.target), ("--to", o.to)):
+            if value is not None and value not in names:
+                raise ProblemError(Problem(message=f"{flag} {show(value)}: no such node in the plan",
+                                           hint=f"nodes: {', '.join(names)}", code="usage"), exit_code=EXIT_INVALID)
+        site = op.site_journal_dir
+        op.installed = Journal.load(site) if site is not None and Journal.exists(site) else None
+        if o.needs_install:
+            if op.installed is None or not op.installed.complete:
+                raise ProblemError(Problem(
+                    message=f"{op.plan.site_name} has no finished install on record"
+                            + (f" ({site})" if site else ""),
+                    hint=f"{op.operation} works on an installed site: finish the install first (onsite install FILE), "
+                         "and run this from the folder of the answer file it was installed with",
+                    code="not-installed"), exit_code=EXIT_INVALID)
+            if op.installed.data.get("plan_hash") != op.plan.fingerprint():
+                from .journal import plan_changes
+
+                changes = plan_changes(op.installed.data.get("plan"), op.plan.to_data())
+                raise ProblemError(Problem(
+                    message=f"the answer file differs from the plan the site was installed with: {', '.join(changes[:8])}"
+                            + (" ..." if len(changes) > 8 else ""),
+                    hint="apply the change first (onsite install FILE shows and applies it), or put the file back",
+                    code="plan-changed"), exit_code=EXIT_INVALID)
+        op.existing = Journal.load(op.journal_dir) if op.journal_dir and Journal.exists(op.journal_dir) else None
+        op.mode = "fresh"
+        if op.existing is None:
+            return
+        if op.existing.complete or op.options.restart:
+            return  # kept with a time stamp when the journal opens
+        if not op.options.resume:
+            c = op.existing.counts()
+            raise ProblemError(Problem(
+                message=f"an earlier {op.operation} stopped before the end ({c.get(DONE, 0)} done, "
+                        f"{c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
+                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending; {op.journal_dir})",
+                hint=f"continue it with onsite {op.verb} --resume, or start it again with --restart",
+                code="journal-incomplete"), exit_code=EXIT_INVALID)
+        if op.existing.data.get("plan_hash") != op.plan.fingerprint():
+            raise ProblemError(Problem(
+                message=f"the plan changed since this {op.operation} began ({op.journal_dir})",
+                hint="put the answer file back as it was to continue, or start again with --restart",
+                code="plan-changed"), exit_code=EXIT_INVALID)
+        op.mode = "resume"
+
+
+class ResolveOperation(Phase):
+    name, title = "operation", "Find the operation's steps"
+
+    def run(self, op: Day2Operation) -> None:
+        steps = load_steps(op.bundles, set(op.profile.roles), operation=op.operation)
+        if not steps:
+            found = ", ".join(b.id for b in op.bundles) or "none"
+            raise ProblemError(Problem(
+                message=f"no bundle declares how to {op.operation} (bundles found: {found})",
+                hint=f"use the bundles the site was installed with (their bundle.yaml lists `operations: "
+                     f"{{{op.operation}: [...]}}`), next to the answer file or named with --bundle",
+                code="operation-missing"), exit_code=EXIT_INVALID)
+        op.steps = steps
+        insts = instances(op.plan, steps, op.day2.target)
+        if op.options.only:
+            insts = [i for i in insts if i.node in op.options.only]
+        op.instances = insts
+
+    def dry_run(self, op: Day2Operation) -> None:
+        self.run(op)
+        for line in op.summary():
+            op.notice(line, self.name)
+
+
+class Reachable(Preflight):
+    """Reachability, host keys, root or sudo and disk on the nodes it
+    touches (the site runs: ports and VIPs are taken by design)."""
+
+    def skip(self, op: Day2Operation) -> str | None:  # type: ignore[override]
+        return super().skip(op)
+
+    def run(self, op: Day2Operation) -> None:  # type: ignore[override]
+        mode, op.mode = op.mode, "resume"
+        only = op.options.only
+        op.options.only = sorted({i.node for i in op.instances}) or only
+        try:
+            super().run(op)
+        finally:
+            op.mode, op.options.only = mode, only
+
+
+class Confirm(Phase):
+    name, title = "confirm", "Confirm"
+
+    def skip(self, op: Day2Operation) -> str | None:  # type: ignore[override]
+        return None if op.confirm is not None else "confirmed beforehand"
+
+    def run(self, op: Day2Operation) -> None:  # type: ignore[override]
+        if not op.confirm(op.summary()):
+            raise Interrupted(f"{op.operation} not confirmed: nothing was changed", f"run onsite {op.verb} again to do it")
+
+
+class OpenOpJournal(Phase):
+    name, title = "journal", "Open the operation's journal"
+
+    def run(self, op: Day2Operation) -> None:  # type: ignore[override]
+        existing = op.existing
+        if existing is not None and (existing.complete or op.options.restart):
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            op.journal_dir.rename(op.journal_dir.with_name(f"{op.journal_dir.name}-{stamp}"))
+            existing = None
+        keys = [i.key for i in op.instances]
+        if existing is None:
+            op.journal_dir.parent.mkdir(parents=True, exist_ok=True)
+            op.journal = Journal.create(op.journal_dir, op.plan, {b.name: b.version for b in op.bundles}, keys)
+            op.journal.data["operation"] = op.operation
+            op.journal.data["parameters"] = {k: v for k, v in op.extra_env().items() if v}
+            op.journal.save()
+        else:
+            existing.mark_running_unknown()
+            existing.ensure_steps(keys)
+            op.journal = existing
+        op.notice(f"journal: {op.journal_dir}", self.name)
+
+    def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
+        op.notice(f"would {'continue' if op.mode == 'resume' else 'create'} the journal {op.journal_dir}", self.name)
+
+
+class RunOperation(RunSteps):
+    name, title = "steps", "Run the operation's steps"
+
+
+class VerifyAfter(Verify):
+    def skip(self, op: Day2Operation) -> str | None:  # type: ignore[override]
+        return "--no-verify" if not op.options.verify else None
+
+
+def day2_lifecycle(*, reachable: bool = True, verify: bool = True, extra: list[Phase] | None = None) -> Lifecycle:
+    """The lifecycle of a day-2 operation. `extra` phases run after the
+    steps (before verify): an operation's own proof, e.g. no leftovers."""
+    phases: list[Phase] = [LockSite(), ValidateDay2(), ResolveBundles(strict=False), ResolveOperation()]
+    if reachable:
+        phases.append(Reachable())
+    phases += [Confirm(), LockNodes(), OpenOpJournal(), Deliver(), RunOperation(), *(extra or [])]
+    if verify:
+        phases.append(VerifyAfter())
+    phases.append(Unlock())
+    return Lifecycle(phases)
+
+
+__all__ = ["Day2Operation", "Day2Options", "day2_lifecycle", "ValidateDay2", "ResolveOperation", "OpenOpJournal"]
