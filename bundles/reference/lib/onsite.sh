@@ -355,6 +355,19 @@ svc_apply() {
     if svc_running "$1"; then svc_restart "$1"; else svc_start "$1"; fi
 }
 
+# svc_reload NAME: the running service reads its configuration again in
+# place (SIGHUP; keepalived keeps its VRRP state and its VIPs); not running:
+# started.
+svc_reload() {
+    local name=$1
+    if have_systemd; then systemctl reload-or-restart "$(svc_unit "$name")"; return; fi
+    svc_running "$name" || { svc_start "$name"; return; }
+    kill -HUP "$(cat "$SVC_RUN/$name.pid")"
+    sleep 1
+    svc_running "$name" || { tail -n 20 "$SVC_LOG/$name.log" >&2; die "$name stopped on reload (log: $SVC_LOG/$name.log)"; }
+    echo "reloaded $name"
+}
+
 # wait_for SECONDS WHAT COMMAND...: retry COMMAND each second until it passes.
 wait_for() {
     local limit=$1 what=$2 i

@@ -83,8 +83,10 @@ def say(text: str = "", *, file: TextIO | None = None) -> None:
     print(clean(text, keep_lines=True), file=file or sys.stdout)
 
 
-def print_problems(problems: Problems, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
+def print_problems(problems: Problems | list, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:
     out = out or sys.stdout
+    if isinstance(problems, list):
+        problems = Problems(problems)
     items = problems.sorted()
     if fmt == "json":
         json.dump({"ok": problems.ok, "problems": [p.to_json() for p in items]}, out, indent=2)

@@ -247,6 +247,7 @@ EXAMPLES = {
     "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
     "lab down": "onsite lab down",
     "lab status": "onsite lab status --format json",
+    "switchover": "onsite switchover site.yaml vip:service --to node2",
 }
 
 
@@ -272,10 +273,12 @@ def _add_optional_commands(sub) -> None:
     from . import install as cli_install
     from . import lab as cli_lab
     from . import remote as cli_remote
+    from . import switchover as cli_switchover
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
     cli_lab.add_commands(sub)
+    cli_switchover.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,10 @@ runner and verifies the site afterwards.
   lock -> validate -> bundles -> operation -> preflight (reachability)
        -> confirm -> lock nodes -> journal -> deliver -> steps -> verify -> unlock
 
+A step may serve only some values of the operation's WHAT (`what:
+[postgres, "vip:*"]`, shell patterns): the others' steps are left out, and
+a WHAT no step serves is refused naming what the bundles offer.
+
 An operation's parameters reach its scripts in the env file (never secrets):
   ONSITE_OP            the operation's name (uninstall, switchover, ...)
   ONSITE_OP_NODE       the node it is about (uninstall --only, node replace)
@@ -49,7 +53,7 @@ from .install import (
 )
 from .journal import DONE, FAILED, PENDING, RUNNING, UNKNOWN, Journal, site_slug
 from .lifecycle import EXIT_INVALID, Interrupted, Lifecycle, Phase
-from .steps import instances, load_steps
+from .steps import instances, load_steps, offered, serves
 
 
 @dataclasses.dataclass
@@ -95,6 +99,12 @@ class Day2Operation(InstallOperation):
         o = self.day2
         return {"ONSITE_OP": self.operation, "ONSITE_OP_NODE": o.target or "", "ONSITE_OP_TO": o.to or "",
                 "ONSITE_OP_WHAT": o.what or "", "ONSITE_OP_KEEP_DATA": "true" if o.keep_data else "false"}
+
+    def installed_components(self) -> set[str]:
+        """What the site's install put there (for verify), not what the
+        operation's own steps touch."""
+        steps = load_steps(self.bundles, set(self.profile.roles)) if self.bundles else []
+        return {c for s in steps for c in (s.component, *s.provides) if c}
 
     def summary(self) -> list[str]:
         """What will run, in order: one line per (node, step)."""
@@ -169,6 +179,16 @@ class ResolveOperation(Phase):
                 hint=f"use the bundles the site was installed with (their bundle.yaml lists `operations: "
                      f"{{{op.operation}: [...]}}`), next to the answer file or named with --bundle",
                 code="operation-missing"), exit_code=EXIT_INVALID)
+        what = op.day2.what
+        choices = offered(steps)
+        if choices and (what is None or not any(serves(s, what) for s in steps if s.what)):
+            listed = ", ".join(choices)
+            raise ProblemError(Problem(
+                message=(f"{op.operation} needs to know what: the bundles offer {listed}" if what is None else
+                         f"{op.operation} {show(what)}: no bundle declares it (the bundles offer {listed})"),
+                hint=f"name one of them: onsite {op.verb} FILE WHAT (a * in a pattern stands for a name of the plan)",
+                code="usage"), exit_code=EXIT_INVALID)
+        steps = [s for s in steps if serves(s, what)]
         op.steps = steps
         insts = instances(op.plan, steps, op.day2.target)
         if op.options.only:

@@ -30,11 +30,18 @@ under `operations: {NAME: [...]}` in bundle.yaml, with two more fields:
                                   #            to work through)
       leader: steps/x.leader.sh   # exit 0 on the node that leads the service now:
                                   # a serial step runs there last (replicas first)
+      what: [postgres, "vip:*"]   # the values of the operation's WHAT argument the
+                                  # step serves (shell patterns); none: every WHAT
+
+`leader:` is allowed on install steps too: a serial install step (and every
+node-scope step while a changed plan is applied, installer.engine.change)
+runs on the leading node last.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import re
 from collections.abc import Sequence
 
@@ -45,8 +52,8 @@ from .bundle import Bundle
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
-          "idempotent", "retries", "payload", "provides", "secrets"}
-_KNOWN_DAY2 = _KNOWN | {"nodes", "leader"}
+          "idempotent", "retries", "payload", "provides", "secrets", "leader"}
+_KNOWN_DAY2 = _KNOWN | {"nodes", "what"}
 NODE_SELECTORS = ("all", "target", "others", "one-other")
 
 
@@ -69,7 +76,8 @@ class Step:
     provides: tuple[str, ...] = ()  # further components this step installs (kubelet with the control plane)
     secrets: tuple[str, ...] = ()  # secrets beyond its components' (need to know: nothing else reaches it)
     nodes: str = "all"  # day-2 steps: all | target | others | one-other
-    leader: str | None = None  # day-2 steps: a script that exits 0 on the node leading the service
+    leader: str | None = None  # a script that exits 0 on the node leading the service (serial: it goes last)
+    what: tuple[str, ...] = ()  # day-2 steps: the WHAT values (shell patterns) it serves; () = every one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +139,11 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
             wanted = raw.get("secrets") or []
             selector = raw.get("nodes", "all")
             leader = raw.get("leader")
+            what = raw.get("what") or []
             ok = True
+            if not (isinstance(what, list) and all(isinstance(x, str) and x for x in what)):
+                problems.append(_bad(b, where, "what must be a list of the operation's WHAT values (shell patterns)"))
+                ok = False
             if selector not in NODE_SELECTORS:
                 problems.append(_bad(b, where, f"nodes {selector!r} is not one of {', '.join(NODE_SELECTORS)}"))
                 ok = False
@@ -191,7 +203,7 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
                                   depends_on=tuple(deps), scope=scope, mode=mode, script=script, check=check,
                                   timeout=timeout, idempotent=idempotent, retries=retries, component=component,
                                   payload=tuple(payload), provides=tuple(provides), secrets=tuple(wanted),
-                                  nodes=selector, leader=leader))
+                                  nodes=selector, leader=leader, what=tuple(what)))
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:
@@ -282,6 +294,16 @@ def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> li
                  f"`{comp}: {{external: true}}` under `components:` in the answer file",
             path=("components", str(comp)), code="payload-missing"))
     return problems
+
+
+def serves(step: Step, what: str | None) -> bool:
+    """Does a day-2 step serve the operation's WHAT (its `what:` patterns)?"""
+    return not step.what or (what is not None and any(fnmatch.fnmatchcase(what, w) for w in step.what))
+
+
+def offered(steps: Sequence[Step]) -> list[str]:
+    """The WHAT values the steps declare, in their order (patterns as written)."""
+    return list(dict.fromkeys(w for s in steps for w in s.what))
 
 
 def instances(plan: Plan, steps: Sequence[Step], target: str | None = None) -> list[Instance]:
