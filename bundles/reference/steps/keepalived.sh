@@ -12,4 +12,6 @@ put_file /etc/keepalived/onsite-check-service-health.sh 0700 root:root < files/o
 put_file /etc/keepalived/onsite-health.env 0600 root:root <<< "$health" || true
 put_file /etc/keepalived/keepalived.conf 0644 root:root <<< "$conf" && changed=1
 keepalived -t -f /etc/keepalived/keepalived.conf || die "keepalived rejects /etc/keepalived/keepalived.conf"
-if [ "$changed" = 1 ]; then svc_apply keepalived; else svc_start keepalived; fi
+# A changed file is re-read in place (SIGHUP): keepalived keeps its VRRP
+# state, so the holder keeps its VIPs unless the new priorities say otherwise.
+if [ "$changed" = 1 ]; then svc_reload keepalived; else svc_start keepalived; fi

@@ -52,6 +52,7 @@ from .common import (
     print_problems,
     prompt,
     run_log,
+    say,
 )
 
 
@@ -249,6 +250,8 @@ def operation_document(verb: str, op: InstallOperation, outcome: Outcome) -> dic
     (schemas/cli/COMMAND.schema.json)."""
     doc: dict = {"command": verb, "site": op.plan.site_name if op.plan else None,
                  "journal": str(op.journal_dir) if op.journal_dir else None, "outcome": outcome.to_json()}
+    if verb == "install":
+        doc["change"] = op.change.to_json() if op.change is not None else None
     if verb in ("install", "preflight"):
         doc["preflight"] = [dataclasses.asdict(r) for r in op.preflight.results] if op.preflight else None
     if verb not in ("preflight", "verify"):  # install and the day-2 operations
@@ -295,7 +298,8 @@ def cmd_install(args) -> int:
                              verify=not args.no_verify, break_lock=args.break_lock)
     factory = Pinning(args.accept_new_host_keys)
     op = _operation(args, loaded, options, factory)
-    live = sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args)
+    asking = _confirm_change(args, op)
+    live = sys.stdout.isatty() and not args.plain and not args.dry_run and not machine_output(args) and not asking
     outcome = drive(args, loaded, install_lifecycle(), op, factory, live=live, verb="install", dry_run=args.dry_run)
     _emit_document(args, "install", op, outcome)
     if machine_output(args):
@@ -308,6 +312,42 @@ def cmd_install(args) -> int:
             for line in f.tail:
                 print(f"  | {line}", file=sys.stderr)
     return _report(args, outcome, "install")
+
+
+def pending_change(op: InstallOperation) -> bool:
+    """Does this run apply a changed plan (a finished install of another plan on record)?"""
+    jd = op.journal_dir
+    if jd is None or op.plan is None or op.options.restart or op.options.resume or not Journal.exists(jd):
+        return False
+    try:
+        j = Journal.load(jd)
+    except (OSError, ValueError):
+        return False
+    return j.complete and j.data.get("plan_hash") != op.plan.fingerprint()
+
+
+def _confirm_change(args, op: InstallOperation) -> bool:
+    """How a changed plan is confirmed: --yes (or --dry-run) goes on; on a
+    terminal the deployer answers y/N after the change is shown; without a
+    terminal it is refused (exit 2). True when it will ask."""
+    if args.yes or args.dry_run or not pending_change(op):
+        return False
+    if not sys.stdin.isatty():
+        op.confirm_refused = True
+        return False
+
+    def ask(lines: list[str]) -> bool:
+        if machine_output(args):  # the change went to the JSON events, not to the terminal
+            for line in lines:
+                say(line, file=sys.stderr)
+        try:
+            answer = input("apply this change to the site? [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    op.confirm = ask
+    return True
 
 
 def cmd_preflight(args) -> int:
@@ -408,6 +448,8 @@ def add_commands(sub) -> None:
     p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
     p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
     p.add_argument("--no-verify", action="store_true", help="do not run `onsite verify` after a complete install")
+    p.add_argument("-y", "--yes", action="store_true",
+                   help="apply a changed plan without asking (needed without a terminal; onsite plan FILE shows it)")
     add_output_options(p)
     p.set_defaults(func=cmd_install)
 

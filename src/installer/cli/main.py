@@ -98,8 +98,10 @@ def cmd_plan(args) -> int:
         bundles = find_bundles(args)
         insts = instances(plan, load_steps(bundles, set(profile.roles)))
         nodes = [{**v.to_json(), "steps": [i.step.id for i in insts if i.node == v.name]} for v in views]
+        change = _installed_change(args, plan, profile, bundles)
         json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
-                   "bundles": [b.id for b in bundles], "nodes": nodes}, sys.stdout, indent=2)
+                   "bundles": [b.id for b in bundles], "nodes": nodes,
+                   "change": change.to_json() if change is not None else None}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
@@ -127,7 +129,28 @@ def cmd_plan(args) -> int:
         say(f"\nbundles: {', '.join(b.id for b in bundles)}")
     else:
         say("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+    change = _installed_change(args, plan, profile, bundles)
+    if change is not None:
+        say("\nchange against the installed site (onsite install FILE applies it):" if change.ok else
+            "\nchange against the installed site, which onsite install FILE refuses:")
+        for line in change.lines():
+            say(f"  {line}")
     return EXIT_OK
+
+
+def _installed_change(args, plan, profile, bundles):
+    """The change from the plan a finished install recorded (the journal
+    next to the answer file, or --journal-dir) to this one; None when the
+    site has no finished install on record or the plan is the installed one."""
+    from ..engine import journal as journal_mod
+    from ..engine.change import installed_plan, plan_change
+
+    folder = Path(args.journal_dir) if args.journal_dir else journal_mod.default_dir(Path(args.file), plan)
+    old = installed_plan(folder)
+    if old is None:
+        return None
+    change = plan_change(old, plan, profile, bundles or None)
+    return None if change.empty else change
 
 
 OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events")
@@ -193,11 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text", help="json: every problem as JSON on stdout")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("plan", help="show per node the roles, ports, VIPs and steps (no network)")
+    p = sub.add_parser("plan", help="show per node the roles, ports, VIPs and steps, and a change against the "
+                                    "installed site (no network)")
     p.add_argument("file", help="the answer file")
     p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout")
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
+    p.add_argument("--journal-dir", help="the install's journal folder, to show a change against the installed plan "
+                                         "(default: onsite-journal/<site> next to FILE)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("schema", help="print the answer file's JSON Schema, or (--output) a command's JSON output schema")

@@ -20,9 +20,17 @@ Decisions:
   refused (exit 2) naming each missing component and where bundles were
   looked for. No bundles at all is the same refusal, never "0 steps ran".
 - Journal rules: none -> fresh; complete, same plan -> every step re-checked;
-  incomplete -> refused unless --resume (continue) or --restart (the old
-  journal is kept as <site>-<time>/); written for another plan -> refused,
-  naming what changed. Checked in `validate`, before anything connects.
+  complete, another plan -> a changed plan (installer.engine.change): shown,
+  applied after a confirmation, rolling; a change that cannot be applied in
+  place is refused naming what to do instead; incomplete -> refused unless
+  --resume (continue; a change continues rolling) or --restart (the old
+  journal is kept as <site>-<time>/); incomplete and written for another
+  plan -> refused, naming what changed. Checked in `validate`, before
+  anything connects.
+
+  install (a changed plan): lock -> validate -> bundles -> change (shown,
+             confirmed) -> preflight -> lock nodes -> journal (the old plan's
+             kept) -> deliver -> steps (one node at a time) -> verify -> unlock
 """
 
 from __future__ import annotations
@@ -110,6 +118,10 @@ class InstallOperation(Operation):
         self.run_outcome: RunOutcome | None = None
         self.verify_report = None
         self._secrets: dict[str, str] | None = None
+        # a changed plan (installer.engine.change): what changes, and how it is confirmed
+        self.change = None
+        self.confirm: Callable[[list[str]], bool] | None = None  # None: go on (--yes, or no change)
+        self.confirm_refused = False  # no terminal to ask on and no --yes: a change is refused
 
     @property
     def nodes(self) -> list[str]:
@@ -194,6 +206,14 @@ class Validate(Phase):
         op.mode = "fresh"
         if existing is None or op.options.restart:
             return
+        if existing.data.get("plan_hash") != op.plan.fingerprint() and existing.complete and not op.options.resume:
+            from .change import plan_change
+
+            change = plan_change(existing.data.get("plan") or {}, op.plan, op.profile)
+            if not change.ok:
+                raise ProblemError(change.refused, exit_code=EXIT_INVALID)
+            op.change, op.mode = change, "change"
+            return
         if existing.data.get("plan_hash") != op.plan.fingerprint():
             changes = journal_mod.plan_changes(existing.data.get("plan"), op.plan.to_data())
             raise ProblemError(Problem(
@@ -270,6 +290,45 @@ class ResolveBundles(Phase):
         return out
 
 
+def continuing_change(op: InstallOperation) -> bool:
+    """An unfinished change of plan, continued with --resume."""
+    e = op.existing
+    return op.change is None and e is not None and bool(e.data.get("change")) and not e.complete
+
+
+class ApplyChange(Phase):
+    """A changed plan: show it (fields, nodes, steps, order), have it
+    confirmed, and make the run rolling (installer.engine.change)."""
+
+    name, title = "change", "Show the change of plan"
+
+    def skip(self, op: InstallOperation) -> str | None:
+        return None if op.change is not None or continuing_change(op) else "the plan is the installed one"
+
+    def run(self, op: InstallOperation, confirm: bool = True) -> None:
+        from .change import plan_change, rolling
+
+        op.instances = rolling(op.instances)
+        if op.change is None:
+            op.notice("continuing the change of plan the journal records: one node at a time", self.name)
+            return
+        op.change = plan_change(op.existing.data.get("plan") or {}, op.plan, op.profile, op.bundles, op.steps)
+        lines = op.change.lines()
+        for line in lines:
+            op.notice(line, self.name)
+        if not confirm:
+            return
+        if op.confirm_refused:
+            raise _usage("the answer file changes the installed site and there is no terminal to confirm it on",
+                         "add --yes to apply it without asking (onsite plan FILE shows the change)")
+        if op.confirm is not None and not op.confirm(lines):
+            raise Interrupted("the change was not confirmed: nothing was changed",
+                              "run onsite install FILE again to apply it, or put the answer file back")
+
+    def dry_run(self, op: InstallOperation) -> None:
+        self.run(op, confirm=False)
+
+
 class Preflight(Phase):
     name, title = "preflight", "Check the nodes (preflight)"
 
@@ -323,13 +382,44 @@ class OpenJournal(Phase):
         keys = [i.key for i in op.instances]
         if existing is None:
             op.journal = Journal.create(op.journal_dir, op.plan, {b.name: b.version for b in op.bundles}, keys)
+        elif op.mode == "change":
+            op.journal = self._record_change(op, existing, keys)
         else:
             existing.mark_running_unknown()
             existing.ensure_steps(keys)
             op.journal = existing
         op.notice(f"journal: {op.journal_dir}", self.name)
 
+    @staticmethod
+    def _record_change(op: InstallOperation, existing: Journal, keys: list[str]) -> Journal:
+        """The old plan's journal is kept as journal-<time>.json; this one
+        now describes the new plan: steps with a check start pending (each
+        is re-checked), steps without one keep their record."""
+        import shutil
+
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = op.journal_dir / f"journal-{stamp}.json"
+        shutil.copy2(existing.file, kept)
+        data = existing.data
+        checked = {i.key for i in op.instances if i.step.check}
+        old_hash = data.get("plan_hash")
+        data["history"] = [*data.get("history", []), {"plan_hash": old_hash, "journal": kept.name,
+                                                      "kept": journal_mod.now()}]
+        data["change"] = {"from_plan_hash": old_hash, "started": journal_mod.now(),
+                          "fields": [f.to_json() for f in op.change.fields]}
+        data.update(plan_hash=op.plan.fingerprint(), plan=op.plan.to_data(), finished=None,
+                    bundles={b.name: b.version for b in op.bundles})
+        data["steps"] = {k: ({"status": PENDING} if k in checked else r) for k, r in data["steps"].items() if k in keys}
+        existing.ensure_steps(keys)  # saves
+        op.notice(f"the installed plan's journal is kept as {kept}", "journal")
+        op.mode = "resume"  # the runner re-checks done steps like a rerun
+        return existing
+
     def dry_run(self, op: InstallOperation) -> None:
+        if op.mode == "change":
+            op.notice(f"would keep the installed plan's journal beside {op.journal_dir / 'journal.json'} and record "
+                      "the new plan there", self.name)
+            return
         what = "continue" if op.mode == "resume" else "re-check" if op.mode == "rerun" else "create"
         op.notice(f"would {what} the journal {op.journal_dir}", self.name)
 
@@ -456,7 +546,7 @@ class Disconnect(Unlock):
 
 
 def install_lifecycle() -> Lifecycle:
-    return Lifecycle([LockSite(), Validate(), ResolveBundles(strict=True), Preflight(), LockNodes(), OpenJournal(),
+    return Lifecycle([LockSite(), Validate(), ResolveBundles(strict=True), ApplyChange(), Preflight(), LockNodes(), OpenJournal(),
                       Deliver(), RunSteps(), Verify(), Unlock()])
 
 
