@@ -3,11 +3,16 @@
 # primary to NODE, or without --to to the replica furthest along.
 #
 # The target must be a replica of the primary, its link up and its offset
-# caught up. Sentinel picks the replica to promote by replica-priority: for
-# the move every other replica gets 0 (never) and the target 1, then
-# SENTINEL FAILOVER; afterwards every replica gets Redis' default (100) back,
-# written to its file (CONFIG REWRITE, as Sentinel writes its own changes).
-# Done when every sentinel names the target and every other node replicates it.
+# caught up. No acknowledged write is lost: the primary's writers are paused
+# (CLIENT PAUSE WRITE: they wait, nothing is refused) until the target has
+# everything, the target is promoted, and the old primary replicates it;
+# the paused writes then fail there (READONLY) and clients retry on the new
+# primary, as after any failover. Sentinel picks the replica to promote by
+# replica-priority: for the move every other replica gets 0 (never) and the
+# target 1, then SENTINEL FAILOVER; afterwards every node gets Redis'
+# default (100) back, written to its file (CONFIG REWRITE, as Sentinel
+# writes its own changes). Done when every sentinel names the target and
+# every other node replicates it.
 set -euo pipefail
 . lib/onsite.sh
 export REDISCLI_AUTH=$ONSITE_SECRET_REDIS_PASSWORD  # the environment, never argv
@@ -69,8 +74,9 @@ echo "$to replicates $primary, link up, offset $(field "$to" slave_repl_offset)"
 
 put_back() {
     local n
+    rcli "$primary" client unpause > /dev/null || true
     for n in $nodes; do
-        rcli "$n" config set replica-priority 100 > /dev/null && rcli "$n" config rewrite > /dev/null ||
+        { rcli "$n" config set replica-priority 100 && rcli "$n" config rewrite; } > /dev/null ||
             echo "onsite: could not put replica-priority back to 100 on $n" >&2
     done
 }
@@ -80,7 +86,17 @@ for n in $nodes; do
     if [ "$n" = "$to" ]; then rcli "$n" config set replica-priority 1 > /dev/null
     else rcli "$n" config set replica-priority 0 > /dev/null; fi
 done
+# The pause ends by itself after 30 s whatever happens here.
+[ "$(rcli "$primary" client pause 30000 write)" = OK ] || die "$primary refused CLIENT PAUSE"
+caught_up() { [ "$(field "$to" slave_repl_offset)" -ge "$(field "$primary" master_repl_offset)" ]; }
+wait_for 10 "$to holding every write of $primary" caught_up
+echo "writes paused on $primary; $to has all of them (offset $(field "$to" slave_repl_offset))"
 reply=$(scli 127.0.0.1 sentinel failover "$name")
 [ "$reply" = OK ] || die "Sentinel refused the failover: $reply"
+promoted() { [ "$(field "$to" role)" = master ]; }
+wait_for 20 "$to promoted" promoted
+rcli "$primary" replicaof "$(node_address "$to")" "$rport" > /dev/null
+rcli "$primary" client unpause > /dev/null
+echo "$to promoted; $primary replicates it, its writers resumed (they get READONLY and move on)"
 wait_for 90 "every sentinel naming $to and every other node replicating it" follows "$to"
 echo "switched over: $to is the primary; $(field "$to" connected_slaves) replicas follow it"

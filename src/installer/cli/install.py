@@ -40,6 +40,7 @@ from ..engine.lifecycle import Lifecycle, Outcome
 from ..engine.lock import command_line
 from ..engine.verify import MARK
 from ..model import validate
+from ..model.i18n import t
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -341,7 +342,7 @@ def _confirm_change(args, op: InstallOperation) -> bool:
             for line in lines:
                 say(line, file=sys.stderr)
         try:
-            answer = input("apply this change to the site? [y/N] ")
+            answer = input(t("apply this change to the site? [y/N] "))
         except EOFError:
             return False
         return answer.strip().lower() in ("y", "yes")

@@ -153,7 +153,7 @@ def _installed_change(args, plan, profile, bundles):
     return None if change.empty else change
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events", "switchover")
 
 
 def cmd_schema(args) -> int:

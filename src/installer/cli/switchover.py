@@ -16,6 +16,7 @@ import sys
 
 from ..engine.day2 import Day2Options
 from ..engine.lifecycle import EXIT_INVALID
+from ..model.i18n import t
 from ..model.problems import Problem, show
 from .common import load_valid, print_problems
 from .day2 import add_day2_options, run_operation
@@ -32,8 +33,8 @@ def cmd_switchover(args) -> int:
         names = [v.name for v in loaded.plan.vips]
         if what[len(VIP_PREFIX):] not in names:
             print_problems([Problem(
-                message=f"{show(what)}: the answer file has no such VIP",
-                hint=f"its VIPs: {', '.join(VIP_PREFIX + n for n in names) or 'none'}", code="usage")],
+                message=t("{what}: the answer file has no such VIP", what=show(what)),
+                hint=t("its VIPs: {vips}", vips=", ".join(VIP_PREFIX + n for n in names) or "-"), code="usage")],
                 out=sys.stderr, summary=False)
             return EXIT_INVALID
     code, _, _ = run_operation(args, "switchover", verb="switchover", options=Day2Options(what=what, to=args.to))

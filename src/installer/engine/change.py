@@ -52,6 +52,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, show
 from ..model.profile import Profile
@@ -74,9 +75,9 @@ class FieldChange:
 
     def line(self) -> str:
         if self.old is None:
-            return f"{self.path}: (not set) -> {_short(self.new)}"
+            return m("{path}: (not set) -> {new}", path=self.path, new=_short(self.new))
         if self.new is None:
-            return f"{self.path}: {_short(self.old)} -> (not set)"
+            return m("{path}: {old} -> (not set)", path=self.path, old=_short(self.old))
         return f"{self.path}: {_short(self.old)} -> {_short(self.new)}"
 
     def to_json(self) -> dict[str, Any]:
@@ -95,8 +96,12 @@ class StepChange:
     leader_last: bool  # the node leading the service goes last (asked when the step starts)
 
     def line(self) -> str:
-        how = ("one node at a time" + (", the leading node last" if self.leader_last else "")) if self.rolling else ""
-        return f"{self.step} on {', '.join(self.nodes)}" + (f" ({how})" if how else "")
+        nodes = ", ".join(self.nodes)
+        if self.rolling and self.leader_last:
+            return m("{step} on {nodes} (one node at a time, the leading node last)", step=self.step, nodes=nodes)
+        if self.rolling:
+            return m("{step} on {nodes} (one node at a time)", step=self.step, nodes=nodes)
+        return m("{step} on {nodes}", step=self.step, nodes=nodes)
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "title": self.title, "component": self.component, "nodes": list(self.nodes),
@@ -124,24 +129,24 @@ class Change:
 
     def lines(self) -> list[str]:
         """The change as the deployer reads it before confirming."""
-        out = [f"the answer file changes the installed plan ({len(self.fields)} field(s)):"]
+        out: list[str] = [m("the answer file changes the installed plan ({n} field(s)):", n=len(self.fields))]
         out += [f"  {f.line()}" for f in self.fields[:40]]
         if len(self.fields) > 40:
-            out.append(f"  ... and {len(self.fields) - 40} more")
+            out.append(m("  ... and {n} more", n=len(self.fields) - 40))
         for p in self.refused:
             out.append(f"  {p.message}")
         if not self.ok:
             return out
-        out.append(f"nodes whose configuration changes: {', '.join(self.nodes) or 'none'}")
+        out.append(m("nodes whose configuration changes: {nodes}", nodes=", ".join(self.nodes) or "-"))
         if self.steps is None:
-            out.append("steps: not known without the bundles")
+            out.append(m("steps: not known without the bundles"))
         elif not self.steps:
-            out.append("steps concerned: none (every step is re-checked; nothing should restart)")
+            out.append(m("steps concerned: none (every step is re-checked; nothing should restart)"))
         else:
-            out.append("in this order (each step re-checked first; a service restarts only where its "
-                       "configuration changed):")
+            out.append(m("in this order (each step re-checked first; a service restarts only where its "
+                         "configuration changed):"))
             out += [f"  {i}. {s.line()}" for i, s in enumerate(self.steps, 1)]
-            out.append("it stops at the first node whose step or check fails (continue with --resume)")
+            out.append(m("it stops at the first node whose step or check fails (continue with --resume)"))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -181,46 +186,55 @@ def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
 
 def _refusals(old: Plan, new: Plan, old_data: dict[str, Any], new_data: dict[str, Any]) -> list[Problem]:
     out: list[Problem] = []
-    fresh = "uninstall the site (onsite uninstall FILE), then install the new plan"
     if old.site_name != new.site_name:
-        out.append(Problem(message=f"cannot be applied in place: the site's name ({show(old.site_name)} -> {show(new.site_name)})",
-                           hint=f"put the name back; a site under another name is a new install: {fresh}",
+        out.append(Problem(message=m("cannot be applied in place: the site's name ({old} -> {new})",
+                                     old=show(old.site_name), new=show(new.site_name)),
+                           hint=m("put the name back; a site under another name is a new install: uninstall the site "
+                                  "(onsite uninstall FILE), then install the new plan"),
                            path=("site", "name"), code="change-not-in-place"))
     old_profile = (old_data.get("site") or {}).get("profile")
     new_profile = (new_data.get("site") or {}).get("profile")
     if old_profile != new_profile:
-        out.append(Problem(message=f"cannot be applied in place: the profile ({show(old_profile)} -> {show(new_profile)})",
-                           hint=f"put the profile back; another profile is another system: {fresh}",
+        out.append(Problem(message=m("cannot be applied in place: the profile ({old} -> {new})",
+                                     old=show(old_profile), new=show(new_profile)),
+                           hint=m("put the profile back; another profile is another system: uninstall the site "
+                                  "(onsite uninstall FILE), then install the new plan"),
                            path=("site", "profile"), code="change-not-in-place"))
     for name, a, b in (("subnet", old.subnet, new.subnet), ("gateway", old.gateway, new.gateway)):
         if a != b:
-            out.append(Problem(message=f"cannot be applied in place: the network's {name} ({show(a)} -> {show(b)}): every address depends on it",
-                               hint=f"put it back; a site moved to another network is a new install: {fresh}",
+            out.append(Problem(message=m("cannot be applied in place: the network's {name} ({old} -> {new}): every "
+                                         "address depends on it", name=name, old=show(a), new=show(b)),
+                               hint=m("put it back; a site moved to another network is a new install: uninstall the "
+                                      "site (onsite uninstall FILE), then install the new plan"),
                                path=("network", name), code="change-not-in-place"))
     old_names, new_names = [n.name for n in old.nodes], [n.name for n in new.nodes]
     if old_names != new_names:
         added = [n for n in new_names if n not in old_names]
         removed = [n for n in old_names if n not in new_names]
-        what = "; ".join(x for x in (f"added {', '.join(added)}" if added else "",
-                                     f"removed {', '.join(removed)}" if removed else "") if x) or "another order"
+        what = "; ".join(x for x in (m("added {nodes}", nodes=", ".join(added)) if added else "",
+                                     m("removed {nodes}", nodes=", ".join(removed)) if removed else "") if x)
         out.append(Problem(
-            message=f"cannot be applied in place: the node list ({what})",
-            hint="a server that was reinstalled or swapped keeps its name and address: put the list back and run "
-                 f"onsite node replace FILE NODE; to add or remove nodes: {fresh}",
+            message=m("cannot be applied in place: the node list ({what})", what=what or m("another order")),
+            hint=m("a server that was reinstalled or swapped keeps its name and address: put the list back and run "
+                   "onsite node replace FILE NODE; to add or remove nodes: uninstall the site (onsite uninstall "
+                   "FILE), then install the new plan"),
             path=("nodes",), code="change-not-in-place"))
         return out
     for i, (a, b) in enumerate(zip(old.nodes, new.nodes, strict=True)):
         if old.address_of(a) != new.address_of(b):
             out.append(Problem(
-                message=f"cannot be applied in place: node {a.name}'s address ({old.address_of(a)} -> {new.address_of(b)})",
-                hint="put the address back; a server at another address is a replaced node (onsite node replace "
-                     f"FILE {a.name} once it answers at the old address) or a new install: {fresh}",
+                message=m("cannot be applied in place: node {node}'s address ({old} -> {new})", node=a.name,
+                          old=old.address_of(a), new=new.address_of(b)),
+                hint=m("put the address back; a server at another address is a replaced node (onsite node replace "
+                       "FILE {node} once it answers at the old address) or a new install: uninstall the site "
+                       "(onsite uninstall FILE), then install the new plan", node=a.name),
                 path=("nodes", i, "address"), node=a.name, code="change-not-in-place"))
         if sorted(a.roles) != sorted(b.roles):
             out.append(Problem(
-                message=f"cannot be applied in place: node {a.name}'s roles ({', '.join(a.roles)} -> {', '.join(b.roles)}): "
-                        "the services' cluster membership changes with them",
-                hint=f"put the roles back; a node's roles change with {fresh}",
+                message=m("cannot be applied in place: node {node}'s roles ({old} -> {new}): the services' cluster "
+                          "membership changes with them", node=a.name, old=", ".join(a.roles), new=", ".join(b.roles)),
+                hint=m("put the roles back; a node's roles change with an uninstall of the site (onsite uninstall "
+                       "FILE) and an install of the new plan"),
                 path=("nodes", i, "roles"), node=a.name, code="change-not-in-place"))
     return out
 

@@ -37,6 +37,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError, show
 from .install import (
     Deliver,
@@ -184,9 +185,12 @@ class ResolveOperation(Phase):
         if choices and (what is None or not any(serves(s, what) for s in steps if s.what)):
             listed = ", ".join(choices)
             raise ProblemError(Problem(
-                message=(f"{op.operation} needs to know what: the bundles offer {listed}" if what is None else
-                         f"{op.operation} {show(what)}: no bundle declares it (the bundles offer {listed})"),
-                hint=f"name one of them: onsite {op.verb} FILE WHAT (a * in a pattern stands for a name of the plan)",
+                message=(m("{operation} needs to know what: the bundles offer {offered}", operation=op.operation,
+                           offered=listed) if what is None else
+                         m("{operation} {what}: no bundle declares it (the bundles offer {offered})",
+                           operation=op.operation, what=show(what), offered=listed)),
+                hint=m("name one of them: onsite {verb} FILE WHAT (a * in a pattern stands for a name of the plan)",
+                       verb=op.verb),
                 code="usage"), exit_code=EXIT_INVALID)
         steps = [s for s in steps if serves(s, what)]
         op.steps = steps

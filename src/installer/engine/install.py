@@ -40,6 +40,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError, Problems, show
 from ..model.profile import Profile
@@ -310,7 +311,7 @@ class ApplyChange(Phase):
 
         op.instances = rolling(op.instances)
         if op.change is None:
-            op.notice("continuing the change of plan the journal records: one node at a time", self.name)
+            op.notice(m("continuing the change of plan the journal records: one node at a time"), self.name)
             return
         op.change = plan_change(op.existing.data.get("plan") or {}, op.plan, op.profile, op.bundles, op.steps)
         lines = op.change.lines()
@@ -319,11 +320,11 @@ class ApplyChange(Phase):
         if not confirm:
             return
         if op.confirm_refused:
-            raise _usage("the answer file changes the installed site and there is no terminal to confirm it on",
-                         "add --yes to apply it without asking (onsite plan FILE shows the change)")
+            raise _usage(m("the answer file changes the installed site and there is no terminal to confirm it on"),
+                         m("add --yes to apply it without asking (onsite plan FILE shows the change)"))
         if op.confirm is not None and not op.confirm(lines):
-            raise Interrupted("the change was not confirmed: nothing was changed",
-                              "run onsite install FILE again to apply it, or put the answer file back")
+            raise Interrupted(m("the change was not confirmed: nothing was changed"),
+                              m("run onsite install FILE again to apply it, or put the answer file back"))
 
     def dry_run(self, op: InstallOperation) -> None:
         self.run(op, confirm=False)
