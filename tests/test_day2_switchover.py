@@ -53,6 +53,12 @@ def site(tmp_path_factory):
         lock.close()
 
 
+def say(capsys, line: str) -> None:
+    """A measurement for the test log (pytest -s), past the capture."""
+    with capsys.disabled():
+        print(f"\n{line}")
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main([*argv])
     out, err = capsys.readouterr()
@@ -231,7 +237,7 @@ def test_changed_plan_restarts_only_the_services_concerned_one_node_at_a_time(si
         t0 = time.monotonic()
         code, out, err = run(capsys, "install", str(answer), "--plain", "--yes")
         took = time.monotonic() - t0
-    print(f"changed plan applied in {took:.0f} s; {loop.report.describe()}")
+    say(capsys, f"changed plan applied in {took:.0f} s; {loop.report.describe()}")
     assert code == 0, err
     assert "verify passed" in out and "vips[1].check.interval: 2 -> 3" in out
     assert not loop.report.lost
@@ -273,7 +279,7 @@ def test_patroni_leader_moves_to_a_named_node_without_losing_a_write(site, capsy
         t0 = time.monotonic()
         code, out, err = run(capsys, "switchover", str(answer), "postgres", "--to", target, "--yes", "--plain")
         took = time.monotonic() - t0
-    print(f"postgres {leader} -> {target} in {took:.0f} s; {loop.report.describe()}")
+    say(capsys, f"postgres {leader} -> {target} in {took:.0f} s; {loop.report.describe()}")
     assert code == 0, err
     assert "verify passed" in out
     now = patroni(lab)
@@ -307,7 +313,7 @@ def test_redis_primary_moves_to_a_named_node_without_losing_a_write(site, capsys
         code, out, err = run(capsys, "switchover", str(answer), "redis", "--to", target, "--yes", "--plain")
         took = time.monotonic() - t0
         time.sleep(1)
-    print(f"redis {primary} -> {target} in {took:.0f} s; redis writer: {len(writer.acked)} acknowledged, "
+    say(capsys, f"redis {primary} -> {target} in {took:.0f} s; redis writer: {len(writer.acked)} acknowledged, "
           f"{writer.failed} refused, {len(writer.lost)} lost, longest gap {writer.longest_gap:.1f} s; "
           f"{loop.report.describe()}")
     assert code == 0, err
@@ -328,7 +334,7 @@ def test_vip_moves_to_a_named_node_and_the_plan_brings_it_back(site, capsys):
     target = next(m for m in ("node2", "node3") if m != before)
     with ClientLoop(lab, answer) as loop:
         code, out, err = run(capsys, "switchover", str(answer), "vip:service", "--to", target, "--yes", "--plain")
-    print(f"vip:service {before} -> {target}; {loop.report.describe()}")
+    say(capsys, f"vip:service {before} -> {target}; {loop.report.describe()}")
     assert code == 0, err
     assert vip_holders(lab, address) == [target] and "verify passed" in out
     assert loop.report.radius_ok > 0 and not loop.report.lost
