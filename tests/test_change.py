@@ -150,3 +150,14 @@ def test_switchover_refuses_a_vip_the_plan_does_not_have(tmp_path, base_data, pr
     assert main(["switchover", str(answer), "vip:nope", "--yes"]) == 2
     err = capsys.readouterr().err
     assert "'vip:nope': the answer file has no such VIP" in err and "vip:k8s-api, vip:service" in err
+
+
+def test_a_renamed_site_is_refused_not_installed_afresh(tmp_path, base_data, profile, bundles, capsys):
+    journal = Journal.create(tmp_path / "onsite-journal" / "north", Plan.from_data(base_data, profile), {}, [])
+    assert journal.complete
+    answer = tmp_path / "site.yaml"
+    renamed = Plan.from_data(changed(base_data, lambda d: d["site"].update(name="south")), profile)
+    answer.write_text(answerfile.render(renamed, profile))
+    assert main(["install", str(answer), "--yes", "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be applied in place: the site's name ('north' -> 'south')" in err and "uninstall" in err

@@ -139,18 +139,10 @@ def cmd_plan(args) -> int:
 
 
 def _installed_change(args, plan, profile, bundles):
-    """The change from the plan a finished install recorded (the journal
-    next to the answer file, or --journal-dir) to this one; None when the
-    site has no finished install on record or the plan is the installed one."""
-    from ..engine import journal as journal_mod
-    from ..engine.change import installed_plan, plan_change
+    """The change against the site's finished install (engine.change.site_change)."""
+    from ..engine.change import site_change
 
-    folder = Path(args.journal_dir) if args.journal_dir else journal_mod.default_dir(Path(args.file), plan)
-    old = installed_plan(folder)
-    if old is None:
-        return None
-    change = plan_change(old, plan, profile, bundles or None)
-    return None if change.empty else change
+    return site_change(Path(args.file), plan, profile, bundles, Path(args.journal_dir) if args.journal_dir else None)
 
 
 OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events", "switchover")

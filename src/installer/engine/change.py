@@ -366,6 +366,51 @@ def rolling(insts: Sequence[Instance]) -> list[Instance]:
     return out
 
 
+def renamed_site(journal_dir: Path | None, plan: Plan) -> Problem | None:
+    """A site installed under another name on these nodes: a finished
+    install's journal beside this one whose nodes have the same addresses.
+    (The journal folder is named after the site, so a renamed site would
+    otherwise look like a fresh install on running nodes.)"""
+    if journal_dir is None or not journal_dir.parent.is_dir():
+        return None
+    mine = {plan.address_of(n) for n in plan.nodes}
+    for other in sorted(journal_dir.parent.glob("*/journal.json")):
+        if other.parent == journal_dir:
+            continue
+        try:
+            j = Journal.load(other.parent)
+            data = j.data.get("plan") or {}
+            ips = data.get("ips") or {}
+            theirs = {ips.get(n.get("address")) for n in data.get("nodes") or [] if isinstance(n, dict)}
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+        if j.complete and mine & theirs:
+            name = (data.get("site") or {}).get("name", other.parent.name)
+            return Problem(
+                message=m("cannot be applied in place: the site's name ({old} -> {new}): {old} is installed on "
+                          "these nodes ({journal})", old=show(name), new=show(plan.site_name), journal=str(other.parent)),
+                hint=m("put the name back; a site under another name is a new install: uninstall the site "
+                       "(onsite uninstall FILE), then install the new plan; if it is uninstalled already, move its "
+                       "journal folder away (or install with --restart)"),
+                path=("site", "name"), code="change-not-in-place")
+    return None
+
+
+def site_change(answer_file: Path, plan: Plan, profile: Profile, bundles: Sequence[Bundle] | None = None,
+                journal_dir: Path | None = None) -> Change | None:
+    """For the wizard's Review page and `onsite plan`: the change from the
+    plan the site's finished install recorded (its journal next to the answer
+    file, or `journal_dir`) to `plan`; None when the site has no finished
+    install on record or nothing changed. Reads files only."""
+    from .journal import default_dir
+
+    old = installed_plan(Path(journal_dir) if journal_dir else default_dir(Path(answer_file), plan))
+    if old is None:
+        return None
+    change = plan_change(old, plan, profile, bundles or None)
+    return None if change.empty else change
+
+
 def installed_plan(journal_dir: Path | None) -> dict[str, Any] | None:
     """The plan a finished install recorded in the journal folder, or None."""
     if journal_dir is None or not Journal.exists(journal_dir):
@@ -377,4 +422,5 @@ def installed_plan(journal_dir: Path | None) -> dict[str, Any] | None:
     return j.data.get("plan") if j.complete else None
 
 
-__all__ = ["Change", "FieldChange", "StepChange", "plan_change", "field_changes", "rolling", "installed_plan"]
+__all__ = ["Change", "FieldChange", "StepChange", "plan_change", "field_changes", "rolling", "installed_plan",
+           "renamed_site", "site_change"]

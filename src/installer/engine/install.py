@@ -205,6 +205,12 @@ class Validate(Phase):
     def _journal_rules(op: InstallOperation) -> None:
         existing = op.existing
         op.mode = "fresh"
+        if existing is None and not op.options.restart:
+            from .change import renamed_site
+
+            renamed = renamed_site(op.journal_dir, op.plan)
+            if renamed is not None:
+                raise ProblemError(renamed, exit_code=EXIT_INVALID)
         if existing is None or op.options.restart:
             return
         if existing.data.get("plan_hash") != op.plan.fingerprint() and existing.complete and not op.options.resume:
