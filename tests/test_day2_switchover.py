@@ -62,7 +62,8 @@ def say(capsys, line: str) -> None:
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main([*argv])
     out, err = capsys.readouterr()
-    print(out[-3000:], err[-2000:])
+    with capsys.disabled():  # to the test log, not into the next command's capture
+        print(out[-3000:], err[-2000:])
     return code, out, err
 
 
