@@ -161,3 +161,12 @@ def test_a_renamed_site_is_refused_not_installed_afresh(tmp_path, base_data, pro
     assert main(["install", str(answer), "--yes", "--plain"]) == 2
     err = capsys.readouterr().err
     assert "cannot be applied in place: the site's name ('north' -> 'south')" in err and "uninstall" in err
+
+
+def test_a_changed_ssh_access_is_no_change_on_the_nodes(base_data, profile, bundles):
+    new = Plan.from_data(changed(base_data, lambda d: d["nodes"][1]["ssh"].update(
+        host_key="SHA256:07/MmfCQwrCmfyLU+kxcVmBOzNAaup7FGhNOU93i/TE")), profile)
+    change = plan_change(base_data, new, profile, bundles)
+    assert change.ok and change.access_only and change.steps == [] and change.nodes == []
+    other = Plan.from_data(changed(base_data, lambda d: d["vips"][0]["check"].update(fall=4)), profile)
+    assert not plan_change(base_data, other, profile, bundles).access_only

@@ -327,11 +327,20 @@ def pending_change(op: InstallOperation) -> bool:
     return j.complete and j.data.get("plan_hash") != op.plan.fingerprint()
 
 
+def _access_only(op: InstallOperation) -> bool:
+    from ..engine.change import plan_change
+
+    try:
+        return plan_change(Journal.load(op.journal_dir).data.get("plan") or {}, op.plan, op.profile).access_only
+    except (OSError, ValueError):
+        return False
+
+
 def _confirm_change(args, op: InstallOperation) -> bool:
     """How a changed plan is confirmed: --yes (or --dry-run) goes on; on a
     terminal the deployer answers y/N after the change is shown; without a
     terminal it is refused (exit 2). True when it will ask."""
-    if args.yes or args.dry_run or not pending_change(op):
+    if args.yes or args.dry_run or not pending_change(op) or _access_only(op):
         return False
     if not sys.stdin.isatty():
         op.confirm_refused = True

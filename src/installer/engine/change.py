@@ -63,6 +63,7 @@ from .steps import Instance, Step, instances
 
 _NAME = re.compile(r"ONSITE_[A-Z0-9_]+")
 # ONSITE_VIP_$(upper "$vip") or ONSITE_NODE_${n}_ADDRESS: a name built at run time
+_ACCESS = re.compile(r"^nodes\[\d+\]\.ssh(\.|$)")
 _COMMENT = re.compile(r"(?m)(?:^|(?<=\s))#.*$")  # a shell comment (not $# or ${#x})
 _BUILT = re.compile(r"(ONSITE_[A-Z0-9_]*_)\$(?:\([^()]*\)|\{[^{}]*\})([A-Z0-9_]*)")
 
@@ -126,6 +127,13 @@ class Change:
     @property
     def ok(self) -> bool:
         return not self.refused
+
+    @property
+    def access_only(self) -> bool:
+        """Only how onsite reaches the nodes changed (nodes[].ssh: a pinned
+        host key, a user, a key): nothing on the nodes changes, so it is
+        recorded without asking."""
+        return bool(self.fields) and all(_ACCESS.match(f.path) for f in self.fields)
 
     def lines(self) -> list[str]:
         """The change as the deployer reads it before confirming."""

@@ -325,6 +325,9 @@ class ApplyChange(Phase):
             op.notice(line, self.name)
         if not confirm:
             return
+        if op.change.access_only:
+            op.notice(m("only how onsite reaches the nodes changed: recorded without asking"), self.name)
+            return
         if op.confirm_refused:
             raise _usage(m("the answer file changes the installed site and there is no terminal to confirm it on"),
                          m("add --yes to apply it without asking (onsite plan FILE shows the change)"))
