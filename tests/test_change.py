@@ -170,3 +170,28 @@ def test_a_changed_ssh_access_is_no_change_on_the_nodes(base_data, profile, bund
     assert change.ok and change.access_only and change.steps == [] and change.nodes == []
     other = Plan.from_data(changed(base_data, lambda d: d["vips"][0]["check"].update(fall=4)), profile)
     assert not plan_change(base_data, other, profile, bundles).access_only
+
+
+VENDOR = ("kube-apiserver", "kubelet", "mongodb", "rocketmq-namesrv", "rocketmq-broker", "doris-fe", "doris-be",
+          "portal", "grafana")
+
+
+def test_install_shows_a_change_and_refuses_it_without_a_terminal_before_connecting(tmp_path, base_data, profile,
+                                                                                    bundles, capsys):
+    installed = changed(base_data, lambda d: d.setdefault("components", {}).update(
+        {c: {"external": True} for c in VENDOR}))
+    journal_dir = tmp_path / "onsite-journal" / "north"
+    Journal.create(journal_dir, Plan.from_data(installed, profile), {}, [])
+    answer = tmp_path / "site.yaml"
+    new = Plan.from_data(changed(installed, lambda d: d["vips"][1]["check"].update(interval=4)), profile)
+    answer.write_text(answerfile.render(new, profile))
+    args = ["install", str(answer), "--plain", "--bundle", str(bundles[0].root), "--bundle", str(bundles[1].root)]
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "vips[1].check.interval: 10 -> 4" in out and "keepalived on node1, node2, node3, escape" in out
+    assert "would keep the installed plan's journal" in out
+    assert main(args) == 2  # stdin is no terminal here, and no --yes: nothing connects, nothing changes
+    err = capsys.readouterr().err
+    assert "no terminal to confirm it on" in err and "--yes" in err
+    assert Journal.load(journal_dir).data["plan_hash"] == Plan.from_data(installed, profile).fingerprint()
+    assert not list(journal_dir.glob("journal-*.json"))
