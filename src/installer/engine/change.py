@@ -340,11 +340,10 @@ def plan_change(installed_plan_data: dict[str, Any], new_plan: Plan, profile: Pr
         if not insts:
             continue
         names, built = reads.of(step)
-        own_secrets = _step_secret_names(profile, step)
-        nodes = [i.node for i in insts
-                 if any(_reads(v, names, built) for v in changed.get(i.node, ())) or own_secrets & secrets]
-        if secrets & own_secrets:
+        if secrets & _step_secret_names(profile, step):  # a secret it gets on stdin: every node may differ
             nodes = [i.node for i in insts]
+        else:
+            nodes = [i.node for i in insts if any(_reads(v, names, built) for v in changed.get(i.node, ()))]
         if nodes:
             roll = step.scope == "node" and len(insts) > 1
             concerned.append(StepChange(step.id, step.title, step.component, tuple(nodes), roll,
