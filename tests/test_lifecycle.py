@@ -105,7 +105,9 @@ def test_resume_rechecks_reachability_instead_of_skipping_preflight(lab, site, r
     assert checks == {"ssh", "root", "disk", "disk-used"}
     phases = [(e.phase, e.status) for e in seen if isinstance(e, PhaseFinished)]
     assert ("preflight", "done") in phases and [p for p, _ in phases][-1] == "unlock"
-    assert [e.phase for e in seen if isinstance(e, PhaseStarted)][:4] == ["lock", "validate", "bundles", "preflight"]
+    # (change: a changed plan's phase, skipped here)
+    assert [e.phase for e in seen if isinstance(e, PhaseStarted)][:5] == ["lock", "validate", "bundles", "change",
+                                                                          "preflight"]
 
 
 def _start(site: Path, bundle_dir: Path, *extra: str) -> subprocess.Popen:
