@@ -431,25 +431,70 @@ class PortsPage(Page):
 
 
 class ReviewPage(Page):
-    """The whole plan's problems; Enter jumps to the field. Save here."""
+    """The whole plan before anything connects (engine.review, the data
+    `onsite plan` prints): what to fix first (Enter jumps to the field), then
+    per node its roles, VIPs with priority, ports and what it gets; the
+    bundles with their sizes; the steps in order; the time estimate with what
+    it rests on. Resolving the bundles hashes them (hundreds of MB): a worker
+    does it, the page says so meanwhile. The body scrolls (Tab reaches it;
+    arrows, PgUp/PgDn) so it reads at 80x24. Save here."""
+
+    BINDINGS = [Binding("r", "refresh_review", "Re-read bundles")]
 
     def next_label(self) -> str:
         return "Save and check nodes"
 
     def body(self) -> ComposeResult:
         yield Static("", id="summary")
+        yield Static("", id="rv-estimate")
+        yield Static("To fix", classes="section", id="rv-problems-title")
         yield ListView(id="problems")
+        yield Static("Nodes", classes="section")
+        yield Static("", id="rv-nodes")
+        yield Static("Bundles", classes="section")
+        yield Static("", id="rv-bundles")
+        yield Static("Steps in order", classes="section")
+        yield Static("", id="rv-steps")
+        yield Static("", id="rv-installed")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.review = None  # engine.review.Review, once the worker has it
+        self.query_one("#page-body").can_focus = True  # the page scrolls by keyboard too
         self._fill()
+        self.action_refresh_review()
 
     def on_screen_resume(self) -> None:
         self._fill()
 
+    def action_refresh_review(self) -> None:
+        if self.state.plan is None:
+            return
+        self.query_one("#rv-estimate", Static).update(Text("reading and checking the bundles...", style="dim"))
+        self._build_review(self.state.plan)
+
+    @work(thread=True, exclusive=True, group="review")
+    def _build_review(self, plan) -> None:
+        rv = self.wizard.backend.review(plan)
+        self.app.call_from_thread(self._reviewed, plan, rv)
+
+    def _reviewed(self, plan, rv) -> None:
+        if plan is not self.state.plan:  # the plan changed meanwhile (another page): read again
+            self.action_refresh_review()
+            return
+        self.review = rv
+        if rv is None:
+            self.query_one("#rv-estimate", Static).update(Text("could not read the bundles (see the notification); "
+                                                               "r reads them again", style="bold red"))
+            return
+        self._fill()
+
     def _fill(self) -> None:
-        problems = self.state.problems.sorted()
+        from ..engine.review import duration
+
+        problems = self.state.problems.sorted() + (list(self.review.problems) if self.review is not None else [])
         lv = self.query_one("#problems", ListView)
+        index = lv.index
         lv.clear()
         self._items: list[Problem] = []
         for p in problems:
@@ -459,17 +504,111 @@ class ReviewPage(Page):
                 text.append(f"\n    {p.hint}", style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(p)
+        if index is not None and problems:
+            lv.index = min(index, len(problems) - 1)
+        lv.display = bool(problems)
+        self.query_one("#rv-problems-title", Static).update(
+            f"To fix or know ({len(problems)}): Enter goes to the field" if problems else "Nothing to fix")
         plan = self.state.plan
-        if plan is not None:
-            nodes = ", ".join(f"{n.name} {plan.address_of(n)}" for n in plan.nodes)
-            vips = ", ".join(f"{v.name} {plan.ips.get(v.address)}" for v in plan.vips)
-            where = str(self.state.path) if self.state.path else "not saved yet"
-            self.query_one("#summary", Static).update(Text(f"{plan.site_name}: {nodes}\nVIPs: {vips}\nanswer file: {where}"))
-        else:
+        summary = self.query_one("#summary", Static)
+        if plan is None:
             e = len(self.state.problems.errors)
-            self.query_one("#summary", Static).update(Text(f"{e} problem{'s' * (e != 1)} to fix before the plan can be saved and used",
-                                                           style="bold red"))
+            summary.update(Text(f"{e} problem{'s' * (e != 1)} to fix before the plan can be saved and used", style="bold red"))
+            for part in ("#rv-nodes", "#rv-bundles", "#rv-steps", "#rv-estimate"):
+                self.query_one(part, Static).update("")
+        else:
+            where = str(self.state.path) if self.state.path else "not saved yet"
+            vips = ", ".join(f"{v.name} {v.address} {plan.ips.get(v.address)}" for v in plan.vips)
+            summary.update(Text(f"{plan.site_name} · {len(plan.nodes)} nodes · VIPs {vips}\nanswer file: {where}"))
+            rv = self.review
+            self.query_one("#rv-nodes", Static).update(self._nodes_table(plan, rv))
+            if rv is not None:
+                e = rv.estimate
+                line = Text("Time: ", style="bold")
+                line.append(f"about {duration(e.seconds)}" if e.seconds is not None else "unknown until measured",
+                            style="bold green" if e.seconds is not None else "bold yellow")
+                for b in e.basis:
+                    line.append(f"\n  {b}", style="dim")
+                self.query_one("#rv-estimate", Static).update(line)
+                self.query_one("#rv-bundles", Static).update(self._bundles_table(rv))
+                self.query_one("#rv-steps", Static).update(self._steps_text(rv))
+                self.show_installed_changes(rv.installed_changes)
         self.query_one("#next", Button).disabled = plan is None
+
+    def _nodes_table(self, plan, rv):
+        from rich.table import Table
+
+        from ..engine.events import human_bytes
+        from ..model.planner import node_views
+
+        per = {n.name: n for n in rv.nodes} if rv is not None else {}
+        table = Table(box=None, show_edge=False, pad_edge=False, expand=True, header_style="bold")
+        table.add_column("node", no_wrap=True)
+        table.add_column("roles", ratio=3)
+        table.add_column("VIPs (priority)", ratio=2)
+        table.add_column("ports (u: udp)", ratio=3)
+        table.add_column("gets", ratio=2)
+        for v in (n.view for n in rv.nodes) if rv is not None else node_views(plan, self.state.profile):
+            vips = "\n".join(f"{h.slot} {h.vip} {h.priority}{' backup' if h.backup else ''}" for h in v.vips) or "-"
+            ports = " ".join(f"{p.port}{'u' if p.protocol == 'udp' else ''}" for p in v.ports) or "-"
+            got = per.get(v.name)
+            gets = ("\n".join(f"{b}" for b in got.bundles) + f"\n{human_bytes(got.bytes)}, {len(got.steps)} steps"
+                    if got is not None and got.bundles else "..." if rv is None else "nothing")
+            table.add_row(Text(f"{v.name[:12]}\n{v.slot} {v.address}\n{v.nic}", style="bold"), ", ".join(v.roles), vips,
+                          ports, gets)
+            table.add_row()
+        return table
+
+    @staticmethod
+    def _bundles_table(rv):
+        from rich.table import Table
+
+        from ..engine.events import human_bytes
+
+        if not rv.bundles:
+            return Text(f"none found ({rv.bundles_from})", style="yellow")
+        table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column("bundle", no_wrap=True)
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("files", justify="right")
+        table.add_column("to")
+        for b in rv.bundles:
+            table.add_row(b.id, human_bytes(b.bytes), str(b.files), ", ".join(b.nodes) or "no node")
+        table.add_row(Text("to send", style="bold"), human_bytes(rv.estimate.send_bytes), "", "(each node's copy)")
+        return table
+
+    @staticmethod
+    def _steps_text(rv) -> Text:
+        if not rv.steps:
+            return Text("none (no bundles)", style="yellow")
+        every = {n.name for n in rv.nodes}
+        out = Text()
+        for k, s in enumerate(rv.steps, 1):
+            if s.scope == "cluster":
+                where = f"once, on {s.nodes[0]}"
+            else:
+                where = "every node" if set(s.nodes) == every else ", ".join(s.nodes)
+                if s.mode == "serial" and len(s.nodes) > 1:
+                    where += ", one at a time"
+            out.append(f"{k:>3}. {s.id:<20} ", style="bold" if s.scope == "cluster" else "")
+            out.append(f"{where}\n", style="cyan" if s.scope == "cluster" else "")
+        return out
+
+    def show_installed_changes(self, changes: list[str] | None) -> None:
+        """THE PLACE for a site that is already installed: the change of this
+        plan against the installed one (engine.review.changes_against_installed;
+        the day-2 work gives it its full form). None: never installed from
+        this answer file."""
+        box = self.query_one("#rv-installed", Static)
+        if changes is None:
+            box.update("")
+        elif not changes:
+            box.update(Text("\nInstalled already with this same plan: an install re-checks every step.", style="green"))
+        else:
+            text = Text("\nChanged since this site was installed:\n", style="bold yellow")
+            for c in changes[:40]:
+                text.append(f"  {c}\n")
+            box.update(text)
 
     @on(ListView.Selected, "#problems")
     def _jump(self, event: ListView.Selected) -> None:
@@ -507,27 +646,75 @@ class _EventDrain:
         return out
 
 
+def short_names(names: list[str], width: int) -> dict[str, str]:
+    """Column headers of at most `width` characters for check names, unique:
+    the name itself when it fits; a hyphenated one by its parts' initials and
+    the start of its last part (disk-used -> dused, dus); else its start. A
+    clash takes a digit at the end."""
+    out: dict[str, str] = {}
+    for name in names:
+        if len(name) <= width:
+            short = name
+        elif "-" in name:
+            parts = [p for p in name.split("-") if p]
+            head = "".join(p[0] for p in parts[:-1])[: max(width - 1, 1)]
+            short = (head + parts[-1])[:width]
+        else:
+            short = name[:width]
+        k = 1
+        while short in out.values():
+            k += 1
+            short = short[: width - len(str(k))] + str(k)
+        out[name] = short
+    return out
+
+
 class PreflightPage(Page):
+    """Summary first: a node x check matrix of marks (the checks are whatever
+    CheckResult events arrive, a column per check name with a short header),
+    the blockers with their remedies under it, and the highlighted cell's
+    whole detail. Run again: everything (r) or the highlighted node (n).
+    Next stays disabled while a blocker is left; a finished run lands on the
+    first blocker."""
+
+    BINDINGS = [Binding("r", "rerun_all", "Run again"), Binding("n", "rerun_node", "Again: this node")]
+
     def next_label(self) -> str:
         return "Install"
 
     def body(self) -> ComposeResult:
         yield Static("checking every node...", id="pf-summary")
-        yield DataTable(id="preflight", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="preflight", cursor_type="cell", cell_padding=0, zebra_stripes=True)
+        yield Static("", id="pf-legend")
         yield Static("", id="pf-detail")
+        yield Static("", id="pf-blockers")
+        with Horizontal(classes="field-row"):
+            yield Button("Run again", id="pf-rerun", compact=True)
+            yield Static(" ", classes="gap")
+            yield Button("Again: this node", id="pf-rerun-node", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.drain = _EventDrain()
-        self.results: list[events.CheckResult] = []  # by row: the highlighted one is shown whole below the table
-        table = self.query_one("#preflight", DataTable)
-        table.add_columns("node", "check", "result", "detail")
+        self.cells: dict[tuple[str, str], events.CheckResult] = {}  # (node, check) -> the latest result
+        self.checks: list[str] = []  # columns, in the order results arrived
+        self.rows: list[str] = []  # nodes, in plan order (and "bundles" when the bundles have a check)
+        self.checking_nodes: set[str] = set()
         self.query_one("#next", Button).disabled = True
         self.report = None
         self.checking = False
+        self._shape: tuple = ()
         self.set_interval(0.1, self._pump)
         if self.wizard.autostart:
             self.run_preflight()
+
+    @property
+    def results(self) -> list[events.CheckResult]:
+        return list(self.cells.values())
+
+    @property
+    def blockers(self) -> list[events.CheckResult]:
+        return [r for r in self.cells.values() if r.status == "fail"]
 
     def leave_reason(self, target: int) -> str | None:
         """Forwards only with every check passed; backwards (to fix the plan)
@@ -538,16 +725,54 @@ class PreflightPage(Page):
             return None
         if self.report is None:
             return "preflight has not checked the nodes: go back and forward to run it"
-        b = len(self.report.blockers)
+        b = len(self.blockers)
         if b:
-            return f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'} before installing (the remedy is under the table)"
+            return f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'} before installing (the remedy is under the matrix)"
         return None
 
+    # -- running ------------------------------------------------------------------------
+    def _start(self, node: str | None) -> None:
+        if self.checking or self.wizard.backend.running.is_set():
+            self.notify("preflight is still checking the nodes", severity="warning")
+            return
+        plan = self.state.plan
+        if node is None:
+            self.cells.clear()
+            self.checks.clear()
+        else:
+            self.cells = {k: v for k, v in self.cells.items() if k[0] != node}
+        self.checking_nodes = {node} if node else {n.name for n in plan.nodes} if plan else set()
+        self.report = None
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#pf-summary", Static).update(f"checking {node}..." if node else "checking every node...")
+        self._redraw()
+        self.run_preflight(node)
+
+    def action_rerun_all(self) -> None:
+        self._start(None)
+
+    def action_rerun_node(self) -> None:
+        node = self._cursor_node()
+        if node is None or node not in {n.name for n in (self.state.plan.nodes if self.state.plan else [])}:
+            self.notify("highlight a node's row first (the bundles row is checked with every run)", severity="warning")
+            return
+        self._start(node)
+
+    @on(Button.Pressed, "#pf-rerun")
+    def _rerun_pressed(self) -> None:
+        self.action_rerun_all()
+
+    @on(Button.Pressed, "#pf-rerun-node")
+    def _rerun_node_pressed(self) -> None:
+        self.action_rerun_node()
+
     @work(thread=True, exclusive=True, group="preflight")
-    def run_preflight(self) -> None:
+    def run_preflight(self, node: str | None = None) -> None:
         self.checking = True
+        if node is None and self.state.plan is not None:
+            self.checking_nodes = {n.name for n in self.state.plan.nodes}
         try:
-            _outcome, report = self.wizard.backend.preflight(self.drain)
+            _outcome, report = self.wizard.backend.preflight(self.drain, only=[node] if node else None)
         finally:
             self.checking = False
         self.app.call_from_thread(self._finished, report)
@@ -556,26 +781,104 @@ class PreflightPage(Page):
         batch = self.drain.drain()
         if not batch:
             return
-        table = self.query_one("#preflight", DataTable)
         for ev in batch:
             if isinstance(ev, events.CheckResult):
-                style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[ev.status]
-                table.add_row(ev.node, ev.check, Text(ev.status, style=style), ev.detail[:80])
-                self.results.append(ev)
-        self._show(table.cursor_row)
+                self.cells[(ev.node, ev.check)] = ev
+                if ev.check not in self.checks:
+                    self.checks.append(ev.check)
+        self._redraw()
 
-    @on(DataTable.RowHighlighted, "#preflight")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show(event.cursor_row)
+    # -- drawing ----------------------------------------------------------------------------
+    def _node_order(self) -> list[str]:
+        plan = self.state.plan
+        names = [n.name for n in plan.nodes] if plan else []
+        extra = [n for n, _ in self.cells if n not in names]
+        return [n for n in names if n in self.checking_nodes or any(k[0] == n for k in self.cells)] + sorted(set(extra))
 
-    def _show(self, row: int) -> None:
-        """The highlighted result whole, with its remedy: the table's column is narrow."""
+    def _redraw(self) -> None:
+        table = self.query_one("#preflight", DataTable)
+        rows = self._node_order()
+        name_w = min(10, max([len(n) for n in rows] + [4]))
+        avail = max(self.size.width - 4 - name_w - 2, 20)
+        width = max(3, min(5, avail // max(len(self.checks), 1) - 1))
+        shorts = short_names(self.checks, width)
+        shape = (tuple(rows), tuple(self.checks), width)
+        cursor = table.cursor_coordinate
+        if shape != self._shape:
+            table.clear(columns=True)
+            table.add_column(Text("node", style="bold"), key="node", width=name_w + 1)
+            for c in self.checks:
+                table.add_column(Text(shorts[c], justify="center"), key=c, width=width + 1)
+            for n in rows:
+                table.add_row(Text(n[:name_w], style="bold"), *[self._mark(n, c) for c in self.checks], key=n)
+            self._shape = shape
+            self.rows = rows
+            if cursor.row < table.row_count and cursor.column < len(self.checks) + 1:
+                table.cursor_coordinate = cursor
+        else:
+            for n in rows:
+                for c in self.checks:
+                    table.update_cell(n, c, self._mark(n, c))
+        legend = [f"{shorts[c]} {c}" for c in self.checks if shorts[c] != c]
+        self.query_one("#pf-legend", Static).update(Text("  ".join(legend), style="dim") if legend else "")
+        blockers = self.blockers
+        text = Text()
+        for r in blockers[:12]:
+            text.append("✗ ", style="bold red")
+            text.append(f"{r.node} {r.check}: ", style="bold")
+            text.append(r.detail)
+            if r.hint:
+                text.append(f"\n    → {r.hint}", style="yellow")
+            text.append("\n")
+        if len(blockers) > 12:
+            text.append(f"... and {len(blockers) - 12} more (highlight their cells)\n")
+        self.query_one("#pf-blockers", Static).update(text)
+        self._show()
+
+    def _mark(self, node: str, check: str) -> Text:
+        r = self.cells.get((node, check))
+        if r is None:
+            pending = self.checking and node in self.checking_nodes
+            return Text("·" if pending else " ", style="dim", justify="center")
+        return Text(events.mark(r.status), style="bold " + events.colour(r.status), justify="center")
+
+    def _cursor_node(self) -> str | None:
+        table = self.query_one("#preflight", DataTable)
+        row = table.cursor_coordinate.row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def _cursor_result(self) -> tuple[str | None, str | None]:
+        table = self.query_one("#preflight", DataTable)
+        row, col = table.cursor_coordinate
+        node = self.rows[row] if 0 <= row < len(self.rows) else None
+        check = self.checks[col - 1] if 1 <= col <= len(self.checks) else None
+        return node, check
+
+    @on(DataTable.CellHighlighted, "#preflight")
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        """The highlighted cell whole, with its remedy; on the node column,
+        that node's counts."""
         detail = self.query_one("#pf-detail", Static)
-        if not 0 <= row < len(self.results):
+        node, check = self._cursor_result()
+        if node is None:
             detail.update("")
             return
-        r = self.results[row]
-        text = Text(f"{r.node} {r.check}: ", style="bold")
+        if check is None:
+            mine = [r for (n, _), r in self.cells.items() if n == node]
+            counts = {s: sum(r.status == s for r in mine) for s in ("ok", "warn", "fail")}
+            detail.update(Text(f"{node}: {counts['ok']} passed, {counts['warn']} warnings, {counts['fail']} blockers "
+                               "(→ to a check; n checks this node again)"))
+            return
+        r = self.cells.get((node, check))
+        if r is None:
+            detail.update(Text(f"{node} {check}: " + ("not checked yet" if self.checking else "not checked on this node"),
+                               style="dim"))
+            return
+        text = Text(f"{node} {check}: ", style="bold")
+        text.append(f"{r.status} ", style=events.colour(r.status))
         text.append(r.detail)
         if r.hint and r.status != "ok":
             text.append(f"\n→ {r.hint}", style="yellow" if r.status == "warn" else "bold")
@@ -584,21 +887,29 @@ class PreflightPage(Page):
     def _finished(self, report) -> None:
         self._pump()
         self.report = report
+        self.checking_nodes = set()
+        self._redraw()
         summary = self.query_one("#pf-summary", Static)
         if report is None:
-            summary.update(Text("could not check the nodes (see the notification)", style="bold red"))
+            summary.update(Text("could not check the nodes (see the notification); r runs it again", style="bold red"))
             return
-        b = len(report.blockers)
-        summary.update(Text(f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'}, then go back and forward "
-                            "to check again" if b else "ready to install",
+        blockers = self.blockers
+        b = len(blockers)
+        w = sum(r.status == "warn" for r in self.cells.values())
+        nodes = len({r.node for r in blockers})
+        summary.update(Text(f"{b} blocker{'s' * (b != 1)} on {nodes} node{'s' * (nodes != 1)}: fix "
+                            f"{'it' if b == 1 else 'them'}, then r (all) or n (this node) checks again" if b else
+                            f"ready to install ({len(self.cells)} checks passed" + (f", {w} warnings)" if w else ")"),
                             style="bold red" if b else "bold green"))
         self.query_one("#next", Button).disabled = b > 0
         if not b:
             self.query_one("#next", Button).focus()
-        else:  # land on the first blocker, with its remedy shown below the table
+        else:  # land on the first blocker, its remedy under the matrix
+            first = blockers[0]
             table = self.query_one("#preflight", DataTable)
-            table.move_cursor(row=next(i for i, r in enumerate(self.results) if r.status == "fail"))
+            table.move_cursor(row=self.rows.index(first.node), column=self.checks.index(first.check) + 1)
             table.focus()
+            self._show()
 
 
 class InstallPage(Page):
