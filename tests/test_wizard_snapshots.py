@@ -68,8 +68,8 @@ def _feed_install(screen) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("page", PAGES)
-def test_page_snapshot(page, size, snap_compare):
-    app = OnsiteApp(Path("/srv/onsite/site.yaml"), autostart=False)
+def test_page_snapshot(page, size, snap_compare, runner_bundle):
+    app = OnsiteApp(Path("/srv/onsite/site.yaml"), bundles=[runner_bundle], autostart=False)
 
     async def run_before(pilot) -> None:
         app.state = _state()
@@ -81,7 +81,8 @@ def test_page_snapshot(page, size, snap_compare):
         # on a loaded machine that takes more than a fixed number of pauses
         for _ in range(200):
             await pilot.pause(0.02)
-            if app.screen.name == page and app.screen.focused is not None:
+            if app.screen.name == page and app.screen.focused is not None and (
+                    page != "review" or app.screen.review is not None):  # the worker has read the bundles
                 break
         await pilot.pause()
         if page == "preflight":

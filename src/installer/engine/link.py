@@ -56,3 +56,23 @@ def recorded_link(journal_dir: Path | None) -> LinkRate | None:
 def newest(*links: LinkRate | None) -> LinkRate | None:
     have = [x for x in links if x is not None]
     return max(have, key=lambda x: x.measured) if have else None
+
+
+PROBE_BYTES = 16 << 20  # enough to pass the connection's ramp-up on a LAN; about 1.5 s at 100 Mbit/s
+
+
+def measure(transport, node: str, nbytes: int = PROBE_BYTES) -> LinkRate:
+    """Send `nbytes` of random data to the node (into /dev/null) and time it:
+    the rate one node takes from this machine. Raises TransportError."""
+    import os
+    import time
+
+    from ..remote.transport import Segment
+
+    data = os.urandom(nbytes)
+    t0 = time.monotonic()
+    transport.put_stream(["sh", "-c", "cat > /dev/null"], [Segment(data=data)])
+    seconds = max(time.monotonic() - t0, 1e-3)
+    when = dt.datetime.now().astimezone()
+    return LinkRate(nbytes / seconds, f"Test connection to {node} at {when:%H:%M} ({human_bytes(nbytes)} in {seconds:.1f} s, "
+                                      "to one node; several nodes at once may go faster)", when.isoformat(timespec="seconds"))

@@ -273,7 +273,7 @@ def text_lines(review: Review) -> list[str]:
     per-node roles, ports and VIPs are printed by the caller)."""
     out = []
     if review.bundles:
-        out.append("bundles:")
+        out.append("bundle sizes:")
         for b in review.bundles:
             out.append(f"  {b.id:<24} {human_bytes(b.bytes):>9}  {b.files:>4} files  to {', '.join(b.nodes) or 'no node'}")
     if review.steps:

@@ -19,8 +19,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from ..engine import events, support
 from ..engine import journal as journal_mod
-from ..engine import support
 from ..engine.events import PhaseStarted
 from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle
 from ..engine.lifecycle import Lifecycle, Outcome
@@ -311,8 +311,17 @@ class OnsiteApp(App):
             ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
-            t.close()
-            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified")
+            try:  # the link rate, for the Review's time estimate
+                from ..engine import link
+
+                rate = link.measure(t, name)
+                self.backend.link_rate = rate
+                measured = f"; {events.human_bytes(rate.rate)}/s to it"
+            except TransportError as exc:
+                measured = f"; the link was not measured ({exc.message})"
+            finally:
+                t.close()
+            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified{measured}")
         except TransportError as exc:
             if exc.kind == "host-key-unknown":
                 seen = exc.details.get("seen", "")
