@@ -497,6 +497,9 @@ class ReviewPage(Page):
         index = lv.index
         lv.clear()
         self._items: list[Problem] = []
+        missing = [p for p in problems if p.code == "component-missing"]
+        if len(missing) > 2:  # one entry for them all (each is a line of `onsite plan`): the page stays readable at 80x24
+            problems = [p for p in problems if p.code != "component-missing"]
         for p in problems:
             text = Text(("✗ " if p.is_error else "! ") + (f"{p.to_json()['field']}: " if p.path else "") + p.message,
                         style="red" if p.is_error else "yellow")
@@ -504,6 +507,15 @@ class ReviewPage(Page):
                 text.append(f"\n    {p.hint}", style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(p)
+        if len(missing) > 2:
+            names = ", ".join(str(p.path[1]) for p in missing)
+            text = Text(f"✗ components: no bundle installs {len(missing)} components the plan puts on nodes: {names}",
+                        style="red")
+            text.append("\n    add the bundles that install them (bundles/ next to the answer file, or --bundle), or mark "
+                        "each `NAME: {external: true}` under components: (Enter: the first)", style="dim")
+            lv.append(ListItem(Static(text)))
+            self._items.append(missing[0])
+            problems = problems + missing
         if index is not None and problems:
             lv.index = min(index, len(problems) - 1)
         lv.display = bool(problems)
@@ -543,18 +555,19 @@ class ReviewPage(Page):
 
         per = {n.name: n for n in rv.nodes} if rv is not None else {}
         table = Table(box=None, show_edge=False, pad_edge=False, expand=True, header_style="bold")
-        table.add_column("node", no_wrap=True)
-        table.add_column("roles", ratio=3)
-        table.add_column("VIPs (priority)", ratio=2)
-        table.add_column("ports (u: udp)", ratio=3)
-        table.add_column("gets", ratio=2)
+        table.add_column("node", no_wrap=True, max_width=15)
+        table.add_column("roles", ratio=3, overflow="fold")
+        table.add_column("VIPs (priority)", ratio=2, overflow="fold")
+        table.add_column("ports (u: udp)", ratio=3, overflow="fold")
+        table.add_column("gets", ratio=2, overflow="fold")
         for v in (n.view for n in rv.nodes) if rv is not None else node_views(plan, self.state.profile):
             vips = "\n".join(f"{h.slot} {h.vip} {h.priority}{' backup' if h.backup else ''}" for h in v.vips) or "-"
-            ports = " ".join(f"{p.port}{'u' if p.protocol == 'udp' else ''}" for p in v.ports) or "-"
+            ports = " ".join(f"{p.port}{'u' if p.protocol == 'udp' else ''}" for p in v.ports) or (
+                "- (external)" if v.external else "-")
             got = per.get(v.name)
             gets = ("\n".join(f"{b}" for b in got.bundles) + f"\n{human_bytes(got.bytes)}, {len(got.steps)} steps"
                     if got is not None and got.bundles else "..." if rv is None else "nothing")
-            table.add_row(Text(f"{v.name[:12]}\n{v.slot} {v.address}\n{v.nic}", style="bold"), ", ".join(v.roles), vips,
+            table.add_row(Text(f"{v.name[:15]}\n{v.slot} {v.nic}\n{v.address}", style="bold"), ", ".join(v.roles), vips,
                           ports, gets)
             table.add_row()
         return table
