@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar, RichLog, Select, Static
 
 from ..engine import events
+from ..model.i18n import localized, t
 from ..model.problems import Problem
 from .state import FieldDef, PageDef, page_of
 
@@ -439,21 +440,21 @@ class ReviewPage(Page):
     does it, the page says so meanwhile. The body scrolls (Tab reaches it;
     arrows, PgUp/PgDn) so it reads at 80x24. Save here."""
 
-    BINDINGS = [Binding("r", "refresh_review", "Re-read bundles")]
+    BINDINGS = [Binding("r", "refresh_review", t("Re-read bundles"))]
 
     def next_label(self) -> str:
-        return "Save and check nodes"
+        return t("Save and check nodes")
 
     def body(self) -> ComposeResult:
         yield Static("", id="summary")
         yield Static("", id="rv-estimate")
-        yield Static("To fix", classes="section", id="rv-problems-title")
+        yield Static(t("To fix"), classes="section", id="rv-problems-title")
         yield ListView(id="problems")
-        yield Static("Nodes", classes="section")
+        yield Static(t("Nodes"), classes="section")
         yield Static("", id="rv-nodes")
-        yield Static("Bundles", classes="section")
+        yield Static(t("Bundles"), classes="section")
         yield Static("", id="rv-bundles")
-        yield Static("Steps in order", classes="section")
+        yield Static(t("Steps in order"), classes="section")
         yield Static("", id="rv-steps")
         yield Static("", id="rv-installed")
 
@@ -470,7 +471,7 @@ class ReviewPage(Page):
     def action_refresh_review(self) -> None:
         if self.state.plan is None:
             return
-        self.query_one("#rv-estimate", Static).update(Text("reading and checking the bundles...", style="dim"))
+        self.query_one("#rv-estimate", Static).update(Text(t("reading and checking the bundles..."), style="dim"))
         self._build_review(self.state.plan)
 
     @work(thread=True, exclusive=True, group="review")
@@ -479,13 +480,15 @@ class ReviewPage(Page):
         self.app.call_from_thread(self._reviewed, plan, rv)
 
     def _reviewed(self, plan, rv) -> None:
+        if not self.is_attached:  # the deployer left the page while the bundles were read
+            return
         if plan is not self.state.plan:  # the plan changed meanwhile (another page): read again
             self.action_refresh_review()
             return
         self.review = rv
         if rv is None:
-            self.query_one("#rv-estimate", Static).update(Text("could not read the bundles (see the notification); "
-                                                               "r reads them again", style="bold red"))
+            self.query_one("#rv-estimate", Static).update(Text(t("could not read the bundles (see the notification); "
+                                                                 "r reads them again"), style="bold red"))
             return
         self._fill()
 
@@ -509,10 +512,11 @@ class ReviewPage(Page):
             self._items.append(p)
         if len(missing) > 2:
             names = ", ".join(str(p.path[1]) for p in missing)
-            text = Text(f"✗ components: no bundle installs {len(missing)} components the plan puts on nodes: {names}",
-                        style="red")
-            text.append("\n    add the bundles that install them (bundles/ next to the answer file, or --bundle), or mark "
-                        "each `NAME: {external: true}` under components: (Enter: the first)", style="dim")
+            text = Text("✗ " + t("components: no bundle installs {n} components the plan puts on nodes: {names}",
+                                 n=len(missing), names=names), style="red")
+            text.append("\n    " + t("add the bundles that install them (bundles/ next to the answer file, or --bundle), "
+                                      "or mark each `NAME: {{external: true}}` under components: (Enter: the first)"),
+                        style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(missing[0])
             problems = problems + missing
@@ -520,27 +524,28 @@ class ReviewPage(Page):
             lv.index = min(index, len(problems) - 1)
         lv.display = bool(problems)
         self.query_one("#rv-problems-title", Static).update(
-            f"To fix or know ({len(problems)}): Enter goes to the field" if problems else "Nothing to fix")
+            t("To fix or know ({n}): Enter goes to the field", n=len(problems)) if problems else t("Nothing to fix"))
         plan = self.state.plan
         summary = self.query_one("#summary", Static)
         if plan is None:
             e = len(self.state.problems.errors)
-            summary.update(Text(f"{e} problem{'s' * (e != 1)} to fix before the plan can be saved and used", style="bold red"))
+            summary.update(Text(t("problems to fix before the plan can be saved and used: {n}", n=e), style="bold red"))
             for part in ("#rv-nodes", "#rv-bundles", "#rv-steps", "#rv-estimate"):
                 self.query_one(part, Static).update("")
         else:
-            where = str(self.state.path) if self.state.path else "not saved yet"
+            where = str(self.state.path) if self.state.path else t("not saved yet")
             vips = ", ".join(f"{v.name} {v.address} {plan.ips.get(v.address)}" for v in plan.vips)
-            summary.update(Text(f"{plan.site_name} · {len(plan.nodes)} nodes · VIPs {vips}\nanswer file: {where}"))
+            summary.update(Text(t("{site} · {n} nodes · VIPs {vips}", site=plan.site_name, n=len(plan.nodes), vips=vips)
+                                + "\n" + t("answer file: {path}", path=where)))
             rv = self.review
             self.query_one("#rv-nodes", Static).update(self._nodes_table(plan, rv))
             if rv is not None:
                 e = rv.estimate
-                line = Text("Time: ", style="bold")
-                line.append(f"about {duration(e.seconds)}" if e.seconds is not None else "unknown until measured",
+                line = Text(t("Time:") + " ", style="bold")
+                line.append(t("about {time}", time=duration(e.seconds)) if e.seconds is not None else t("unknown until measured"),
                             style="bold green" if e.seconds is not None else "bold yellow")
                 for b in e.basis:
-                    line.append(f"\n  {b}", style="dim")
+                    line.append(f"\n  {localized(b)}", style="dim")
                 self.query_one("#rv-estimate", Static).update(line)
                 self.query_one("#rv-bundles", Static).update(self._bundles_table(rv))
                 self.query_one("#rv-steps", Static).update(self._steps_text(rv))
@@ -555,18 +560,18 @@ class ReviewPage(Page):
 
         per = {n.name: n for n in rv.nodes} if rv is not None else {}
         table = Table(box=None, show_edge=False, pad_edge=False, expand=True, header_style="bold")
-        table.add_column("node", no_wrap=True, max_width=15)
-        table.add_column("roles", ratio=3, overflow="fold")
-        table.add_column("VIPs (priority)", ratio=2, overflow="fold")
-        table.add_column("ports (u: udp)", ratio=3, overflow="fold")
-        table.add_column("gets", ratio=2, overflow="fold")
+        table.add_column(t("node"), no_wrap=True, max_width=15)
+        table.add_column(t("roles"), ratio=3, overflow="fold")
+        table.add_column(t("VIPs (priority)"), ratio=2, overflow="fold")
+        table.add_column(t("ports (u: udp)"), ratio=3, overflow="fold")
+        table.add_column(t("gets"), ratio=2, overflow="fold")
         for v in (n.view for n in rv.nodes) if rv is not None else node_views(plan, self.state.profile):
-            vips = "\n".join(f"{h.slot} {h.vip} {h.priority}{' backup' if h.backup else ''}" for h in v.vips) or "-"
+            vips = "\n".join(f"{h.slot} {h.vip} {h.priority}{' ' + t('backup') if h.backup else ''}" for h in v.vips) or "-"
             ports = " ".join(f"{p.port}{'u' if p.protocol == 'udp' else ''}" for p in v.ports) or (
-                "- (external)" if v.external else "-")
+                "- " + t("(external)") if v.external else "-")
             got = per.get(v.name)
-            gets = ("\n".join(f"{b}" for b in got.bundles) + f"\n{human_bytes(got.bytes)}, {len(got.steps)} steps"
-                    if got is not None and got.bundles else "..." if rv is None else "nothing")
+            gets = ("\n".join(got.bundles) + "\n" + t("{size}, {n} steps", size=human_bytes(got.bytes), n=len(got.steps))
+                    if got is not None and got.bundles else "..." if rv is None else t("nothing"))
             table.add_row(Text(f"{v.name[:15]}\n{v.slot} {v.nic}\n{v.address}", style="bold"), ", ".join(v.roles), vips,
                           ports, gets)
             table.add_row()
@@ -579,30 +584,30 @@ class ReviewPage(Page):
         from ..engine.events import human_bytes
 
         if not rv.bundles:
-            return Text(f"none found ({rv.bundles_from})", style="yellow")
+            return Text(t("none found ({where})", where=rv.bundles_from), style="yellow")
         table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-        table.add_column("bundle", no_wrap=True)
-        table.add_column("size", justify="right", no_wrap=True)
-        table.add_column("files", justify="right")
-        table.add_column("to")
+        table.add_column(t("bundle"), no_wrap=True)
+        table.add_column(t("size"), justify="right", no_wrap=True)
+        table.add_column(t("files"), justify="right")
+        table.add_column(t("to"))
         for b in rv.bundles:
-            table.add_row(b.id, human_bytes(b.bytes), str(b.files), ", ".join(b.nodes) or "no node")
-        table.add_row(Text("to send", style="bold"), human_bytes(rv.estimate.send_bytes), "", "(each node's copy)")
+            table.add_row(b.id, human_bytes(b.bytes), str(b.files), ", ".join(b.nodes) or t("no node"))
+        table.add_row(Text(t("to send"), style="bold"), human_bytes(rv.estimate.send_bytes), "", t("(each node's copy)"))
         return table
 
     @staticmethod
     def _steps_text(rv) -> Text:
         if not rv.steps:
-            return Text("none (no bundles)", style="yellow")
+            return Text(t("none (no bundles)"), style="yellow")
         every = {n.name for n in rv.nodes}
         out = Text()
         for k, s in enumerate(rv.steps, 1):
             if s.scope == "cluster":
-                where = f"once, on {s.nodes[0]}"
+                where = t("once, on {node}", node=s.nodes[0])
             else:
-                where = "every node" if set(s.nodes) == every else ", ".join(s.nodes)
+                where = t("every node") if set(s.nodes) == every else ", ".join(s.nodes)
                 if s.mode == "serial" and len(s.nodes) > 1:
-                    where += ", one at a time"
+                    where += t(", one at a time")
             out.append(f"{k:>3}. {s.id:<20} ", style="bold" if s.scope == "cluster" else "")
             out.append(f"{where}\n", style="cyan" if s.scope == "cluster" else "")
         return out
@@ -616,9 +621,9 @@ class ReviewPage(Page):
         if changes is None:
             box.update("")
         elif not changes:
-            box.update(Text("\nInstalled already with this same plan: an install re-checks every step.", style="green"))
+            box.update(Text("\n" + t("Installed already with this same plan: an install re-checks every step."), style="green"))
         else:
-            text = Text("\nChanged since this site was installed:\n", style="bold yellow")
+            text = Text("\n" + t("Changed since this site was installed:") + "\n", style="bold yellow")
             for c in changes[:40]:
                 text.append(f"  {c}\n")
             box.update(text)
@@ -631,7 +636,7 @@ class ReviewPage(Page):
 
     def action_next(self) -> None:
         if self.state.plan is None:
-            self.notify("fix the problems first (Enter on one jumps to it)", severity="error")
+            self.notify(t("fix the problems first (Enter on one jumps to it)"), severity="error")
             return
         if self.state.path is None or self.state.dirty:
             self.wizard.save_dialog(then=lambda: self.wizard.go(self.index + 1))
@@ -690,21 +695,21 @@ class PreflightPage(Page):
     Next stays disabled while a blocker is left; a finished run lands on the
     first blocker."""
 
-    BINDINGS = [Binding("r", "rerun_all", "Run again"), Binding("n", "rerun_node", "Again: this node")]
+    BINDINGS = [Binding("r", "rerun_all", t("Run again")), Binding("n", "rerun_node", t("Again: this node"))]
 
     def next_label(self) -> str:
-        return "Install"
+        return t("Install")
 
     def body(self) -> ComposeResult:
-        yield Static("checking every node...", id="pf-summary")
+        yield Static(t("checking every node..."), id="pf-summary")
         yield DataTable(id="preflight", cursor_type="cell", cell_padding=0, zebra_stripes=True)
         yield Static("", id="pf-legend")
         yield Static("", id="pf-detail")
         yield Static("", id="pf-blockers")
         with Horizontal(classes="field-row"):
-            yield Button("Run again", id="pf-rerun", compact=True)
+            yield Button(t("Run again"), id="pf-rerun", compact=True)
             yield Static(" ", classes="gap")
-            yield Button("Again: this node", id="pf-rerun-node", compact=True)
+            yield Button(t("Again: this node"), id="pf-rerun-node", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -733,20 +738,20 @@ class PreflightPage(Page):
         """Forwards only with every check passed; backwards (to fix the plan)
         at any time but while the checks run."""
         if self.checking:
-            return "preflight is still checking the nodes"
+            return t("preflight is still checking the nodes")
         if target < self.index:
             return None
         if self.report is None:
-            return "preflight has not checked the nodes: go back and forward to run it"
+            return t("preflight has not checked the nodes: r runs it")
         b = len(self.blockers)
         if b:
-            return f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'} before installing (the remedy is under the matrix)"
+            return t("blockers: {n}; fix them before installing (each remedy is under the matrix)", n=b)
         return None
 
     # -- running ------------------------------------------------------------------------
     def _start(self, node: str | None) -> None:
         if self.checking or self.wizard.backend.running.is_set():
-            self.notify("preflight is still checking the nodes", severity="warning")
+            self.notify(t("preflight is still checking the nodes"), severity="warning")
             return
         plan = self.state.plan
         if node is None:
@@ -757,7 +762,7 @@ class PreflightPage(Page):
         self.checking_nodes = {node} if node else {n.name for n in plan.nodes} if plan else set()
         self.report = None
         self.query_one("#next", Button).disabled = True
-        self.query_one("#pf-summary", Static).update(f"checking {node}..." if node else "checking every node...")
+        self.query_one("#pf-summary", Static).update(t("checking {node}...", node=node) if node else t("checking every node..."))
         self._redraw()
         self.run_preflight(node)
 
@@ -767,7 +772,7 @@ class PreflightPage(Page):
     def action_rerun_node(self) -> None:
         node = self._cursor_node()
         if node is None or node not in {n.name for n in (self.state.plan.nodes if self.state.plan else [])}:
-            self.notify("highlight a node's row first (the bundles row is checked with every run)", severity="warning")
+            self.notify(t("highlight a node's row first (the bundles row is checked with every run)"), severity="warning")
             return
         self._start(node)
 
@@ -839,12 +844,12 @@ class PreflightPage(Page):
         for r in blockers[:12]:
             text.append("✗ ", style="bold red")
             text.append(f"{r.node} {r.check}: ", style="bold")
-            text.append(r.detail)
+            text.append(localized(r.detail))
             if r.hint:
-                text.append(f"\n    → {r.hint}", style="yellow")
+                text.append(f"\n    → {localized(r.hint)}", style="yellow")
             text.append("\n")
         if len(blockers) > 12:
-            text.append(f"... and {len(blockers) - 12} more (highlight their cells)\n")
+            text.append(t("... and {n} more (highlight their cells)", n=len(blockers) - 12) + "\n")
         self.query_one("#pf-blockers", Static).update(text)
         self._show()
 
@@ -882,19 +887,19 @@ class PreflightPage(Page):
         if check is None:
             mine = [r for (n, _), r in self.cells.items() if n == node]
             counts = {s: sum(r.status == s for r in mine) for s in ("ok", "warn", "fail")}
-            detail.update(Text(f"{node}: {counts['ok']} passed, {counts['warn']} warnings, {counts['fail']} blockers "
-                               "(→ to a check; n checks this node again)"))
+            detail.update(Text(t("{node}: {ok} passed, {warn} warnings, {fail} blockers (→ to a check; n checks this "
+                                 "node again)", node=node, ok=counts["ok"], warn=counts["warn"], fail=counts["fail"])))
             return
         r = self.cells.get((node, check))
         if r is None:
-            detail.update(Text(f"{node} {check}: " + ("not checked yet" if self.checking else "not checked on this node"),
+            detail.update(Text(f"{node} {check}: " + (t("not checked yet") if self.checking else t("not checked on this node")),
                                style="dim"))
             return
         text = Text(f"{node} {check}: ", style="bold")
         text.append(f"{r.status} ", style=events.colour(r.status))
-        text.append(r.detail)
+        text.append(localized(r.detail))
         if r.hint and r.status != "ok":
-            text.append(f"\n→ {r.hint}", style="yellow" if r.status == "warn" else "bold")
+            text.append(f"\n→ {localized(r.hint)}", style="yellow" if r.status == "warn" else "bold")
         detail.update(text)
 
     def _finished(self, report) -> None:
@@ -904,15 +909,16 @@ class PreflightPage(Page):
         self._redraw()
         summary = self.query_one("#pf-summary", Static)
         if report is None:
-            summary.update(Text("could not check the nodes (see the notification); r runs it again", style="bold red"))
+            summary.update(Text(t("could not check the nodes (see the notification); r runs it again"), style="bold red"))
             return
         blockers = self.blockers
         b = len(blockers)
         w = sum(r.status == "warn" for r in self.cells.values())
         nodes = len({r.node for r in blockers})
-        summary.update(Text(f"{b} blocker{'s' * (b != 1)} on {nodes} node{'s' * (nodes != 1)}: fix "
-                            f"{'it' if b == 1 else 'them'}, then r (all) or n (this node) checks again" if b else
-                            f"ready to install ({len(self.cells)} checks passed" + (f", {w} warnings)" if w else ")"),
+        summary.update(Text(t("blockers: {n} on {nodes} node(s) · fix, then r: check all again, n: this node",
+                              n=b, nodes=nodes) if b else
+                            t("ready to install ({n} checks passed, {w} warnings)", n=len(self.cells), w=w) if w else
+                            t("ready to install ({n} checks passed)", n=len(self.cells)),
                             style="bold red" if b else "bold green"))
         self.query_one("#next", Button).disabled = b > 0
         if not b:
