@@ -162,3 +162,37 @@ def test_preflight_matrix_shows_a_blocker_injected_on_one_node_and_runs_again_fo
         asyncio.run(go())
     finally:
         unblock(lab)
+
+
+def test_after_an_install_the_estimate_rests_on_its_push_and_its_step_times(lab, site, runner_bundle, tmp_path, capsys):
+    """A real install records the delivered rate (link.json) and the step
+    times (journal); `onsite plan` then gives a time and says what it rests on."""
+    import json
+
+    from installer.cli import main
+    from installer.engine import review
+
+    from .conftest import journal_folder
+    from .test_push import clean, make_bundle
+
+    big = make_bundle(tmp_path, "estimate", {"payload/a.bin": 3 << 20})  # 4 nodes x 3 MiB: 12.6 MB delivered
+    clean(lab, big)
+    try:
+        assert main(["install", str(site), "--bundle", str(runner_bundle), "--bundle", str(big.root), "--skip-preflight",
+                     "--no-verify"]) == 0
+    finally:
+        clean(lab, big)
+    capsys.readouterr()
+    recorded = link.recorded_link(journal_folder(site))
+    assert recorded is not None and recorded.rate > 0 and "the push of" in recorded.source and "12.6 MB to 4 nodes" in recorded.source
+    loaded = validate.validate_file(site)
+    rv = review.build(loaded.plan, loaded.profile, answer_file=site, bundle_paths=[runner_bundle, big.root])
+    e = rv.estimate
+    assert e.send_bytes == 4 * (big.total_bytes + load_bundle(runner_bundle).total_bytes)
+    assert e.send_seconds == pytest.approx(e.send_bytes / recorded.rate)
+    assert e.steps_seconds is not None and e.seconds == pytest.approx(e.send_seconds + e.steps_seconds)
+    assert rv.installed_changes == []
+    assert main(["plan", str(site), "--bundle", str(runner_bundle), "--bundle", str(big.root), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["estimate"]["seconds"] == pytest.approx(round(e.seconds, 1))
+    assert any("the push of" in b for b in doc["estimate"]["basis"]) and any("last install" in b for b in doc["estimate"]["basis"])

@@ -28,10 +28,11 @@ class LinkRate:
 
 
 def record_link(journal_dir: Path, sent_bytes: int, seconds: float, nodes: int, how: str) -> LinkRate | None:
-    """After a push: keep its delivered rate for the next estimate. Pushes
-    under 8 MB or 0.5 s measure connection set-up more than the link and are
-    not kept."""
-    if sent_bytes < 8_000_000 or seconds < 0.5:
+    """After a push: keep its delivered rate for the next estimate (the
+    phase's whole time: choosing relay or direct, connections, hashing on the
+    nodes, as the next push will take them). Pushes under 8 MB measure
+    set-up more than the link and are not kept."""
+    if sent_bytes < 8_000_000 or seconds <= 0.01:
         return None
     when = dt.datetime.now().astimezone()
     link = LinkRate(sent_bytes / seconds, f"the push of {when:%Y-%m-%d %H:%M} ({human_bytes(sent_bytes)} to {nodes} "

@@ -13,7 +13,8 @@ Decisions:
 - The estimate is honest or absent. Sending: the bytes each node gets
   (files already on a node are skipped by the push, so this is an upper
   bound) over the delivered rate of an earlier push of this site
-  (`link.json` in its journal folder, written by the install) or a rate a
+  (`link.json` in its journal folder, written by an install's push of 8 MB
+  or more) or a rate a
   front end measured (the wizard's Test connection); without either it is
   "unknown until measured". Steps: the durations the site's journal
   recorded on an earlier run; without one, unknown. No figure is invented.
