@@ -153,3 +153,78 @@ def test_short_headers_fit_and_stay_unique():
         assert all(len(v) <= width for v in short.values()), short
         assert len(set(short.values())) == len(names), short
     assert short_names(["ssh", "disk-used"], 3) == {"ssh": "ssh", "disk-used": "dus"}
+
+
+def _app_on_review(state_text: str, bundles=None):
+    from installer.model import yamlio
+    from installer.tui.app import OnsiteApp
+    from installer.tui.state import WizardState
+
+    app = OnsiteApp(Path("/srv/onsite/site.yaml"), bundles=bundles, autostart=False)
+
+    async def start(pilot):
+        app.state = WizardState(yamlio.parse_text(state_text, "site.yaml").data, Path("/srv/onsite/site.yaml"))
+        app.go(app.page_index("review"))
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app.screen.name == "review" and app.screen.focused is not None:
+                break
+    return app, start
+
+
+def test_enter_on_a_problem_in_review_opens_its_page_with_the_field_focused():
+    import asyncio
+
+    bad = BASE.read_text().replace("IP1: 10.20.30.11", "IP1: 10.20.30.300")
+    assert "10.20.30.300" in bad
+    app, start = _app_on_review(bad)
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await start(pilot)
+            page = app.screen
+            assert page.query_one("#next").disabled  # an invalid plan goes no further
+            first = page._items[0]
+            assert first.path[:2] == ("ips", "IP1"), [p.render() for p in page._items]
+            assert page.query_one("#problems").has_focus
+            await pilot.press("enter")
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if app.screen.name == "network" and app.focused is not None:
+                    break
+            assert app.screen.name == "network"
+            assert app.focused.id == "f-ips--IP1"
+
+    asyncio.run(go())
+
+
+def test_leaving_review_before_the_bundles_are_read_is_harmless(base_bundle, monkeypatch):
+    """The worker finishes after the page is gone: nothing is drawn, nothing crashes."""
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    real = review.build
+
+    def slow_build(*a, **kw):
+        release.wait(10)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(review, "build", slow_build)
+    app, start = _app_on_review(BASE.read_text(), bundles=[base_bundle.root])
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await start(pilot)
+            page = app.screen
+            assert page.review is None
+            await pilot.press("escape")  # back to SSH while the worker reads
+            await pilot.pause(0.2)
+            assert app.screen.name == "ssh"
+            release.set()
+            await pilot.pause(0.5)
+            assert app.screen.name == "ssh" and page.review is None
+            assert app.return_code is None  # still running, no crash
+
+    asyncio.run(go())
+    assert not getattr(app, "crashed", None)

@@ -520,8 +520,9 @@ class ReviewPage(Page):
             lv.append(ListItem(Static(text)))
             self._items.append(missing[0])
             problems = problems + missing
-        if index is not None and problems:
-            lv.index = min(index, len(problems) - 1)
+        if problems:  # highlighted from the start: Enter on the first problem jumps at once
+            keep = min(index or 0, len(self._items) - 1)
+            self.call_after_refresh(setattr, lv, "index", keep)
         lv.display = bool(problems)
         self.query_one("#rv-problems-title", Static).update(
             t("To fix or know ({n}): Enter goes to the field", n=len(problems)) if problems else t("Nothing to fix"))
