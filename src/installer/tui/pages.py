@@ -515,7 +515,8 @@ class ReviewPage(Page):
             text = Text("✗ " + t("components: no bundle installs {n} components the plan puts on nodes: {names}",
                                  n=len(missing), names=names), style="red")
             text.append("\n    " + t("add the bundles that install them (bundles/ next to the answer file, or --bundle), "
-                                      "or mark each `NAME: {{external: true}}` under components: (Enter: the first)"),
+                                      "or mark each `{example}` under components: (Enter: the first)",
+                                      example="NAME: {external: true}"),
                         style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(missing[0])
