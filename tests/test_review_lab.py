@@ -196,3 +196,28 @@ def test_after_an_install_the_estimate_rests_on_its_push_and_its_step_times(lab,
     doc = json.loads(capsys.readouterr().out)
     assert doc["estimate"]["seconds"] == pytest.approx(round(e.seconds, 1))
     assert any("the push of" in b for b in doc["estimate"]["basis"]) and any("last install" in b for b in doc["estimate"]["basis"])
+
+
+def test_test_connection_in_the_wizard_gives_the_review_its_sending_time(lab, site, runner_bundle):
+    from installer.tui.app import OnsiteApp
+
+    async def go():
+        app = OnsiteApp(site, bundles=[runner_bundle])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.click("#open")
+            await _wait(pilot, lambda: app.screen.name == "review", 10, "the review page")
+            app.go(app.page_index("ssh"))
+            await _wait(pilot, lambda: app.screen.name == "ssh", 10, "the SSH page")
+            await _wait(pilot, lambda: bool(app.screen.query("#test-0")), 10, "the Test connection button")
+            app.screen.query_one("#test-0").press()
+            await _wait(pilot, lambda: app.backend.link_rate is not None, 60, "the link to be measured")
+            assert "Test connection to node1" in app.backend.link_rate.source
+            await pilot.press("ctrl+n")
+            await _wait(pilot, lambda: app.screen.name == "review" and app.screen.review is not None, 60, "the review")
+            e = app.screen.review.estimate
+            assert e.send_seconds is not None and any("Test connection to node1" in b for b in e.basis)
+            assert str(app.screen.query_one("#rv-estimate").content).startswith("Time: ")
+            assert "about" in str(app.screen.query_one("#rv-estimate").content) or e.steps_seconds is None
+
+    asyncio.run(go())

@@ -284,6 +284,8 @@ def text_lines(review: Review) -> list[str]:
                 ("one node at a time: " if s.mode == "serial" else "") + ", ".join(s.nodes))
             out.append(f"  {k:>2}. {s.id:<22} {where}")
     e = review.estimate
+    if not review.bundles:
+        return out  # no bundles: the caller said so; nothing to time
     out.append(f"time: {duration(e.seconds)}" if e.seconds is not None else
                "time: unknown (" + ("sending" if e.send_seconds is None else "") +
                (" and " if e.send_seconds is None and e.steps_seconds is None else "") +

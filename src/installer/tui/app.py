@@ -311,17 +311,18 @@ class OnsiteApp(App):
             ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
-            try:  # the link rate, for the Review's time estimate
+            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified; measuring the link...")
+            try:  # the link rate, for the Review's time estimate (the answer above does not wait for it)
                 from ..engine import link
 
                 rate = link.measure(t, name)
                 self.backend.link_rate = rate
-                measured = f"; {events.human_bytes(rate.rate)}/s to it"
+                self.call_from_thread(self.notify, f"{name}: {events.human_bytes(rate.rate)}/s from here "
+                                      f"({events.human_bytes(link.PROBE_BYTES)} sent); the Review's estimate uses it")
             except TransportError as exc:
-                measured = f"; the link was not measured ({exc.message})"
+                self.call_from_thread(self.notify, f"{name}: the link was not measured ({exc.message})", severity="warning")
             finally:
                 t.close()
-            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified{measured}")
         except TransportError as exc:
             if exc.kind == "host-key-unknown":
                 seen = exc.details.get("seen", "")
