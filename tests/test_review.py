@@ -228,3 +228,28 @@ def test_leaving_review_before_the_bundles_are_read_is_harmless(base_bundle, mon
 
     asyncio.run(go())
     assert not getattr(app, "crashed", None)
+
+
+def test_every_review_and_preflight_word_has_its_chinese_entry():
+    """The templates of t()/m() in the Review and Preflight pages and in
+    engine/review.py are in locale/zh_CN.po, with the same placeholders."""
+    import ast
+    import re
+
+    po = (repo_root() / "src" / "installer" / "locale" / "zh_CN.po").read_text(encoding="utf-8")
+    entries = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"', po, re.M))
+    wanted = []
+    pages = ast.parse((repo_root() / "src/installer/tui/pages.py").read_text())
+    scopes = [n for n in pages.body if isinstance(n, ast.ClassDef) and n.name in ("ReviewPage", "PreflightPage")]
+    scopes.append(ast.parse((repo_root() / "src/installer/engine/review.py").read_text()))
+    for scope in scopes:
+        for node in ast.walk(scope):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("t", "m")
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                wanted.append(node.args[0].value)
+    assert len(wanted) > 40
+    for template in wanted:
+        key = template.replace("\\", "\\\\").replace('"', '\\"')
+        assert key in entries and entries[key], template
+        names = sorted(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", template))
+        assert sorted(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", entries[key])) == names, template

@@ -14,10 +14,16 @@ Decisions:
   (files already on a node are skipped by the push, so this is an upper
   bound) over the delivered rate of an earlier push of this site
   (`link.json` in its journal folder, written by an install's push of 8 MB
-  or more) or a rate a
-  front end measured (the wizard's Test connection); without either it is
-  "unknown until measured". Steps: the durations the site's journal
-  recorded on an earlier run; without one, unknown. No figure is invented.
+  or more) or a rate a front end measured (the wizard's Test connection),
+  the newer of the two; without either it is "unknown until measured".
+  Steps: in order, a parallel step takes its slowest node and a serial one
+  the sum of its nodes, with the durations this site's journal recorded on
+  an earlier run; a step without one makes the steps' time unknown.
+  Preflight and verify (seconds, on a LAN) are not counted. No figure is
+  invented.
+- Reuse: the bundle and step resolution is the install's own phase; which
+  node gets which bundle is the push's own rule (push.bundles_for_nodes);
+  roles, ports and VIPs are model.planner's node views.
 """
 
 from __future__ import annotations

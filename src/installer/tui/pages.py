@@ -504,10 +504,10 @@ class ReviewPage(Page):
         if len(missing) > 2:  # one entry for them all (each is a line of `onsite plan`): the page stays readable at 80x24
             problems = [p for p in problems if p.code != "component-missing"]
         for p in problems:
-            text = Text(("✗ " if p.is_error else "! ") + (f"{p.to_json()['field']}: " if p.path else "") + p.message,
+            text = Text(("✗ " if p.is_error else "! ") + (f"{p.to_json()['field']}: " if p.path else "") + localized(p.message),
                         style="red" if p.is_error else "yellow")
             if p.hint:
-                text.append(f"\n    {p.hint}", style="dim")
+                text.append(f"\n    {localized(p.hint)}", style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(p)
         if len(missing) > 2:
@@ -544,8 +544,13 @@ class ReviewPage(Page):
             if rv is not None:
                 e = rv.estimate
                 line = Text(t("Time:") + " ", style="bold")
-                line.append(t("about {time}", time=duration(e.seconds)) if e.seconds is not None else t("unknown until measured"),
-                            style="bold green" if e.seconds is not None else "bold yellow")
+                if e.seconds is not None:
+                    head = t("about {time}", time=duration(e.seconds))
+                elif e.send_seconds is not None:
+                    head = t("sending about {time}; the steps unknown until a first install", time=duration(e.send_seconds))
+                else:
+                    head = t("unknown until measured")
+                line.append(head, style="bold green" if e.seconds is not None else "bold yellow")
                 for b in e.basis:
                     line.append(f"\n  {localized(b)}", style="dim")
                 self.query_one("#rv-estimate", Static).update(line)
