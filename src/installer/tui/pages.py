@@ -823,15 +823,20 @@ class PreflightPage(Page):
     def _redraw(self) -> None:
         table = self.query_one("#preflight", DataTable)
         rows = self._node_order()
-        name_w = min(10, max([len(n) for n in rows] + [4]))
-        avail = max(self.size.width - 4 - name_w - 2, 20)
-        width = max(3, min(5, avail // max(len(self.checks), 1) - 1))
+        # the width inside the page (its padding and scrollbar off); a column
+        # is its header (3 to 5 characters) and a space, the node names give
+        # way first (the detail line names the node whole)
+        body = self.query_one("#page-body")
+        total = max(body.scrollable_content_region.width or self.size.width - 2, 30)
+        count = max(len(self.checks), 1)
+        name_w = min(10, max([len(r) for r in rows] + [4]), max(4, total - 4 * count))
+        width = max(3, min(5, (total - name_w) // count - 1))
         shorts = short_names(self.checks, width)
         shape = (tuple(rows), tuple(self.checks), width)
         cursor = table.cursor_coordinate
         if shape != self._shape:
             table.clear(columns=True)
-            table.add_column(Text("node", style="bold"), key="node", width=name_w + 1)
+            table.add_column(Text(t("node")[:name_w], style="bold"), key="node", width=name_w)
             for c in self.checks:
                 table.add_column(Text(shorts[c], justify="center"), key=c, width=width + 1)
             for n in rows:
