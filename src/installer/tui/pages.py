@@ -440,7 +440,8 @@ class ReviewPage(Page):
     does it, the page says so meanwhile. The body scrolls (Tab reaches it;
     arrows, PgUp/PgDn) so it reads at 80x24. Save here."""
 
-    BINDINGS = [Binding("r", "refresh_review", t("Re-read bundles"))]
+    # key descriptions are plain: the footer's words are translated where the other pages' are
+    BINDINGS = [Binding("r", "refresh_review", "Re-read bundles")]
 
     def next_label(self) -> str:
         return t("Save and check nodes")
@@ -702,7 +703,7 @@ class PreflightPage(Page):
     Next stays disabled while a blocker is left; a finished run lands on the
     first blocker."""
 
-    BINDINGS = [Binding("r", "rerun_all", t("Run again")), Binding("n", "rerun_node", t("Again: this node"))]
+    BINDINGS = [Binding("r", "rerun_all", "Run again"), Binding("n", "rerun_node", "Again: this node")]
 
     def next_label(self) -> str:
         return t("Install")
