@@ -29,7 +29,6 @@ from .common import (
     UsageError,
     configure_logging,
     crash_log,
-    find_bundles,
     load_valid,
     print_problems,
     safe_output,
@@ -84,33 +83,30 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from ..model.planner import node_views
+    """Per node: roles, ports, VIPs held, the bundles it gets with their sizes
+    and its steps; then the steps in order, the time estimate with what it
+    rests on, and what an install would stop on (engine.review, the data the
+    wizard's Review page draws)."""
+    from ..engine import review as review_mod
+    from ..engine.events import human_bytes
 
     loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     plan, profile = loaded.plan, loaded.profile
     assert plan is not None and profile is not None
-    views = node_views(plan, profile)
+    rv = review_mod.build(plan, profile, answer_file=Path(args.file), bundle_paths=[Path(p) for p in (args.bundle or [])],
+                          pubkey=Path(args.pubkey) if args.pubkey else None)
     if args.format == "json":
-        from ..engine.steps import instances, load_steps
-
-        bundles = find_bundles(args)
-        insts = instances(plan, load_steps(bundles, set(profile.roles)))
-        nodes = [{**v.to_json(), "steps": [i.step.id for i in insts if i.node == v.name]} for v in views]
+        nodes = [{**n.view.to_json(), "steps": list(n.steps), "bundles": list(n.bundles), "bytes": n.bytes} for n in rv.nodes]
         json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
-                   "bundles": [b.id for b in bundles], "nodes": nodes}, sys.stdout, indent=2)
+                   "bundles": [b.id for b in rv.bundles], "nodes": nodes, **rv.to_json()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
-    from ..engine.steps import instances, load_steps
-
-    bundles = find_bundles(args)
-    steps_of: dict[str, list[str]] = {}
-    for inst in instances(plan, load_steps(bundles, set(profile.roles))):
-        steps_of.setdefault(inst.node, []).append(inst.step.id)
     say(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
-    for v in views:
+    for n in rv.nodes:
+        v = n.view
         say(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
         say(f"  roles:      {', '.join(v.roles)}")
         if v.vips:
@@ -121,12 +117,20 @@ def cmd_plan(args) -> int:
             say(f"  ports:      {ports}")
         if v.external:
             say(f"  external:   {', '.join(v.external)}")
-        if bundles:
-            say(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
-    if bundles:
-        say(f"\nbundles: {', '.join(b.id for b in bundles)}")
+        if rv.bundles:
+            say(f"  bundles:    {', '.join(n.bundles) or 'none'} ({human_bytes(n.bytes)})")
+            say(f"  steps:      {', '.join(n.steps) or 'none'}")
+    say("")
+    if rv.bundles:
+        say(f"bundles: {', '.join(b.id for b in rv.bundles)}")
     else:
-        say("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+        say("steps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+    for line in review_mod.text_lines(rv):
+        say(line)
+    if rv.bundles and rv.problems:  # without bundles the line above said it all
+        say("an install would stop on:")
+        for p in rv.problems:
+            say(p.render())
     return EXIT_OK
 
 
