@@ -231,7 +231,38 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "events")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "netcheck", "events")
+
+
+def cmd_netcheck(args) -> int:
+    """Probe the plan's addresses on the LAN (engine.netcheck): exit 0 when
+    nothing clashes, 1 when a VIP is taken or a plan address is this
+    machine's, 3 when this machine has no address in the plan's subnet."""
+    from ..engine import netcheck
+
+    doc = yamlio.read_file(args.file)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    site = data.get("site") if isinstance(data.get("site"), dict) else {}
+    try:
+        profile = load_profile(site.get("profile", "reference") if isinstance(site.get("profile"), str) else "reference")
+    except ProfileNotFound:
+        profile = load_profile("reference")
+    report = netcheck.check(data, profile.node_slots, profile.vip_slots, timeout=args.timeout)
+    code = EXIT_ENVIRONMENT if report.skipped else (EXIT_OK if report.problems.ok else EXIT_FAILED)
+    if args.format == "json":
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return code
+    if report.skipped:
+        say(f"onsite netcheck: {report.skipped}", file=sys.stderr)
+        return code
+    for r in report.results:
+        state = "answers" if r.answers else "silent"
+        how = f"port {r.answered_port}" if r.answered_port else (f"ARP {r.neighbour_state}" if r.neighbour_state else "")
+        say(f"  {r.target.label:<8} {r.target.address:<15} {state:<8} {how:<14} {r.mac or ''}".rstrip())
+    print_problems(report.problems, summary=False)
+    say(netcheck.summary(report))
+    return code
 
 
 def cmd_schema(args) -> int:
@@ -314,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.set_defaults(func=cmd_plan)
 
+    p = sub.add_parser("netcheck", help="probe the plan's addresses on the LAN: nodes answer, VIPs are free, the gateway answers")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--timeout", type=float, default=1.0, help="seconds each probe waits (default: %(default)s)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout "
+                   "(schema: onsite schema --output netcheck)")
+    p.set_defaults(func=cmd_netcheck)
+
     p = sub.add_parser("schema", help="print the answer file's JSON Schema, or (--output) a command's JSON output schema")
     p.add_argument("--output", metavar="COMMAND", choices=OUTPUT_SCHEMAS,
                    help=f"the schema of COMMAND --format json ({', '.join(OUTPUT_SCHEMAS)}; events: --events jsonl)")
@@ -343,6 +381,7 @@ example:
 EXAMPLES = {
     "init": "onsite init -o site.yaml --site campus-north --from-sheet ip-sheet.xlsx",
     "sheet": "onsite sheet ip-sheet.xlsx site.yaml --apply",
+    "netcheck": "onsite netcheck site.yaml --format json",
     "validate": "onsite validate site.yaml --format json",
     "plan": "onsite plan site.yaml --bundle bundles/reference",
     "schema": "onsite schema --output install > install.schema.json",
