@@ -71,6 +71,10 @@ def test_page_snapshot(page, size, snap_compare):
             await pilot.pause(0.02)
             if app.screen.name == page and app.screen.focused is not None:
                 break
+        # A focused input's cursor blinks every 0.5 s: on a loaded machine the
+        # picture caught either phase (seen on main too). Steady, it is shown.
+        for field in app.screen.query("Input"):
+            field.cursor_blink = False
         await pilot.pause()
         if page == "preflight":
             _feed_preflight(app.screen)
