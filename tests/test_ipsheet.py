@@ -160,6 +160,21 @@ def test_numbers_stored_as_numbers_and_formulas(tmp_path):
     ]
 
 
+def test_a_formula_counts_as_the_value_excel_computed(tmp_path):
+    """What Excel saves for a formula: the formula and its last value (openpyxl
+    cannot write that, so the sample's XML is edited the way Excel writes it)."""
+    with zipfile.ZipFile(XLSX) as src, zipfile.ZipFile(tmp_path / "f.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                old = b'<c r="C4" t="inlineStr"><is><t>10.20.30.11</t></is></c>'
+                assert old in data
+                data = data.replace(old, b'<c r="C4" t="str"><f>"10.20.30."&amp;(10+1)</f><v>10.20.30.11</v></c>')
+            dst.writestr(info, data)
+    sheet = ipsheet.read(tmp_path / "f.xlsx")
+    assert sheet.ok and sheet.slots()["IP1"].address == "10.20.30.11"
+
+
 def test_duplicates_and_disagreements_name_both_cells(tmp_path):
     lines = csv_lines()
     lines[2] = lines[2].replace("10.20.30.12", "10.20.30.11")
@@ -260,3 +275,33 @@ def test_sheet_previews_then_applies_keeping_the_deployers_comments(tmp_path, ca
     shutil.copy(site, tmp_path / "again.yaml")
     assert main(["sheet", str(XLSX), str(tmp_path / "again.yaml")]) == 0
     assert "nothing changes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", [XLSX, CSV], ids=["xlsx", "csv"])
+def test_damaged_files_give_a_problem_never_an_exception(path):
+    """Bytes flipped, cut or inserted at random (seeded): every result is a
+    sheet or a ProblemError naming the file, within a second."""
+    import random
+    import time
+
+    rng = random.Random(18)
+    raw = path.read_bytes()
+    for _ in range(60):
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data))
+            kind = rng.random()
+            if kind < 0.5:
+                data[at] = rng.randrange(256)
+            elif kind < 0.75:
+                del data[at:at + rng.randint(1, 200)]
+            else:
+                data[at:at] = rng.randbytes(rng.randint(1, 50))
+        started = time.monotonic()
+        try:
+            sheet = ipsheet.parse_bytes(bytes(data), path.name)
+        except ProblemError as exc:
+            assert all(p.file == path.name for p in exc.problems)
+        else:
+            assert all(p.file == path.name for p in sheet.problems)
+        assert time.monotonic() - started < 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import re
 import time
 
 import pytest
@@ -79,6 +80,7 @@ def test_on_the_lab_a_fresh_plan_passes_and_a_taken_vip_is_flagged(lab, tmp_path
     started = time.monotonic()
     report = netcheck.check(data, PROFILE.node_slots, PROFILE.vip_slots)
     took = time.monotonic() - started
+    assert "0 errors, 0 warnings" in netcheck.summary(report)
     assert report.skipped is None and report.local is not None
     assert report.ok, [p.render() for p in report.problems]
     assert all(r.answers for r in report.results if r.target.kind == "node")
@@ -91,6 +93,9 @@ def test_on_the_lab_a_fresh_plan_passes_and_a_taken_vip_is_flagged(lab, tmp_path
         assert taken.path == ("ips", "IP6")
         mac = lab.run(holder.name, ["cat", "/sys/class/net/eth0/address"]).stdout.strip()
         assert f"MAC {mac}" in taken.message
+        assert main(["netcheck", str(site)]) == 1
+        text = capsys.readouterr().out
+        assert re.search(rf"error: ips\.IP6: IP6 {re.escape(vip)} is already taken: port \d+ answers \(MAC {mac}\)", text), text
         assert main(["netcheck", str(site), "--format", "json"]) == 1
         doc = json.loads(capsys.readouterr().out)
         from jsonschema import Draft202012Validator

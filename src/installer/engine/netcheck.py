@@ -262,8 +262,9 @@ def check(data: dict[str, Any], node_slots: Iterable[str], vip_slots: Iterable[s
             futures = {pool.submit(connect, t.address, p, timeout, report.local.address): (t, p) for t, p in jobs}
             for fut in concurrent.futures.as_completed(futures):
                 t, p = futures[fut]
-                if fut.result() and results[t.path].answered_port is None:
-                    results[t.path].answered_port = p
+                r = results[t.path]
+                if fut.result() and (r.answered_port is None or p < r.answered_port):
+                    r.answered_port = p  # the lowest port that answered: the same words on every run
     table = neighbour_table(report.local.interface)
     for r in results.values():
         n = table.get(r.target.address)

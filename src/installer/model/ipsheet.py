@@ -347,9 +347,7 @@ def _xlsx_grids(raw: bytes, name: str) -> list[tuple[str, list[list[Any]], dict[
             wb_values = None
             out = []
             for ws in wb_formulas.worksheets:
-                if ws.max_row > MAX_ROWS or ws.max_column > MAX_COLUMNS:
-                    # a sheet with stray formatting far away: read the part a sheet of addresses can use
-                    pass
+                # (a sheet with stray formatting far away: only the part a sheet of addresses can use is read)
                 rows_f = [list(r) for r in ws.iter_rows(max_row=min(ws.max_row, MAX_ROWS),
                                                         max_col=min(ws.max_column, MAX_COLUMNS), values_only=True)]
                 formula_cells = {(r, c) for r, row in enumerate(rows_f) for c, v in enumerate(row)

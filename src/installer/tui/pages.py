@@ -954,20 +954,23 @@ class NetworkPage(FormPage):
 
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.notify(f"reading {value.strip()} ...", timeout=3)
-                self._read_sheet(value.strip())
+                self._read_sheet(value.strip())  # a sheet reads in well under a second: the preview is the answer
 
         start = str(self.state.path.parent) + "/" if self.state.path else ""
-        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv (the first sheet with "
-                                        "a header such as IP地址 / IP address):", start), chosen)
+        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv: the first sheet with "
+                                        "a header such as IP地址 / IP address, or PATH#SHEET for another.", start), chosen)
 
     @work(thread=True, exclusive=True, group="ip-sheet")
     def _read_sheet(self, path: str) -> None:
         from ..model import ipsheet
         from ..model.problems import ProblemError
 
+        file, name = Path(path).expanduser(), None
+        if "#" in path and not file.exists():  # PATH#SHEET: a workbook's sheet by name
+            base, _, name = path.rpartition("#")
+            file = Path(base).expanduser()
         try:
-            sheet = ipsheet.read(Path(path).expanduser())
+            sheet = ipsheet.read(file, name or None)
         except ProblemError as exc:
             self.app.call_from_thread(self._sheet_refused, path, list(exc.problems))
             return
