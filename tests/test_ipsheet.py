@@ -141,6 +141,15 @@ def test_lenient_headers_slots_and_values(tmp_path):
     assert warning.message == "ips!C5: this row names no slot (IP1 ... IP6): ignored"
 
 
+def test_headers_are_matched_by_their_head_word_and_other_addresses_are_left_alone(tmp_path):
+    lines = ["MAC地址,BMC IP,服务器名称,业务IP,DNS地址,管理IP,编号",
+             "52:54:00:00:00:01,10.0.0.1,cn-node1,10.20.30.11,10.20.30.2,10.20.30.111,IP1"]
+    sheet = ipsheet.read(write_csv(tmp_path, lines, "s.csv"))
+    [row] = sheet.rows
+    assert (row.slot, row.address, row.hostname, sheet.dns) == ("IP1", "10.20.30.11", "cn-node1", ["10.20.30.2"])
+    assert [p.message for p in sheet.problems] == ["s!F1: a second address column: column D is read, this one is not"]
+
+
 def test_numbers_stored_as_numbers_and_formulas(tmp_path):
     from openpyxl import Workbook
 

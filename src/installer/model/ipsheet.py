@@ -13,7 +13,11 @@ What a sheet looks like (decided; see also docs/ip-sheet-sample.csv):
   (``IP地址``, ``主机名``, ``网关``, ``网卡``, ``子网掩码``, ``用途`` ...;
   `HEADERS` lists them all). The header row is the first of the first 30 rows
   that has an address column and at least one other known column, so a
-  title row above it is fine.
+  title row above it is fine. A header is matched whole, else by its last
+  word ("服务器IP", "Server IP": an address; "DNS地址": the DNS server), else
+  by its first; columns of another address (MAC, BMC, IPMI, 带外) or of a
+  login (user, 密码) are never read. Two columns of one kind: the plain name
+  wins (``IP地址`` over ``管理IP``), else the leftmost, with a warning.
 - Columns: slot, address (required), host name, NIC, gateway, subnet mask or
   prefix (``255.255.255.0``, ``24``, ``/24``, or an address written
   ``10.20.30.11/24``), DNS and NTP servers (several in one cell, separated
@@ -91,19 +95,49 @@ def _norm(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def _kind_of(header: str) -> str | None:
+# Headers that name another address of a server, never the plan's own: a MAC
+# or a management controller's (BMC, IPMI, iDRAC: 带外 / 硬件管理); nor a login.
+EXCLUDED = ("mac", "bmc", "ipmi", "idrac", "带外", "硬件", "物理地址", "user", "用户", "password", "密码", "账号", "account")
+# The plain names of an address column; other address names ("管理IP",
+# "业务地址") rank below them when a sheet has both.
+GENERIC_ADDRESS = ("ip", "ipaddress", "ipaddr", "address", "addr", "ipv4", "ipv4address", "地址", "ip地址", "ipv4地址")
+
+
+def _match(header: str) -> tuple[str, int] | None:
+    """(kind, score) of a header: an exact name scores 1000; else a known
+    name at the end (the head word in English and Chinese alike: "Server IP",
+    "服务器IP", "DNS地址"), the longest winning, scores its length; else a known
+    name of 4+ characters at the start ("IP地址(业务)") scores its length - 100."""
     h = _norm(header)
-    if not h:
+    if not h or any(x in h for x in EXCLUDED):
         return None
     for kind, names in HEADERS.items():
         if h in names:
-            return kind
-    # "IP地址(业务)", "主机名 Hostname": a known name at either end
+            return kind, 1000 if kind != "address" or h in GENERIC_ADDRESS else 500
+    # "DNS地址", "NTP address", "网关IP": the address of a DNS server, an NTP server, the gateway
+    for suffix in sorted(GENERIC_ADDRESS, key=len, reverse=True):
+        if h.endswith(suffix) and len(h) > len(suffix):
+            owner = _match(h[: -len(suffix)])
+            if owner and owner[0] in ("dns", "ntp", "gateway"):
+                return owner[0], owner[1] // 2
+            break
+    best: tuple[str, int] | None = None
     for kind, names in HEADERS.items():
         for name in names:
-            if len(name) >= 3 and (h.startswith(name) or h.endswith(name)):
-                return kind
-    return None
+            if len(name) >= 2 and h.endswith(name) and (best is None or len(name) > best[1]):
+                best = (kind, len(name))
+    if best is not None:
+        return best
+    for kind, names in HEADERS.items():
+        for name in names:
+            if len(name) >= 4 and h.startswith(name) and (best is None or len(name) - 100 > best[1]):
+                best = (kind, len(name) - 100)
+    return best
+
+
+def _kind_of(header: str) -> str | None:
+    found = _match(header)
+    return found[0] if found else None
 
 
 def column_letter(index: int) -> str:
@@ -397,19 +431,31 @@ def _text(value: Any) -> str:
 # -- from cells to what the sheet says ------------------------------------------------------------
 
 
-def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
+def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], list[tuple[str, int, int]]] | None:
+    """(row, column by kind, [(kind, column used, column ignored)]): the
+    first row with an address column and another known one. Two columns of
+    one kind: the better match is used (an exact name over a partial one,
+    else the leftmost); the other is reported. The slot may be read from
+    two columns (编号 and 用途)."""
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        kinds: dict[str, int] = {}
+        found: dict[str, list[tuple[int, int]]] = {}
         for c, value in enumerate(row):
-            if not isinstance(value, str):
-                continue
-            kind = _kind_of(value)
-            if kind and kind not in kinds:
-                kinds[kind] = c
-            elif kind == "slot" and "slot" in kinds:
-                kinds.setdefault("slot2", c)
-        if "address" in kinds and len(kinds) >= 2:
-            return r, kinds
+            if isinstance(value, str):
+                match = _match(value)
+                if match:
+                    found.setdefault(match[0], []).append((-match[1], c))
+        if "address" not in found or len(found) < 2:
+            continue
+        kinds: dict[str, int] = {}
+        ignored: list[tuple[str, int, int]] = []
+        for kind, cols in found.items():
+            ranked = sorted(cols)
+            kinds[kind] = ranked[0][1]
+            rest = [c for _, c in ranked[1:]]
+            if kind == "slot" and rest:
+                kinds["slot2"] = rest.pop(0)
+            ignored += [(kind, kinds[kind], c) for c in rest]
+        return r, kinds, ignored
     return None
 
 
@@ -441,8 +487,12 @@ def _from_grids(grids, name: str, wanted: str | None) -> SheetData:
                                 m("add a header row naming the columns, e.g. Slot, IP address, Hostname, NIC, Gateway "
                                   "(docs/ip-sheet-sample.csv)"), code="sheet-header")
     title, rows, missing = chosen
-    header_row, columns = header
+    header_row, columns, ignored = header
     data = SheetData(file=name, sheet=title)
+    for kind, used, other in ignored:
+        _problem(data, Cell(title, header_row + 1, other, ""),
+                 m("a second {kind} column: column {used} is read, this one is not", kind=kind, used=column_letter(used)),
+                 m("rename or delete the column that is not the plan's"), warning=True, code="sheet-header")
     _read_rows(data, title, rows, header_row, columns, missing)
     return data
 
