@@ -187,13 +187,17 @@ def test_a_formula_counts_as_the_value_excel_computed(tmp_path):
 def test_duplicates_and_disagreements_name_both_cells(tmp_path):
     lines = csv_lines()
     lines[2] = lines[2].replace("10.20.30.12", "10.20.30.11")
+    lines[3] = lines[3].replace("cn-node3", "cn-node1")
     lines[4] = lines[4].replace(",10.20.30.1,", ",10.20.30.254,")
     lines.append(lines[6])
+    lines[5] = lines[5].replace(",10.20.30.15,", ",10.20.30.1,")
     sheet = ipsheet.read(write_csv(tmp_path, lines, "Sheet1.csv"))
     assert messages(sheet) == [
         "Sheet1!B3: 10.20.30.11 is on the sheet twice (also Sheet1!B2)",
+        "Sheet1!C4: cn-node1 is on the sheet twice (also Sheet1!C2)",
         "Sheet1!F5: gateway 10.20.30.254 differs from 10.20.30.1 at Sheet1!F2",
         "Sheet1!A8: IP6 is on the sheet twice (also Sheet1!A7)",
+        "Sheet1!B6: IP5 10.20.30.1 is the gateway's address (Sheet1!F2)",
     ]
 
 
@@ -314,3 +318,21 @@ def test_damaged_files_give_a_problem_never_an_exception(path):
         else:
             assert all(p.file == path.name for p in sheet.problems)
         assert time.monotonic() - started < 2
+
+
+def test_init_options_that_contradict_the_sheet_are_refused(tmp_path, capsys):
+    assert main(["init", "--from-sheet", str(CSV), "--subnet", "10.20.30.7/24", "-o", str(tmp_path / "a.yaml")]) == 0
+    assert main(["init", "--from-sheet", str(CSV), "--gateway", "10.20.30.254", "-o", str(tmp_path / "b.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "--gateway 10.20.30.254 differs from the sheet's 10.20.30.1 ('ip-sheet-sample'!F2)" in err
+    assert not (tmp_path / "b.yaml").exists()
+
+
+def test_sheet_apply_that_leaves_the_file_invalid_says_so(tmp_path, capsys):
+    site = tmp_path / "site.yaml"
+    site.write_text(CORPUS.read_text())
+    site.write_text(CORPUS.read_text().replace("10.20.30.", "10.20.40."))
+    lines = [",".join(x.split(",")[:4]) for x in csv_lines()]  # no mask: the plan keeps its subnet, 10.20.40.0/24
+    assert main(["sheet", str(write_csv(tmp_path, lines)), str(site), "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert "is not valid yet" in err and "IP1: 10.20.30.11" in site.read_text()

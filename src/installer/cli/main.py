@@ -59,6 +59,10 @@ def cmd_init(args) -> int:
         if subnet is None and sheet.subnet is None:
             raise UsageError(f"{clean(args.from_sheet)} gives no subnet mask: add a column such as Netmask or 子网掩码 "
                              "(e.g. 255.255.255.0), or name the subnet with --subnet")
+        for option, given, says in (("--subnet", subnet, sheet.subnet), ("--gateway", gateway, sheet.gateway)):
+            if given and says and _normal(given) != says:
+                raise UsageError(f"{option} {clean(given)} differs from the sheet's {says} ({sheet.sources.get(option[2:])}); "
+                                 f"leave out {option} or correct the sheet")
         subnet = subnet or sheet.subnet
         gateway = gateway or sheet.gateway
     try:
@@ -91,6 +95,16 @@ def cmd_init(args) -> int:
     say(f"{out or 'the answer file'} is a draft: the sheet lacks {', '.join(missing) if missing else 'what is named above'}",
         file=sys.stderr)
     return EXIT_INVALID
+
+
+def _normal(text: str) -> str:
+    """An address or subnet as the sheet reader writes it (10.20.30.5/24 -> 10.20.30.0/24)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text, strict=False)) if "/" in text else str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
 
 
 def _init_target(args) -> Path | None:
@@ -161,7 +175,12 @@ def cmd_sheet(args) -> int:
     for line in ipsheet.render_preview(items):
         say(f"  {line}")
     if applied:
-        say(f"applied to {args.file} (previous version: {Path(args.file).name}.bak); check it: onsite validate {args.file}")
+        say(f"applied to {args.file} (previous version: {Path(args.file).name}.bak)")
+        result = validate.validate_file(args.file)
+        if not result.ok:
+            print_problems(result.problems, out=sys.stderr)
+            say(f"{args.file} is not valid yet: fix what is named above", file=sys.stderr)
+            return EXIT_INVALID
     elif items:
         say(f"to apply: onsite sheet {args.sheet_file} {args.file} --apply")
     return EXIT_OK

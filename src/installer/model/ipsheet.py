@@ -56,7 +56,7 @@ from typing import Any
 
 from . import fieldpath
 from .i18n import m
-from .problems import Problem, ProblemError, Problems, Severity, show
+from .problems import Problem, ProblemError, Problems, Severity, clean, show
 
 MAX_BYTES = 10 * 1024 * 1024  # a network team's sheet is a few KiB
 MAX_UNZIPPED = 64 * 1024 * 1024  # what an XLSX may expand to (zip bombs)
@@ -160,7 +160,7 @@ class Cell:
     @property
     def ref(self) -> str:
         name = self.sheet if re.fullmatch(r"\w+", self.sheet) else "'" + self.sheet.replace("'", "''") + "'"
-        return f"{name}!{column_letter(self.column)}{self.row}"
+        return f"{clean(name)}!{column_letter(self.column)}{self.row}"  # a sheet's name is the file's text: no controls
 
 
 @dataclasses.dataclass
@@ -512,6 +512,7 @@ def _read_rows(data: SheetData, title: str, rows, header_row: int, columns: dict
         return
     seen_slots: dict[str, Cell] = {}
     seen_addresses: dict[str, Cell] = {}
+    seen_hosts: dict[str, Cell] = {}
     network: dict[str, tuple[str, Cell]] = {}
     for r in range(header_row + 1, len(rows)):
         row = rows[r]
@@ -568,7 +569,11 @@ def _read_rows(data: SheetData, title: str, rows, header_row: int, columns: dict
                 _problem(data, host, m("{value} is not a host name", value=show(host.value)),
                          m("lower-case letters, digits and '-', 1-63 characters, starting and ending with a letter or digit"),
                          code="sheet-hostname")
+            elif value in seen_hosts:
+                _problem(data, host, m("{value} is on the sheet twice (also {other})", value=value, other=seen_hosts[value].ref),
+                         m("every node needs its own host name"), code="sheet-duplicate")
             else:
+                seen_hosts[value] = host
                 item.hostname = value
         nic = cells.get("nic")
         if nic is not None and nic.value:
@@ -637,6 +642,11 @@ def _agree(data: SheetData, network: dict[str, tuple[str, Cell]], kind: str, val
 def _network(data: SheetData, network: dict[str, tuple[str, Cell]]) -> None:
     if "gateway" in network:
         data.gateway, data.sources["gateway"] = network["gateway"][0], network["gateway"][1].ref
+        for row in data.rows:
+            if row.address == data.gateway:
+                _problem(data, row.cells["address"], m("{slot} {address} is the gateway's address ({cell})", slot=row.slot,
+                                                       address=row.address, cell=network["gateway"][1].ref),
+                         m("a node or VIP needs an address of its own"), code="sheet-duplicate")
     if "mask" in network and data.rows:
         prefix = int(network["mask"][0])
         net = ipaddress.IPv4Network(f"{data.rows[0].address}/{prefix}", strict=False)
