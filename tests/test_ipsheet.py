@@ -336,3 +336,14 @@ def test_sheet_apply_that_leaves_the_file_invalid_says_so(tmp_path, capsys):
     assert main(["sheet", str(write_csv(tmp_path, lines)), str(site), "--apply"]) == 2
     err = capsys.readouterr().err
     assert "is not valid yet" in err and "IP1: 10.20.30.11" in site.read_text()
+
+
+def test_a_big_workbook_is_streamed_and_many_other_rows_are_one_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(ipsheet, "STREAM_BYTES", 0)  # the sample streamed, as a workbook of several MiB is
+    sheet = ipsheet.read(XLSX)
+    assert sheet.ok and {r.slot: r.address for r in sheet.rows} == WANT and sheet.gateway == "10.20.30.1"
+    lines = csv_lines() + [f"switch,10.20.30.{200 + i},,,,,," for i in range(10)]
+    sheet = ipsheet.read(write_csv(tmp_path, lines, "s.csv"))
+    assert [p.message for p in sheet.problems.warnings][-2:] == [
+        "s!A10: this row names no slot (IP1 ... IP6): ignored",
+        "s!A11: 7 more rows name no slot (rows 11 to 17): ignored"]

@@ -60,6 +60,7 @@ from .problems import Problem, ProblemError, Problems, Severity, clean, show
 
 MAX_BYTES = 10 * 1024 * 1024  # a network team's sheet is a few KiB
 MAX_UNZIPPED = 64 * 1024 * 1024  # what an XLSX may expand to (zip bombs)
+STREAM_BYTES = 2 * 1024 * 1024  # larger workbooks are streamed (see _xlsx_grids)
 MAX_ROWS = 5000
 MAX_COLUMNS = 200
 HEADER_SEARCH_ROWS = 30
@@ -377,7 +378,11 @@ def _xlsx_grids(raw: bytes, name: str) -> list[tuple[str, list[list[Any]], dict[
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not know
-            wb_formulas = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
+            # Past a few MiB (a sheet with thousands of other rows), stream: only the first MAX_ROWS rows
+            # are read, in seconds; merged cells are then not expanded (openpyxl's streaming reader
+            # does not know them). A sheet of addresses is far smaller and gets both.
+            big = len(raw) > STREAM_BYTES
+            wb_formulas = openpyxl.load_workbook(io.BytesIO(raw), data_only=False, read_only=big)
             wb_values = None
             out = []
             for ws in wb_formulas.worksheets:
@@ -390,14 +395,15 @@ def _xlsx_grids(raw: bytes, name: str) -> list[tuple[str, list[list[Any]], dict[
                 rows = rows_f
                 if formula_cells:
                     if wb_values is None:
-                        wb_values = openpyxl.load_workbook(io.BytesIO(raw), data_only=True)
+                        wb_values = openpyxl.load_workbook(io.BytesIO(raw), data_only=True, read_only=big)
                     wsv = wb_values[ws.title]
                     rows = [list(r) for r in wsv.iter_rows(max_row=min(ws.max_row, MAX_ROWS),
                                                            max_col=min(ws.max_column, MAX_COLUMNS), values_only=True)]
                     for r, c in formula_cells:
                         if r < len(rows) and c < len(rows[r]) and rows[r][c] is None:
                             missing[(r, c)] = str(rows_f[r][c])
-                for rng in ws.merged_cells.ranges:  # a merged cell's value in every cell it covers
+                merged = getattr(ws, "merged_cells", None)  # (not when streaming)
+                for rng in merged.ranges if merged is not None else ():  # a merged cell's value in every cell it covers
                     top = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(rows) and rng.min_col <= len(rows[rng.min_row - 1]) else None
                     for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
                         for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
@@ -513,6 +519,7 @@ def _read_rows(data: SheetData, title: str, rows, header_row: int, columns: dict
     seen_slots: dict[str, Cell] = {}
     seen_addresses: dict[str, Cell] = {}
     seen_hosts: dict[str, Cell] = {}
+    unslotted: list[Cell] = []  # rows with an address but no slot (switches, BMCs): warned about
     network: dict[str, tuple[str, Cell]] = {}
     for r in range(header_row + 1, len(rows)):
         row = rows[r]
@@ -534,9 +541,11 @@ def _read_rows(data: SheetData, title: str, rows, header_row: int, columns: dict
         if slot is None:
             if addr_cell is not None and addr_cell.value:
                 where = cells.get("slot") or addr_cell
-                _problem(data, where, m("this row names no slot (IP1 ... IP6): ignored"),
-                         m("write the slot (e.g. IP3) in the {column} column if the address is one of the plan's",
-                           column=column_letter(columns["slot"])), warning=True, code="sheet-no-slot")
+                unslotted.append(where)
+                if len(unslotted) <= 3:
+                    _problem(data, where, m("this row names no slot (IP1 ... IP6): ignored"),
+                             m("write the slot (e.g. IP3) in the {column} column if the address is one of the plan's",
+                               column=column_letter(columns["slot"])), warning=True, code="sheet-no-slot")
             continue
         assert slot_cell is not None
         if slot in seen_slots:
@@ -604,6 +613,10 @@ def _read_rows(data: SheetData, title: str, rows, header_row: int, columns: dict
                             target.append(server)
                             data.sources.setdefault(kind, cell.ref)
         data.rows.append(item)
+    if len(unslotted) > 3:
+        _problem(data, unslotted[3], m("{n} more rows name no slot (rows {first} to {last}): ignored", n=len(unslotted) - 3,
+                                       first=unslotted[3].row, last=unslotted[-1].row),
+                 m("only the rows of IP1 ... IP6 are read"), warning=True, code="sheet-no-slot")
     if not data.rows and data.problems.ok:
         _problem(data, Cell(title, header_row + 2, 0, ""),
                  m("no row under the header names a slot (IP1 ... IP6) with an address"),
