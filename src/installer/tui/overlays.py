@@ -36,10 +36,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "path": ("a file path on this machine", "~/.ssh/id_ed25519"),
     "fingerprint": ("SHA256: and 43 characters, as ssh-keygen -lf shows it", "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"),
     "slot-ref": ("a slot of the IP sheet, IP1 ... IP99", "IP1"),
-    "text": ("one line of text, 1-64 characters", "Campus North"),
+    "text": ("text", ""),
     "ident": ("a letter, then letters, digits, '_' or '-'", "k8s-api"),
     "profile": ("one of the installed product profiles (onsite --version lists them)", "reference"),
-    "subnet": ("a network and its prefix length, /8 to /29", "10.20.30.0/24"),
+    "cidr": ("a network and its prefix length, /8 to /29", "10.20.30.0/24"),
 }
 
 
@@ -81,7 +81,7 @@ def schema_of(path: str) -> dict[str, Any] | None:
 def field_help(path: str, label: str, hint: str = "", slot_title: str = "") -> tuple[str, str, str, str]:
     """(title, what it means, constraint, example) for the field at `path`."""
     s = schema_of(path) or {}
-    kind = s.get("x-kind") or ("subnet" if path.endswith("subnet") else "")
+    kind = s.get("x-kind", "")
     if s.get("type") == "array":
         items = _resolve(s.get("items", {}))
         kind = items.get("x-kind", kind)
@@ -89,6 +89,10 @@ def field_help(path: str, label: str, hint: str = "", slot_title: str = "") -> t
     if slot_title:
         meaning = t("{slot}: {title}. {meaning}", slot=label, title=slot_title, meaning=meaning).strip()
     words, example = KINDS.get(kind, ("", ""))
+    if kind == "text":  # one line (text) or several (longtext), by the schema's limits
+        words = t("text of at most {n} characters", n=s.get("maxLength", 64))
+        if "\\x0b" not in s.get("pattern", "\\x0b"):
+            words += t(", on one line")
     parts = [words] if words else []
     if "enum" in s:
         parts.append(t("one of: {values}", values=", ".join(map(str, s["enum"]))))
