@@ -336,6 +336,7 @@ def test_sheet_apply_that_leaves_the_file_invalid_says_so(tmp_path, capsys):
     assert main(["sheet", str(write_csv(tmp_path, lines)), str(site), "--apply"]) == 2
     err = capsys.readouterr().err
     assert "is not valid yet" in err and "IP1: 10.20.30.11" in site.read_text()
+    assert main(["sheet", str(CSV), str(tmp_path / "missing.yaml")]) == 2
 
 
 def test_a_big_workbook_is_streamed_and_many_other_rows_are_one_warning(tmp_path, monkeypatch):

@@ -97,6 +97,15 @@ def cmd_init(args) -> int:
     return EXIT_INVALID
 
 
+def _read_answer_file(path: str):
+    """The answer file as data; one that cannot be read is invalid input (exit 2)."""
+    try:
+        return yamlio.read_file(path)
+    except ProblemError as exc:
+        exc.exit_code = EXIT_INVALID
+        raise
+
+
 def _normal(text: str) -> str:
     """An address or subnet as the sheet reader writes it (10.20.30.5/24 -> 10.20.30.0/24)."""
     import ipaddress
@@ -137,7 +146,7 @@ def cmd_sheet(args) -> int:
     doc_data = None
     items: list[ipsheet.Change] = []
     if args.file:
-        doc = yamlio.read_file(args.file)
+        doc = _read_answer_file(args.file)
         if not isinstance(doc.data, dict):
             raise ProblemError(Problem(message="not an answer file (expected `key: value` sections)", file=args.file,
                                        hint="name a file written by onsite init or the wizard"), exit_code=EXIT_INVALID)
@@ -155,11 +164,15 @@ def cmd_sheet(args) -> int:
         shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
         answerfile.rewrite(path, doc_data, new)
         applied = True
+    after = validate.validate_file(args.file) if applied else None
     if args.format == "json":
         json.dump({"ok": sheet.ok, "sheet": sheet.to_json(), "changes": [c.to_json() for c in items], "applied": applied,
-                   "problems": [p.to_json() for p in sheet.problems.sorted()]}, sys.stdout, indent=2, ensure_ascii=False)
+                   "valid": after.ok if after is not None else None,
+                   "problems": [p.to_json() for p in sheet.problems.sorted()]
+                   + ([p.to_json() for p in after.problems.sorted()] if after is not None else [])},
+                  sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
-        return EXIT_OK if sheet.ok else EXIT_INVALID
+        return EXIT_OK if sheet.ok and (after is None or after.ok) else EXIT_INVALID
     print_problems(sheet.problems, out=sys.stderr, summary=not sheet.ok)
     if not sheet.ok:
         say(f"{args.sheet_file}: not imported; fix the cells named above", file=sys.stderr)
@@ -176,9 +189,8 @@ def cmd_sheet(args) -> int:
         say(f"  {line}")
     if applied:
         say(f"applied to {args.file} (previous version: {Path(args.file).name}.bak)")
-        result = validate.validate_file(args.file)
-        if not result.ok:
-            print_problems(result.problems, out=sys.stderr)
+        if after is not None and not after.ok:
+            print_problems(after.problems, out=sys.stderr)
             say(f"{args.file} is not valid yet: fix what is named above", file=sys.stderr)
             return EXIT_INVALID
     elif items:
@@ -259,7 +271,7 @@ def cmd_netcheck(args) -> int:
     machine's, 3 when this machine has no address in the plan's subnet."""
     from ..engine import netcheck
 
-    doc = yamlio.read_file(args.file)
+    doc = _read_answer_file(args.file)
     data = doc.data if isinstance(doc.data, dict) else {}
     site = data.get("site") if isinstance(data.get("site"), dict) else {}
     try:
