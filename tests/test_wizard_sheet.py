@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from installer.model import yamlio
 from installer.tui.app import OnsiteApp
 from installer.tui.overlays import FieldHelpModal, KeysModal, PreviewModal, field_help
 from installer.tui.state import WizardState
@@ -149,33 +148,4 @@ def test_field_help_texts_come_from_the_schema():
     title, meaning, constraint, example = field_help("ips.IP5", "IP5", slot_title="Kubernetes API VIP")
     assert meaning.startswith("IP5: Kubernetes API VIP.") and "IPv4" in constraint
     assert "env:NAME, file:PATH or prompt" in field_help("nodes[0].ssh.password", "Password ref")[2]
-    assert yamlio  # the corpus is read elsewhere
 
-
-OVERLAYS = ["keys", "field-help", "sheet-preview"]
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_snapshot_fits_80x24(overlay, snap_compare):
-    """The key list, F1 on a field and the import preview, at 80x24."""
-    app = OnsiteApp(None, autostart=False)
-
-    async def run_before(pilot) -> None:
-        await open_network(pilot)
-        for _ in range(100):
-            if app.screen.focused is not None:
-                break
-            await pilot.pause(0.02)
-        if overlay == "keys":
-            await pilot.press("f12")
-            await wait_for(pilot, lambda: isinstance(app.screen, KeysModal), 5, "the key list")
-        elif overlay == "field-help":
-            app.screen.query_one("#f-ips--IP5").focus()
-            await pilot.press("f1")
-            await wait_for(pilot, lambda: isinstance(app.screen, FieldHelpModal), 5, "the field help")
-        else:
-            await import_sheet(pilot, DOCS / "ip-sheet-sample.xlsx")
-            await wait_for(pilot, lambda: isinstance(app.screen, PreviewModal), 10, "the preview")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
