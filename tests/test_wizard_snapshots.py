@@ -85,6 +85,10 @@ def test_page_snapshot(page, size, snap_compare, runner_bundle):
             if app.screen.name == page and app.screen.focused is not None and (
                     page != "review" or app.screen.review is not None):  # the worker has read the bundles
                 break
+        # A focused input's cursor blinks every 0.5 s: on a loaded machine the
+        # picture caught either phase (seen on main too). Steady, it is shown.
+        for field in app.screen.query("Input"):
+            field.cursor_blink = False
         await pilot.pause()
         if page == "preflight":
             _feed_preflight(app.screen)

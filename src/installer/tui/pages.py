@@ -93,6 +93,8 @@ class Page(Screen):
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
         Binding("f1", "help", "Help"),
+        Binding("f12", "keys", "Keys"),
+        Binding("question_mark", "keys", "Keys", show=False),  # ? where no text field takes it
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
@@ -122,7 +124,7 @@ class Page(Screen):
             yield Button(self.next_label(), id="next", variant="primary", compact=True)
             yield Static("", classes="spacer")
             yield Static("", id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # room for the page's keys at 80 columns; F12 lists ^p
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -182,9 +184,46 @@ class Page(Screen):
         self.notify(reason, severity="warning", timeout=8)
 
     def action_help(self) -> None:
+        """F1: help on the focused field (what it means, its constraint, an
+        example); on anything else, the page's help."""
         from .modals import MessageModal
+        from .overlays import FieldHelpModal
 
-        self.app.push_screen(MessageModal(self.page.title, self.page.help))
+        row = None
+        for anc in (self.focused.ancestors_with_self if self.focused is not None else []):
+            if isinstance(anc, FieldRow):
+                row = anc
+                break
+        if row is not None:
+            slot = self.state.profile.slots.get(row.path.removeprefix("ips.")) if row.path.startswith("ips.") else None
+            self.app.push_screen(FieldHelpModal(row.path, row.field.label, row.field.help, slot.title if slot else ""))
+            return
+        self.app.push_screen(MessageModal(self.page.title, self.page.help + "\n\nF1 on a field: what it means. F12: every key."))
+
+    def key_list(self) -> list[tuple[str, str]]:
+        """Every key of this page: moving around, then its bindings."""
+        keys = [("Tab / Shift+Tab", "next / previous field or button"),
+                ("Enter", "next field; on a button, press it; from the last field, the next page")]
+        seen = set()
+        for key, active in self.active_bindings.items():
+            b = active.binding
+            if active.node not in (self, self.app):
+                continue  # the focused widget's own keys (cursor moves in a text field) are not the page's
+            action = b.action.removeprefix("app.")
+            if action in seen or not b.description or key == "question_mark" or action.startswith("focus_"):
+                continue  # (Tab and Shift+Tab are on the first line)
+            seen.add(action)
+            shown = self.app.get_key_display(b)
+            if b.action == "keys":
+                shown += " / ?"
+            keys.append((shown, b.description))
+        keys.append(("mouse", "click buttons and fields; the wheel scrolls"))
+        return keys
+
+    def action_keys(self) -> None:
+        from .overlays import KeysModal
+
+        self.app.push_screen(KeysModal(self.page.title, self.key_list()))
 
     def action_save(self) -> None:
         self.wizard.save_dialog()
@@ -219,7 +258,10 @@ class FormPage(Page):
 
     def slot_fields(self) -> ComposeResult:
         yield Static("The IP sheet", classes="section")
-        yield Button("Suggest addresses", id="suggest", compact=True)
+        with Horizontal(classes="actions"):
+            yield Button("Suggest addresses", id="suggest", compact=True)
+            yield Button("Import IP sheet (F2)", id="import-sheet", compact=True)
+            yield Button("Check network (F3)", id="netcheck", compact=True)
         for slot in self.state.profile.slots.values():
             yield FieldRow(FieldDef(path=f"ips.{slot.name}", label=f"{slot.name}", help=slot.title), f"ips.{slot.name}", self.state)
         yield Static("VIPs: router id, check every N s, move after M failures", classes="section")
@@ -1240,8 +1282,102 @@ class WelcomePage(Page):
         self.wizard.resume_install()
 
 
+class NetworkPage(FormPage):
+    """The network and the IP sheet, with its two actions: import the
+    network team's sheet (F2: a path, a preview of what changes, apply) and
+    check the plan against the LAN (F3). Both read or probe in thread
+    workers; the UI thread only shows results."""
+
+    BINDINGS = [Binding("f2", "import_sheet", "Import sheet", show=False),  # on their buttons; the footer is full
+                Binding("f3", "netcheck", "Check network", show=False)]
+
+    @on(Button.Pressed, "#import-sheet")
+    def action_import_sheet(self) -> None:
+        from .modals import InputModal
+
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self._read_sheet(value.strip())  # a sheet reads in well under a second: the preview is the answer
+
+        start = str(self.state.path.parent) + "/" if self.state.path else ""
+        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv: the first sheet with "
+                                        "a header such as IP地址 / IP address, or PATH#SHEET for another.", start), chosen)
+
+    @work(thread=True, exclusive=True, group="ip-sheet")
+    def _read_sheet(self, path: str) -> None:
+        from ..model import ipsheet
+        from ..model.problems import ProblemError
+
+        file, name = Path(path).expanduser(), None
+        if "#" in path and not file.exists():  # PATH#SHEET: a workbook's sheet by name
+            base, _, name = path.rpartition("#")
+            file = Path(base).expanduser()
+        try:
+            sheet = ipsheet.read(file, name or None)
+        except ProblemError as exc:
+            self.app.call_from_thread(self._sheet_refused, path, list(exc.problems))
+            return
+        self.app.call_from_thread(self._sheet_read, sheet)
+
+    def _sheet_refused(self, path: str, problems: list[Problem]) -> None:
+        from .modals import MessageModal
+
+        text = "\n".join(f"{p.message}" + (f"\n  {p.hint}" if p.hint else "") for p in problems[:12])
+        more = len(problems) - 12
+        self.app.push_screen(MessageModal(f"Not imported: {path}", text + (f"\n... and {more} more" if more > 0 else "")))
+
+    def _sheet_read(self, sheet) -> None:
+        from ..model import ipsheet
+        from .overlays import PreviewModal
+
+        if not sheet.ok:
+            self._sheet_refused(sheet.file, sheet.problems.sorted())
+            return
+        items = ipsheet.changes(self.state.data, sheet)
+        if not items:
+            self.notify("nothing to change: the plan already says what the sheet says")
+            return
+        missing = ipsheet.missing_slots(sheet, self.state.profile.slots)
+        note = "; ".join([f"{w.message}" for w in sheet.problems.warnings][:3]
+                         + ([f"the sheet lacks {', '.join(missing)}: kept as they are"] if missing else []))
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                for c in items:
+                    self.state.set(c.path, c.new)
+                self.notify(f"applied {len(items)} changes from {Path(sheet.file).name}; save (Ctrl+S) to keep them")
+                self.wizard.go(self.index)  # the page again, every field showing its new value
+
+        self.app.push_screen(PreviewModal(f"{Path(sheet.file).name} · {sheet.sheet}: {len(items)} changes",
+                                          ipsheet.render_preview(items), note), decided)
+
+    @on(Button.Pressed, "#netcheck")
+    def action_netcheck(self) -> None:
+        self.notify("checking the plan's addresses on the LAN ...", timeout=3)
+        self._netcheck()
+
+    @work(thread=True, exclusive=True, group="netcheck")
+    def _netcheck(self) -> None:
+        import copy
+
+        from ..engine import netcheck
+
+        data = self.app.call_from_thread(copy.deepcopy, self.state.data)  # a copy taken on the UI thread
+        profile = self.state.profile
+        report = netcheck.check(data, profile.node_slots, profile.vip_slots)
+        self.app.call_from_thread(self._netchecked, report)
+
+    def _netchecked(self, report) -> None:
+        from ..engine import netcheck
+
+        self.state.set_network_findings(list(report.problems))
+        self._show_all()
+        severity = "information" if report.ok else ("warning" if report.skipped or report.problems.ok else "error")
+        self.notify(netcheck.summary(report), severity=severity, timeout=10)
+
+
 PAGE_CLASSES: dict[str, type[Page]] = {
-    "welcome": WelcomePage, "site": FormPage, "network": FormPage, "nodes": NodesPage, "ports": PortsPage,
+    "welcome": WelcomePage, "site": FormPage, "network": NetworkPage, "nodes": NodesPage, "ports": PortsPage,
     "ssh": FormPage, "review": ReviewPage, "preflight": PreflightPage, "install": InstallPage, "done": DonePage,
 }
 
