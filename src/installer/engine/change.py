@@ -4,7 +4,9 @@ applied in place, and what applying it would run, in which order.
 `onsite install FILE` on a site whose install journal is complete, with an
 answer file that differs from the plan recorded there, shows this and
 applies it after a confirmation; `onsite plan FILE` shows it and touches
-nothing; the wizard's Review page calls `plan_change` the same way.
+nothing (through installer.engine.review: `Review.change`, the data the
+wizard's Review page draws); `site_change` / `plan_change` give the same
+to any other caller.
 
 What cannot be applied in place (refused, naming what to do instead):
   - the site's name or its profile: uninstall, then install the new plan;
