@@ -247,6 +247,9 @@ EXAMPLES = {
     "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
     "lab down": "onsite lab down",
     "lab status": "onsite lab status --format json",
+    "lab reset": "onsite lab reset node2    (then: onsite node replace /var/lib/onsite/lab/lab.yaml node2)",
+    "node": "onsite node replace site.yaml node2 --accept-new-host-key node2",
+    "node replace": "onsite node replace site.yaml node2 --host-key SHA256:... --yes",
 }
 
 
@@ -271,11 +274,13 @@ def _add_optional_commands(sub) -> None:
     """Commands that live in their own modules (kept out of start-up)."""
     from . import install as cli_install
     from . import lab as cli_lab
+    from . import node as cli_node
     from . import remote as cli_remote
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
     cli_lab.add_commands(sub)
+    cli_node.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
