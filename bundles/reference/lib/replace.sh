@@ -14,7 +14,9 @@ target_has_role() {
 
 # -- etcd ---------------------------------------------------------------------
 etcd_local() { ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$ONSITE_PORT_ETCD_CLIENT" --command-timeout=5s "$@"; }
-etcd_healthy_at() { ETCDCTL_API=3 etcdctl --endpoints="$1" --command-timeout=3s endpoint health > /dev/null 2>&1; }
+# A member that answers (endpoint status needs no quorum, unlike endpoint
+# health: a survivor of a cluster without quorum still counts as up).
+etcd_up_at() { ETCDCTL_API=3 etcdctl --endpoints="$1" --command-timeout=3s endpoint status > /dev/null 2>&1; }
 
 # -- Redis Sentinel -----------------------------------------------------------
 sentinel_at() {

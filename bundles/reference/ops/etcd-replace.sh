@@ -14,7 +14,7 @@ list=$(etcd_local member list) || die "etcd does not answer on $ONSITE_NODE"
 while IFS=', ' read -r id status name peers _rest; do
     [ "$peers" = "$peer" ] || [ "$name" = "$ONSITE_OP_NODE" ] || continue
     if [ "$status" = unstarted ]; then echo "etcd: $ONSITE_OP_NODE is a member already, not started yet"; exit 0; fi
-    if [ -e "$STATE_DIR/etcd-replaced-$id" ] && etcd_healthy_at "$client"; then
+    if [ -e "$STATE_DIR/etcd-replaced-$id" ] && etcd_up_at "$client"; then
         echo "etcd: $ONSITE_OP_NODE has joined already (member $id)"; exit 0
     fi
     echo "etcd: removing the dead member $name ($id)"

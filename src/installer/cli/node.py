@@ -124,7 +124,7 @@ def cmd_replace(args) -> int:
     code = confirm_key(args, loaded, args.node)
     if code is not None:
         return code
-    code, _op, _outcome = run_operation(args, OPERATION, verb=f"node replace {args.node}",
+    code, _op, _outcome = run_operation(args, OPERATION, verb="node replace",
                                         options=Day2Options(target=args.node), lifecycle=replace_lifecycle(
                                             verify=not args.no_verify))
     return code
