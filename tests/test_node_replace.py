@@ -16,6 +16,7 @@ import fcntl
 import json
 import time
 
+import jsonschema
 import pytest
 
 from installer.cli import main
@@ -23,13 +24,14 @@ from installer.engine.journal import Journal
 from installer.lab import Lab
 from installer.model import validate
 
-from .conftest import _need_lab, build_reference_bundles
+from .conftest import _need_lab, build_reference_bundles, repo_root
 from .day2_clients import ClientLoop
 
 pytestmark = pytest.mark.lab
 
 REF = "/var/lib/onsite/bundles/reference-1.0.0"
 ROWS = "onsite_replace_rows"
+SCHEMA = repo_root() / "schemas/cli/node-replace.schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +118,16 @@ def test_replace_refuses_when_a_second_member_is_down(site, capsys):
     svc(lab, "node3", "stop", "etcd")  # node2 is an empty server (the test before); node3's etcd down too
     try:
         capsys.readouterr()
-        rc = main(["node", "replace", str(answer), "node2", "--accept-new-host-key", "node2", "--yes", "--plain",
-                   "--no-verify"])
+        rc = main(["node", "replace", str(answer), "node2", "--accept-new-host-key", "node2", "--yes",
+                   "--format", "json"])
         out = capsys.readouterr()
         assert rc == 1, out.err
-        assert "etcd would lose its quorum" in out.out + out.err
-        assert "node3" in out.out + out.err
+        doc = json.loads(out.out)
+        jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(doc)
+        [failure] = doc["steps"]["failures"]
+        assert (failure["node"], failure["step"]) == ("node1", "etcd-replace-check")
+        said = "\n".join(failure["tail"])
+        assert "etcd would lose its quorum" in said and "Bring node3 back first" in said
         # the key the deployer confirmed is pinned
         assert lab.node("node2").host_key in answer.read_text()
     finally:

@@ -130,7 +130,7 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "node-replace", "events")
 
 
 def cmd_schema(args) -> int:

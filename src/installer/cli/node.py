@@ -32,15 +32,22 @@ from ..engine.day2 import Day2Options
 from ..engine.lifecycle import EXIT_FAILED, EXIT_INVALID
 from ..engine.replace import OPERATION, replace_lifecycle
 from ..model import answerfile
-from ..model.problems import Problem, show
+from ..model.i18n import t
+from ..model.problems import Problem, Problems, show
 from ..remote.connections import Connections
 from ..remote.transport import TransportError
 from .common import Pinning, load_valid, print_problems, prompt, say
 from .day2 import add_day2_options, run_operation
 
 
-def _refuse(message: str, hint: str, code: int = EXIT_INVALID, kind: str = "usage") -> int:
-    print_problems([Problem(message=message, hint=hint, code=kind)], out=sys.stderr, summary=False)  # type: ignore[arg-type]
+def _refuse(args, message: str, hint: str, code: int = EXIT_INVALID, kind: str = "usage") -> int:
+    """A refusal before the operation: text on stderr, or with --format json
+    the problems document (as `onsite validate --format json`) on stdout."""
+    problems = Problems([Problem(message=message, hint=hint, code=kind)])
+    if getattr(args, "format", "text") == "json":
+        print_problems(problems, "json", sys.stdout)
+    else:
+        print_problems(problems, out=sys.stderr, summary=False)
     return code
 
 
@@ -70,45 +77,50 @@ def confirm_key(args, loaded, node: str) -> int | None:
         return None  # the operation's reachability check says it with its remedy
     if seen is None:
         return None
-    say(f"{node} presents a NEW host key (it was reinstalled or swapped):", file=sys.stderr)
-    say(f"  pinned:   {pinned}", file=sys.stderr)
-    say(f"  presents: {seen}", file=sys.stderr)
+    say(t("{node} presents a NEW host key (it was reinstalled or swapped):", node=node), file=sys.stderr)
+    say(t("  pinned:   {key}", key=pinned), file=sys.stderr)
+    say(t("  presents: {key}", key=seen), file=sys.stderr)
     if args.host_key:
         if args.host_key != seen:
-            return _refuse(f"{node} presents {seen}, not the key given with --host-key ({show(args.host_key)})",
-                           "stop: another machine may answer in the node's place; read the fingerprint on the node's "
-                           "console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and compare", EXIT_FAILED,
-                           "host-key-mismatch")
+            return _refuse(args, t("{node} presents {seen}, not the key given with --host-key ({given})", node=node,
+                             seen=seen, given=show(args.host_key)),
+                           t("stop: another machine may answer in the node's place; read the fingerprint on the "
+                             "node's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and compare"),
+                           EXIT_FAILED, "host-key-mismatch")
         ok = True
     elif args.accept_new_host_key:
         if args.accept_new_host_key != node:
-            return _refuse(f"--accept-new-host-key {show(args.accept_new_host_key)} names another node than {node}",
-                           f"name the node being replaced: --accept-new-host-key {node}")
+            return _refuse(args, t("--accept-new-host-key {given} names another node than {node}",
+                             given=show(args.accept_new_host_key), node=node),
+                           t("name the node being replaced: --accept-new-host-key {node}", node=node))
         ok = True
     elif sys.stdin.isatty() and not getattr(args, "dry_run", False):
-        say("compare it with the node's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", file=sys.stderr)
+        say(t("compare it with the node's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"), file=sys.stderr)
         try:
-            answer = input(f"pin {seen} as {node}'s host key? [y/N] ")
+            answer = input(t("pin {key} as {node}'s host key? [y/N] ", key=seen, node=node))
         except EOFError:
             answer = ""
         ok = answer.strip().lower() in ("y", "yes")
         if not ok:
-            return _refuse(f"the new host key of {node} was not confirmed: nothing was changed",
-                           "run again once the fingerprint is checked on the node's console", EXIT_FAILED, "host-key")
+            return _refuse(args, t("the new host key of {node} was not confirmed: nothing was changed", node=node),
+                           t("run again once the fingerprint is checked on the node's console"), EXIT_FAILED,
+                           "host-key")
     else:
-        return _refuse(f"{node} presents a new host key {seen} (pinned: {pinned}) and there is no terminal to confirm it on",
-                       f"check the fingerprint on the node's console, then add --host-key {seen} (or "
-                       f"--accept-new-host-key {node}); --yes alone never accepts a changed host key", EXIT_INVALID,
-                       "host-key")
+        return _refuse(args, t("{node} presents a new host key {seen} (pinned: {pinned}) and there is no terminal to "
+                         "confirm it on", node=node, seen=seen, pinned=pinned),
+                       t("check the fingerprint on the node's console, then add --host-key {seen} (or "
+                         "--accept-new-host-key {node}); --yes alone never accepts a changed host key",
+                         seen=seen, node=node), EXIT_INVALID, "host-key")
     if getattr(args, "dry_run", False):
-        say(f"would pin {seen} as {node}'s host key in {args.file}", file=sys.stderr)
+        say(t("would pin {key} as {node}'s host key in {file}", key=seen, node=node, file=args.file), file=sys.stderr)
         return None
     if ok:
         path = Path(args.file)
         loaded.plan.node(node).ssh.host_key = seen
         shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
         answerfile.write(loaded.plan, path, loaded.profile)
-        say(f"pinned host key of {node}: {seen} in {path} (previous version: {path.name}.bak)", file=sys.stderr)
+        say(t("pinned host key of {node}: {key} in {file} (previous version: {backup})", node=node, key=seen,
+              file=str(path), backup=path.name + ".bak"), file=sys.stderr)
     return None
 
 
@@ -118,9 +130,10 @@ def cmd_replace(args) -> int:
         return loaded
     names = [n.name for n in loaded.plan.nodes]
     if args.node not in names:
-        return _refuse(f"NODE {show(args.node)}: no such node in the plan", f"nodes: {', '.join(names)}")
+        return _refuse(args, t("NODE {node}: no such node in the plan", node=show(args.node)),
+                       t("nodes: {names}", names=", ".join(names)))
     if args.accept_new_host_key and args.host_key:
-        return _refuse("--accept-new-host-key and --host-key both given", "give one: --host-key is the safer")
+        return _refuse(args, t("--accept-new-host-key and --host-key both given"), t("give one: --host-key is the safer"))
     code = confirm_key(args, loaded, args.node)
     if code is not None:
         return code

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError
 from .day2 import Day2Operation, ResolveOperation, ValidateDay2, day2_lifecycle
 from .journal import DONE, Journal, now
@@ -58,8 +59,8 @@ class ValidateReplace(ValidateDay2):
     def _journal_rules(op: Day2Operation) -> None:  # type: ignore[override]
         o = op.day2
         if o.target is None:
-            raise ProblemError(Problem(message="node replace needs the node's name", hint="onsite node replace FILE NODE",
-                                       code="usage"), exit_code=EXIT_INVALID)
+            raise ProblemError(Problem(message=m("node replace needs the node's name"),
+                                       hint=m("onsite node replace FILE NODE"), code="usage"), exit_code=EXIT_INVALID)
         need, o.needs_install = o.needs_install, False
         try:
             ValidateDay2._journal_rules(op)  # the node exists; the operation's own journal
@@ -69,19 +70,20 @@ class ValidateReplace(ValidateDay2):
         op.installed = Journal.load(site) if site is not None and Journal.exists(site) else None
         if op.installed is None or not op.installed.complete:
             raise ProblemError(Problem(
-                message=f"{op.plan.site_name} has no finished install on record" + (f" ({site})" if site else ""),
-                hint="node replace puts a node back into an installed site: finish the install first "
-                     "(onsite install FILE), and run this from the folder of the answer file it was installed with",
+                message=m("{site} has no finished install on record ({journal})", site=op.plan.site_name,
+                          journal=str(site)),
+                hint=m("node replace puts a node back into an installed site: finish the install first "
+                       "(onsite install FILE), and run this from the folder of the answer file it was installed with"),
                 code="not-installed"), exit_code=EXIT_INVALID)
         if op.installed.data.get("plan_hash") not in (op.plan.fingerprint(), plan_as_installed(op).fingerprint()):
             from .journal import plan_changes
 
             changes = plan_changes(op.installed.data.get("plan"), op.plan.to_data())
             raise ProblemError(Problem(
-                message="the answer file differs from the plan the site was installed with, beyond the node's host "
-                        f"key: {', '.join(changes[:8])}" + (" ..." if len(changes) > 8 else ""),
-                hint="put the file back as it was installed (only the replaced node's ssh.host_key may change); "
-                     "apply other changes afterwards with onsite install FILE",
+                message=m("the answer file differs from the plan the site was installed with, beyond the node's "
+                          "host key: {changes}", changes=", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")),
+                hint=m("put the file back as it was installed (only the replaced node's ssh.host_key may change); "
+                       "apply other changes afterwards with onsite install FILE"),
                 code="plan-changed"), exit_code=EXIT_INVALID)
 
 
@@ -93,8 +95,9 @@ def merge_with_install(install: list[Step], operation: list[Step]) -> list[Step]
     clash = sorted(install_ids & {s.id for s in operation})
     if clash:
         raise ProblemError(Problem(
-            message=f"operation {OPERATION}: step id(s) {', '.join(clash)} are install step ids too",
-            hint="give the operation's steps ids of their own in bundle.yaml", code="step"))
+            message=m("operation {operation}: step id(s) {ids} are install step ids too", operation=OPERATION,
+                      ids=", ".join(clash)),
+            hint=m("give the operation's steps ids of their own in bundle.yaml"), code="step"))
     by_id = {s.id: s for s in operation}
     after: dict[str, bool] = {}
 
@@ -152,10 +155,11 @@ class RecordReplaced(Phase):
         site.data.setdefault("replaced", []).append({"node": target, "time": stamp, "operation": op.op_id,
                                                       "host_key": op.plan.node(target).ssh.host_key})
         site.save()
-        op.notice(f"install journal: {target}'s steps re-run by {op.op_id} ({site.folder})", self.name)
+        op.notice(m("install journal: {node}'s steps re-run by {operation} ({journal})", node=target,
+                    operation=op.op_id, journal=str(site.folder)), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
-        op.notice("would mark the node's install steps as re-run in the install's journal", self.name)
+        op.notice(m("would mark the node's install steps as re-run in the install's journal"), self.name)
 
 
 def replace_lifecycle(*, verify: bool = True) -> Lifecycle:

@@ -483,9 +483,11 @@ class Lab:
         for n in self.nodes:
             self._make_node_network(n, net)
 
-    def _make_node_network(self, n: LabNode, net: ipaddress.IPv4Network) -> None:
+    def _make_node_network(self, n: LabNode, net: ipaddress.IPv4Network, mac: str | None = None) -> None:
         _run(["ip", "netns", "add", n.netns])
         _run(["ip", "link", "add", n.veth, "type", "veth", "peer", "name", "eth0", "netns", n.netns])
+        if mac:  # the same NIC as before (a reinstalled server keeps its hardware; the others' ARP caches stay right)
+            _run(["ip", "-n", n.netns, "link", "set", "eth0", "address", mac])
         _run(["ip", "link", "set", n.veth, "master", self.bridge, "up"])
         _run(["ip", "-n", n.netns, "addr", "add", f"{n.address}/{net.prefixlen}", "dev", "eth0"])
         _run(["ip", "-n", n.netns, "link", "set", "eth0", "up"])
@@ -700,7 +702,8 @@ class Lab:
         """Reinstall one node as a fresh server, as a customer's colleague
         would after a disk died: every process of the node stopped (no clean
         shutdown: the cluster sees it die), its network namespace made anew
-        (no VIP left on eth0, default sysctls), its overlay's upper layer and
+        (no VIP left on eth0, default sysctls; eth0 keeps its MAC address, as
+        a reinstalled server keeps its NIC), its overlay's upper layer and
         root's home wiped (an empty disk as the OS left it), a NEW host key,
         and sshd back with the lab's login. The lab's state and known_hosts
         get the new host key; the answer file is left as it is (once a site
@@ -711,6 +714,8 @@ class Lab:
         if not self.subnet:
             raise LabError("no lab is up", "run `onsite lab up`", 1)
         net = ipaddress.IPv4Network(self.subnet)
+        links = json.loads(_run(["ip", "-n", n.netns, "-j", "link", "show", "eth0"], check=False).stdout or "[]")
+        mac = links[0].get("address") if links else None
         if not _kill_netns(n.netns):
             raise LabError(f"node {node}: its processes did not stop", "run `onsite lab down` and `onsite lab up`")
         _run(["ip", "netns", "del", n.netns], check=False)
@@ -721,7 +726,7 @@ class Lab:
                 shutil.rmtree(d / sub)
         n.pid = None
         try:
-            self._make_node_network(n, net)
+            self._make_node_network(n, net, mac)
             self._prepare_root(n)
             self._start_node(n)
             self._save()
