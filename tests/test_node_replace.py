@@ -170,6 +170,12 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     assert all(r.get("replaced_by") == "replace-node2" for k, r in site_journal.data["steps"].items()
                if k.startswith("node2/"))
     assert site_journal.data["replaced"][-1]["host_key"] == new
+    # node2 runs with its data now: replacing it again is refused before anything changes
+    members = etcd_members(lab, "node1")
+    assert main(["node", "replace", str(answer), "node2", "--yes", "--format", "json"]) == 1
+    [failure] = json.loads(capsys.readouterr().out)["steps"]["failures"]
+    assert failure["step"] == "replace-target-check" and "not an empty server" in "\n".join(failure["tail"])
+    assert etcd_members(lab, "node1") == members
     # an install afterwards changes nothing: every step's check passes on node2 too
     capsys.readouterr()
     assert main(["install", str(answer), "--plain"]) == 0

@@ -72,6 +72,10 @@ def presented_key(args, loaded, node: str) -> tuple[str | None, str | None]:
 def confirm_key(args, loaded, node: str) -> int | None:
     """Pin the node's new host key once confirmed; None: go on; else the exit code."""
     pinned = loaded.plan.node(node).ssh.host_key
+    if getattr(args, "dry_run", False):
+        say(t("would compare the host key {node} presents with the pinned one ({key}) and ask before pinning a new one",
+              node=node, key=pinned or "-"), file=sys.stderr)
+        return None
     seen, unreachable = presented_key(args, loaded, node)
     if unreachable:
         return None  # the operation's reachability check says it with its remedy
@@ -94,7 +98,7 @@ def confirm_key(args, loaded, node: str) -> int | None:
                              given=show(args.accept_new_host_key), node=node),
                            t("name the node being replaced: --accept-new-host-key {node}", node=node))
         ok = True
-    elif sys.stdin.isatty() and not getattr(args, "dry_run", False):
+    elif sys.stdin.isatty():
         say(t("compare it with the node's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"), file=sys.stderr)
         try:
             answer = input(t("pin {key} as {node}'s host key? [y/N] ", key=seen, node=node))
@@ -111,9 +115,6 @@ def confirm_key(args, loaded, node: str) -> int | None:
                        t("check the fingerprint on the node's console, then add --host-key {seen} (or "
                          "--accept-new-host-key {node}); --yes alone never accepts a changed host key",
                          seen=seen, node=node), EXIT_INVALID, "host-key")
-    if getattr(args, "dry_run", False):
-        say(t("would pin {key} as {node}'s host key in {file}", key=seen, node=node, file=args.file), file=sys.stderr)
-        return None
     if ok:
         path = Path(args.file)
         loaded.plan.node(node).ssh.host_key = seen
@@ -132,6 +133,10 @@ def cmd_replace(args) -> int:
     if args.node not in names:
         return _refuse(args, t("NODE {node}: no such node in the plan", node=show(args.node)),
                        t("nodes: {names}", names=", ".join(names)))
+    if args.only:
+        return _refuse(args, t("--only does not apply to node replace: NODE names the node, and the survivors "
+                               "the bundle's steps work through are chosen by the steps"),
+                       t("leave --only out: onsite node replace FILE NODE"))
     if args.accept_new_host_key and args.host_key:
         return _refuse(args, t("--accept-new-host-key and --host-key both given"), t("give one: --host-key is the safer"))
     code = confirm_key(args, loaded, args.node)
