@@ -66,6 +66,16 @@ def leader(lab: Lab, asking: str = "node1") -> str | None:
     return found[0] if found else None
 
 
+def writable_leader(lab: Lab) -> str | None:
+    """The leader once it accepts writes (after a DCS outage Patroni lists
+    the old leader before it is promoted again)."""
+    lead = leader(lab)
+    if lead is None:
+        return None
+    res = lab.run(lead, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", "select pg_is_in_recovery()"], check=False)
+    return lead if res.stdout.strip() == "f" else None
+
+
 def psql(lab: Lab, node: str, sql: str) -> str:
     return lab.run(node, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql]).stdout.strip()
 
@@ -87,7 +97,7 @@ def wait_until(what: str, fn, timeout: float, every: float = 1.0):
 
 def test_rows_committed_before(site):
     lab, _answer = site
-    lead = wait_until("a PostgreSQL leader", lambda: leader(lab), 60)
+    lead = wait_until("a PostgreSQL leader", lambda: writable_leader(lab), 60)
     psql(lab, lead, f"create table {ROWS} (n int primary key); insert into {ROWS} select generate_series(1, 1000)")
     assert psql(lab, lead, f"select count(*) from {ROWS}") == "1000"
 
@@ -134,13 +144,14 @@ def test_replace_refuses_when_a_second_member_is_down(site, capsys):
         svc(lab, "node3", "start", "etcd")
     # nothing was removed through the survivors
     assert wait_until("etcd answers again", lambda: etcd_members(lab, "node1"), 60) == members
-    wait_until("a PostgreSQL leader again", lambda: leader(lab), 120)
+    wait_until("a PostgreSQL leader accepting writes again", lambda: writable_leader(lab), 180)
 
 
 def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     lab, answer = site
     plan = validate.validate_file(answer).plan
     journal_dir = answer.parent / "onsite-journal" / plan.site_name
+    wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader(lab), 180)
     with ClientLoop(lab, answer) as loop:
         time.sleep(3)
         new = lab.reset("node2").host_key  # while the site runs: processes killed, disk wiped, new host key
