@@ -161,7 +161,8 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
         took = time.monotonic() - t0
         out = capsys.readouterr()
         assert rc == 0, out.out[-3000:] + out.err[-3000:]
-    print(f"\nnode replace took {took:.0f} s; {loop.report.describe()}")
+    with capsys.disabled():
+        print(f"\nnode replace took {took:.0f} s; {loop.report.describe()}")
     assert loop.report.acked > 100
     assert not loop.report.lost, f"acknowledged rows lost: {loop.report.lost[:20]}"
     assert new in answer.read_text()
@@ -183,6 +184,7 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     assert site_journal.data["replaced"][-1]["host_key"] == new
     # node2 runs with its data now: replacing it again is refused before anything changes
     members = etcd_members(lab, "node1")
+    capsys.readouterr()
     assert main(["node", "replace", str(answer), "node2", "--yes", "--format", "json"]) == 1
     [failure] = json.loads(capsys.readouterr().out)["steps"]["failures"]
     assert failure["step"] == "replace-target-check" and "not an empty server" in "\n".join(failure["tail"])
@@ -193,12 +195,17 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     assert "install complete: 0 steps ran" in capsys.readouterr().out
 
 
-def test_lab_reset_gives_a_fresh_server(site):
+def test_lab_reset_gives_a_fresh_server(site, capsys):
     lab, _answer = site
     lab.run("node2", "mkdir -p /var/lib/onsite-test && touch /var/lib/onsite-test/mark")
     old = lab.node("node2").host_key
-    n = lab.reset("node2")
-    assert n.host_key != old
+    capsys.readouterr()
+    assert main(["lab", "reset", "node2", "--state-dir", str(lab.state_dir), "--name", lab.name]) == 0
+    out = capsys.readouterr().out
+    lab = Lab(lab.state_dir, name=lab.name)  # the state the command wrote
+    n = lab.node("node2")
+    assert n.host_key != old and f"host key now {n.host_key}" in out and f"host key was {old}" in out
+    assert main(["lab", "reset", "node9", "--state-dir", str(lab.state_dir), "--name", lab.name]) == 2
     assert lab.run("node2", "ls /var/lib/onsite-test/mark", check=False).returncode != 0
     assert lab.run("node2", "pgrep -x etcd", check=False).returncode != 0
     addrs = lab.run("node2", ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
