@@ -35,4 +35,5 @@ if wrong:
 print("test-lowest: " + ", ".join(f"{l.split('==')[0]} {l.split('==')[1].strip()}" for l in open("constraints-lowest.txt") if "==" in l and not l.startswith("#")))
 PY
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not lab and not slow" \
-    tests/test_core.py tests/test_corpus.py tests/test_bundle.py tests/test_reference_render.py tests/test_receiver.py tests/test_wizard.py
+    tests/test_core.py tests/test_corpus.py tests/test_bundle.py tests/test_reference_render.py tests/test_receiver.py tests/test_wizard.py \
+    tests/test_ipsheet.py tests/test_wizard_sheet.py

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..model import answerfile, validate, yamlio
+from ..model import answerfile, ipsheet, validate, yamlio
 from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_path, data_root
@@ -29,7 +29,6 @@ from .common import (
     UsageError,
     configure_logging,
     crash_log,
-    find_bundles,
     load_valid,
     print_problems,
     safe_output,
@@ -46,14 +45,79 @@ def cmd_init(args) -> int:
         raise UsageError(f"unknown profile {args.profile!r}; available: {', '.join(available_profiles())}") from None
     from ..model.ipplan import IpPlanError
 
+    out = _init_target(args)
+    sheet = None
+    subnet, gateway = args.subnet, args.gateway
+    if args.from_sheet:
+        sheet = ipsheet.read(args.from_sheet, args.sheet)  # a file that is no sheet: ProblemError, exit 2
+        if not sheet.ok:
+            print_problems(sheet.problems, out=sys.stderr)
+            say(f"{args.from_sheet}: not imported; fix the cells named above and run again", file=sys.stderr)
+            return EXIT_INVALID
+        print_problems(sheet.problems, out=sys.stderr, summary=False)  # warnings (rows without a slot)
+        if subnet is None and sheet.subnet is None:
+            raise UsageError(f"{clean(args.from_sheet)} gives no subnet mask: add a column such as Netmask or 子网掩码 "
+                             "(e.g. 255.255.255.0), or name the subnet with --subnet")
+        for option, given, says in (("--subnet", subnet, sheet.subnet), ("--gateway", gateway, sheet.gateway)):
+            if given and says and _normal(given) != says:
+                raise UsageError(f"{option} {clean(given)} differs from the sheet's {says} ({sheet.sources.get(option[2:])}); "
+                                 f"leave out {option} or correct the sheet")
+        subnet = subnet or sheet.subnet
+        gateway = gateway or sheet.gateway
     try:
-        plan = answerfile.starting_plan(profile, site=args.site, subnet=args.subnet, gateway=args.gateway,
+        plan = answerfile.starting_plan(profile, site=args.site, subnet=subnet or "198.18.0.0/24", gateway=gateway,
                                         first=args.first, key=args.key)
     except (IpPlanError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    if sheet is None:
+        text = answerfile.render(plan, profile, name=out.name if out else "FILE")
+        return _init_write(out, text, args)
+    data = plan.to_data()
+    data["ips"] = {}  # only what the sheet says: a slot it lacks stays missing, never invented
+    items = ipsheet.changes(data, sheet)
+    ipsheet.apply(data, items)
+    for c in items:
+        say(f"from the sheet: {c.render()}", file=sys.stderr)
+    result = validate.validate_data(data, str(out) if out else None)
+    missing = ipsheet.missing_slots(sheet, profile.slots)
+    if result.ok:
+        text = answerfile.render(result.plan, result.profile or profile, name=out.name if out else "FILE")
+        return _init_write(out, text, args)
+    lines = [f"#   {p.render()}".replace("\n", "\n#   ") for p in result.problems.errors]
+    text = ("# onsite answer file: a DRAFT from the IP sheet, not valid yet. Fill in what is missing"
+            + (f" ({', '.join(missing)})" if missing else "") + ",\n# then run onsite validate. What is missing or wrong:\n"
+            + "\n".join(lines) + "\n" + yamlio.dump(data))
+    code = _init_write(out, text, args)
+    if code != EXIT_OK:
+        return code
+    print_problems(result.problems, out=sys.stderr)
+    say(f"{out or 'the answer file'} is a draft: the sheet lacks {', '.join(missing) if missing else 'what is named above'}",
+        file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _read_answer_file(path: str):
+    """The answer file as data; one that cannot be read is invalid input (exit 2)."""
+    try:
+        return yamlio.read_file(path)
+    except ProblemError as exc:
+        exc.exit_code = EXIT_INVALID
+        raise
+
+
+def _normal(text: str) -> str:
+    """An address or subnet as the sheet reader writes it (10.20.30.5/24 -> 10.20.30.0/24)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text, strict=False)) if "/" in text else str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _init_target(args) -> Path | None:
     if args.output in (None, "-"):
-        sys.stdout.write(answerfile.render(plan, profile))
-        return EXIT_OK
+        return None
     out = Path(args.output)
     if out.is_dir():
         raise UsageError(f"{clean(str(out))} is a folder; name the file to write, e.g. {clean(str(out / 'site.yaml'))}")
@@ -61,8 +125,75 @@ def cmd_init(args) -> int:
         raise UsageError(f"folder {clean(str(out.parent))} does not exist; create it first, or name a file in an existing folder")
     if (out.exists() or out.is_symlink()) and not args.force:
         raise UsageError(f"{clean(str(out))} exists; use --force to overwrite it")
-    answerfile.write_new(plan, out, profile)
+    return out
+
+
+def _init_write(out: Path | None, text: str, args) -> int:
+    if out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    answerfile.write_text(out, text)
     say(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sheet(args) -> int:
+    """Show what an IP sheet says, or (with an answer file) what it changes
+    there; --apply writes the change into the file in place (comments kept,
+    the previous version kept as FILE.bak)."""
+    sheet = ipsheet.read(args.sheet_file, args.sheet)
+    doc_data = None
+    items: list[ipsheet.Change] = []
+    if args.file:
+        doc = _read_answer_file(args.file)
+        if not isinstance(doc.data, dict):
+            raise ProblemError(Problem(message="not an answer file (expected `key: value` sections)", file=args.file,
+                                       hint="name a file written by onsite init or the wizard"), exit_code=EXIT_INVALID)
+        doc_data = doc.data
+        if sheet.ok:
+            items = ipsheet.changes(doc_data, sheet)
+    applied = False
+    if args.apply and sheet.ok and items and doc_data is not None:
+        import copy
+        import shutil
+
+        new = copy.deepcopy(doc_data)
+        ipsheet.apply(new, items)
+        path = Path(args.file)
+        shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
+        answerfile.rewrite(path, doc_data, new)
+        applied = True
+    after = validate.validate_file(args.file) if applied else None
+    if args.format == "json":
+        json.dump({"ok": sheet.ok, "sheet": sheet.to_json(), "changes": [c.to_json() for c in items], "applied": applied,
+                   "valid": after.ok if after is not None else None,
+                   "problems": [p.to_json() for p in sheet.problems.sorted()]
+                   + ([p.to_json() for p in after.problems.sorted()] if after is not None else [])},
+                  sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK if sheet.ok and (after is None or after.ok) else EXIT_INVALID
+    print_problems(sheet.problems, out=sys.stderr, summary=not sheet.ok)
+    if not sheet.ok:
+        say(f"{args.sheet_file}: not imported; fix the cells named above", file=sys.stderr)
+        return EXIT_INVALID
+    say(f"{args.sheet_file} · sheet {sheet.sheet} · subnet {sheet.subnet or '(no mask)'} via {sheet.gateway or '(no gateway)'}")
+    if doc_data is None:
+        for r in sorted(sheet.rows, key=lambda r: int(r.slot[2:])):
+            extra = " ".join(x for x in (r.hostname or "", r.nic or "") if x)
+            say(f"  {r.slot:<5} {r.address:<15} {extra}".rstrip() + f"  ({r.cells['address'].ref})")
+        if sheet.dns or sheet.ntp:
+            say(f"  dns {', '.join(sheet.dns) or '-'} · ntp {', '.join(sheet.ntp) or '-'}")
+        return EXIT_OK
+    for line in ipsheet.render_preview(items):
+        say(f"  {line}")
+    if applied:
+        say(f"applied to {args.file} (previous version: {Path(args.file).name}.bak)")
+        if after is not None and not after.ok:
+            print_problems(after.problems, out=sys.stderr)
+            say(f"{args.file} is not valid yet: fix what is named above", file=sys.stderr)
+            return EXIT_INVALID
+    elif items:
+        say(f"to apply: onsite sheet {args.sheet_file} {args.file} --apply")
     return EXIT_OK
 
 
@@ -84,33 +215,30 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from ..model.planner import node_views
+    """Per node: roles, ports, VIPs held, the bundles it gets with their sizes
+    and its steps; then the steps in order, the time estimate with what it
+    rests on, and what an install would stop on (engine.review, the data the
+    wizard's Review page draws)."""
+    from ..engine import review as review_mod
+    from ..engine.events import human_bytes
 
     loaded = load_valid(args.file, args.format)
     if isinstance(loaded, int):
         return loaded
     plan, profile = loaded.plan, loaded.profile
     assert plan is not None and profile is not None
-    views = node_views(plan, profile)
+    rv = review_mod.build(plan, profile, answer_file=Path(args.file), bundle_paths=[Path(p) for p in (args.bundle or [])],
+                          pubkey=Path(args.pubkey) if args.pubkey else None)
     if args.format == "json":
-        from ..engine.steps import instances, load_steps
-
-        bundles = find_bundles(args)
-        insts = instances(plan, load_steps(bundles, set(profile.roles)))
-        nodes = [{**v.to_json(), "steps": [i.step.id for i in insts if i.node == v.name]} for v in views]
+        nodes = [{**n.view.to_json(), "steps": list(n.steps), "bundles": list(n.bundles), "bytes": n.bytes} for n in rv.nodes]
         json.dump({"site": plan.site_name, "profile": profile.name, "plan_hash": plan.fingerprint(),
-                   "bundles": [b.id for b in bundles], "nodes": nodes}, sys.stdout, indent=2)
+                   "bundles": [b.id for b in rv.bundles], "nodes": nodes, **rv.to_json()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     print_problems(loaded.problems, summary=False)
-    from ..engine.steps import instances, load_steps
-
-    bundles = find_bundles(args)
-    steps_of: dict[str, list[str]] = {}
-    for inst in instances(plan, load_steps(bundles, set(profile.roles))):
-        steps_of.setdefault(inst.node, []).append(inst.step.id)
     say(f"site {plan.site_name} · profile {profile.name} {profile.version} · subnet {plan.subnet} via {plan.gateway}")
-    for v in views:
+    for n in rv.nodes:
+        v = n.view
         say(f"\n{v.name}  {v.slot} {v.address} on {v.nic}")
         say(f"  roles:      {', '.join(v.roles)}")
         if v.vips:
@@ -121,16 +249,55 @@ def cmd_plan(args) -> int:
             say(f"  ports:      {ports}")
         if v.external:
             say(f"  external:   {', '.join(v.external)}")
-        if bundles:
-            say(f"  steps:      {', '.join(steps_of.get(v.name, [])) or 'none'}")
-    if bundles:
-        say(f"\nbundles: {', '.join(b.id for b in bundles)}")
+        if rv.bundles:
+            say(f"  bundles:    {', '.join(n.bundles) or 'none'} ({human_bytes(n.bytes)})")
+            say(f"  steps:      {', '.join(n.steps) or 'none'}")
+    say("")
+    if rv.bundles:
+        say(f"bundles: {', '.join(b.id for b in rv.bundles)}")
     else:
-        say("\nsteps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+        say("steps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+    for line in review_mod.text_lines(rv):
+        say(line)
+    if rv.bundles and rv.problems:  # without bundles the line above said it all
+        say("an install would stop on:")
+        for p in rv.problems:
+            say(p.render())
     return EXIT_OK
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "node-replace", "events")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "netcheck", "node-replace", "events")
+
+
+def cmd_netcheck(args) -> int:
+    """Probe the plan's addresses on the LAN (engine.netcheck): exit 0 when
+    nothing clashes, 1 when a VIP is taken or a plan address is this
+    machine's, 3 when this machine has no address in the plan's subnet."""
+    from ..engine import netcheck
+
+    doc = _read_answer_file(args.file)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    site = data.get("site") if isinstance(data.get("site"), dict) else {}
+    try:
+        profile = load_profile(site.get("profile", "reference") if isinstance(site.get("profile"), str) else "reference")
+    except ProfileNotFound:
+        profile = load_profile("reference")
+    report = netcheck.check(data, profile.node_slots, profile.vip_slots, timeout=args.timeout)
+    code = EXIT_ENVIRONMENT if report.skipped else (EXIT_OK if report.problems.ok else EXIT_FAILED)
+    if args.format == "json":
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return code
+    if report.skipped:
+        say(f"onsite netcheck: {report.skipped}", file=sys.stderr)
+        return code
+    for r in report.results:
+        state = "answers" if r.answers else "silent"
+        how = f"port {r.answered_port}" if r.answered_port else (f"ARP {r.neighbour_state}" if r.neighbour_state else "")
+        say(f"  {r.target.label:<8} {r.target.address:<15} {state:<8} {how:<14} {r.mac or ''}".rstrip())
+    print_problems(report.problems, summary=False)
+    say(netcheck.summary(report))
+    return code
 
 
 def cmd_schema(args) -> int:
@@ -182,11 +349,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--profile", default="reference", help="the product profile (default: %(default)s; onsite --version lists them)")
     p.add_argument("--site", default="my-site", help="the site's name")
-    p.add_argument("--subnet", default="198.18.0.0/24", help="the nodes' subnet (default: %(default)s)")
-    p.add_argument("--gateway", help="the gateway (default: the subnet's first address)")
+    p.add_argument("--subnet", help="the nodes' subnet (default: the sheet's, else 198.18.0.0/24)")
+    p.add_argument("--gateway", help="the gateway (default: the sheet's, else the subnet's first address)")
     p.add_argument("--first", help="the first address to hand out (default: gateway + 10)")
     p.add_argument("--key", default="~/.ssh/id_ed25519", help="SSH private key for all nodes")
+    p.add_argument("--from-sheet", metavar="SHEET", help="take addresses, host names, NICs, gateway, mask, DNS and NTP from "
+                   "the IP sheet (.xlsx or .csv); a sheet lacking a slot gives a draft that says what is missing (exit 2)")
+    p.add_argument("--sheet", metavar="NAME", help="which sheet of the workbook (default: the first with a known header)")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("sheet", help="read an IP sheet (.xlsx or .csv): what it says, or what it changes in an answer file")
+    p.add_argument("sheet_file", metavar="SHEET", help="the IP sheet (.xlsx or .csv)")
+    p.add_argument("file", nargs="?", help="an answer file: show old -> new per field")
+    p.add_argument("--sheet", metavar="NAME", help="which sheet of the workbook (default: the first with a known header)")
+    p.add_argument("--apply", action="store_true", help="write the changes into the answer file (comments kept; "
+                   "the previous version is kept as FILE.bak)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout "
+                   "(schema: onsite schema --output sheet)")
+    p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("validate", help="check an answer file; exit 0 valid, 2 invalid")
     p.add_argument("file", help="the answer file, or - to read it from stdin")
@@ -199,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
     p.add_argument("--pubkey", help="trusted ed25519 public key: every bundle must be signed with it")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("netcheck", help="probe the plan's addresses on the LAN: nodes answer, VIPs are free, the gateway answers")
+    p.add_argument("file", help="the answer file")
+    p.add_argument("--timeout", type=float, default=1.0, help="seconds each probe waits (default: %(default)s)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout "
+                   "(schema: onsite schema --output netcheck)")
+    p.set_defaults(func=cmd_netcheck)
 
     p = sub.add_parser("schema", help="print the answer file's JSON Schema, or (--output) a command's JSON output schema")
     p.add_argument("--output", metavar="COMMAND", choices=OUTPUT_SCHEMAS,
@@ -227,7 +414,9 @@ example:
 
 # The example that ends `onsite COMMAND --help`, by command path.
 EXAMPLES = {
-    "init": "onsite init -o site.yaml --site campus-north --subnet 10.20.30.0/24",
+    "init": "onsite init -o site.yaml --site campus-north --from-sheet ip-sheet.xlsx",
+    "sheet": "onsite sheet ip-sheet.xlsx site.yaml --apply",
+    "netcheck": "onsite netcheck site.yaml --format json",
     "validate": "onsite validate site.yaml --format json",
     "plan": "onsite plan site.yaml --bundle bundles/reference",
     "schema": "onsite schema --output install > install.schema.json",

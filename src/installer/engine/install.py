@@ -338,10 +338,17 @@ class Deliver(Phase):
     name, title = "deliver", "Send the bundles"
 
     def run(self, op: InstallOperation) -> None:
-        from . import relay
+        import time
 
+        from . import link, relay
+
+        t0 = time.monotonic()
         done = relay.deliver(op.plan, op.profile, op.bundles, op.connections(), mode=op.options.transfer,
                              parallel=op.options.parallel, listener=op.listener, nodes=op.options.only, stop=op.stopping)
+        if op.journal_dir is not None and done.report.ok and not op.stopping.is_set():
+            # the delivered rate, for the next estimate (Review, onsite plan)
+            link.record_link(op.journal_dir, done.report.sent_bytes, time.monotonic() - t0, len(done.report.results),
+                             (done.why or "direct").split(":")[0])
         op.transfer_note, op.relay_notes, op.push_report = done.why, done.notes, done.report
         if done.why:
             op.notice(done.why, self.name)

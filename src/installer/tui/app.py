@@ -19,8 +19,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from ..engine import events, support
 from ..engine import journal as journal_mod
-from ..engine import support
 from ..engine.events import PhaseStarted
 from ..engine.install import InstallOperation, InstallOptions, install_lifecycle, preflight_lifecycle
 from ..engine.lifecycle import Lifecycle, Outcome
@@ -50,8 +50,9 @@ class Backend:
         self.install_outcome: Outcome | None = None
         self.verify_report = None
         self.journal_dir: Path | None = None
+        self.link_rate = None  # engine.link.LinkRate measured by Test connection, for the Review's estimate
 
-    def _operation(self, listener, resume: bool = False) -> InstallOperation:
+    def _operation(self, listener, resume: bool = False, only: list[str] | None = None) -> InstallOperation:
         from ..remote.ssh_paramiko import connect
 
         state = self.app.state
@@ -61,8 +62,23 @@ class Backend:
         self.journal_dir = journal_mod.default_dir(state.path, plan)
         return InstallOperation(plan, state.profile, answer_file=state.path, problems=state.problems,
                                 bundle_paths=self.bundle_paths, journal_dir=self.journal_dir,
-                                options=InstallOptions(resume=resume), connect=lambda ep: connect(ep),
+                                options=InstallOptions(resume=resume, only=only), connect=lambda ep: connect(ep),
                                 prompt=self.app.ask_secret_blocking, command="onsite wizard", listener=listener)
+
+    def review(self, plan):
+        """The Review page's data (engine.review.build): reads and hashes the
+        bundles, so it runs in the page's worker, never on the UI thread.
+        None after a failure, which is notified."""
+        from ..engine import review as review_mod
+
+        state = self.app.state
+        try:
+            jdir = journal_mod.default_dir(state.path, plan) if state.path is not None else None
+            return review_mod.build(plan, state.profile, answer_file=state.path, bundle_paths=self.bundle_paths,
+                                    journal_dir=jdir, link=self.link_rate)
+        except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
+            self._report(exc)
+            return None
 
     def unfinished_install(self, state: WizardState) -> bool:
         if state.plan is None or state.path is None:
@@ -89,10 +105,11 @@ class Backend:
             self.running.clear()
             self.lifecycle = None
 
-    def preflight(self, listener) -> tuple[Outcome | None, object]:
-        """(outcome, preflight report); blockers make the outcome fail."""
+    def preflight(self, listener, only: list[str] | None = None) -> tuple[Outcome | None, object]:
+        """(outcome, preflight report); blockers make the outcome fail.
+        `only`: these nodes (a run again for one node)."""
         try:
-            op = self._operation(listener)
+            op = self._operation(listener, only=only)
             outcome = self._drive(preflight_lifecycle(), op)
             return outcome, op.preflight
         except Exception as exc:  # noqa: BLE001 - shown to the deployer, never a traceback
@@ -294,8 +311,18 @@ class OnsiteApp(App):
             ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
             t = connect(ep, connect_timeout=5)
-            t.close()
-            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified")
+            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified; measuring the link...")
+            try:  # the link rate, for the Review's time estimate (the answer above does not wait for it)
+                from ..engine import link
+
+                rate = link.measure(t, name)
+                self.backend.link_rate = rate
+                self.call_from_thread(self.notify, f"{name}: {events.human_bytes(rate.rate)}/s from here "
+                                      f"({events.human_bytes(link.PROBE_BYTES)} sent); the Review's estimate uses it")
+            except TransportError as exc:
+                self.call_from_thread(self.notify, f"{name}: the link was not measured ({exc.message})", severity="warning")
+            finally:
+                t.close()
         except TransportError as exc:
             if exc.kind == "host-key-unknown":
                 seen = exc.details.get("seen", "")

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ListItem, ListView, ProgressBar, RichLog, Select, Static
 
 from ..engine import events
+from ..model.i18n import localized, t
 from ..model.problems import Problem
 from .state import FieldDef, PageDef, page_of
 
@@ -92,6 +93,8 @@ class Page(Screen):
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
         Binding("f1", "help", "Help"),
+        Binding("f12", "keys", "Keys"),
+        Binding("question_mark", "keys", "Keys", show=False),  # ? where no text field takes it
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
@@ -121,7 +124,7 @@ class Page(Screen):
             yield Button(self.next_label(), id="next", variant="primary", compact=True)
             yield Static("", classes="spacer")
             yield Static("", id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # room for the page's keys at 80 columns; F12 lists ^p
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -181,9 +184,46 @@ class Page(Screen):
         self.notify(reason, severity="warning", timeout=8)
 
     def action_help(self) -> None:
+        """F1: help on the focused field (what it means, its constraint, an
+        example); on anything else, the page's help."""
         from .modals import MessageModal
+        from .overlays import FieldHelpModal
 
-        self.app.push_screen(MessageModal(self.page.title, self.page.help))
+        row = None
+        for anc in (self.focused.ancestors_with_self if self.focused is not None else []):
+            if isinstance(anc, FieldRow):
+                row = anc
+                break
+        if row is not None:
+            slot = self.state.profile.slots.get(row.path.removeprefix("ips.")) if row.path.startswith("ips.") else None
+            self.app.push_screen(FieldHelpModal(row.path, row.field.label, row.field.help, slot.title if slot else ""))
+            return
+        self.app.push_screen(MessageModal(self.page.title, self.page.help + "\n\nF1 on a field: what it means. F12: every key."))
+
+    def key_list(self) -> list[tuple[str, str]]:
+        """Every key of this page: moving around, then its bindings."""
+        keys = [("Tab / Shift+Tab", "next / previous field or button"),
+                ("Enter", "next field; on a button, press it; from the last field, the next page")]
+        seen = set()
+        for key, active in self.active_bindings.items():
+            b = active.binding
+            if active.node not in (self, self.app):
+                continue  # the focused widget's own keys (cursor moves in a text field) are not the page's
+            action = b.action.removeprefix("app.")
+            if action in seen or not b.description or key == "question_mark" or action.startswith("focus_"):
+                continue  # (Tab and Shift+Tab are on the first line)
+            seen.add(action)
+            shown = self.app.get_key_display(b)
+            if b.action == "keys":
+                shown += " / ?"
+            keys.append((shown, b.description))
+        keys.append(("mouse", "click buttons and fields; the wheel scrolls"))
+        return keys
+
+    def action_keys(self) -> None:
+        from .overlays import KeysModal
+
+        self.app.push_screen(KeysModal(self.page.title, self.key_list()))
 
     def action_save(self) -> None:
         self.wizard.save_dialog()
@@ -218,7 +258,10 @@ class FormPage(Page):
 
     def slot_fields(self) -> ComposeResult:
         yield Static("The IP sheet", classes="section")
-        yield Button("Suggest addresses", id="suggest", compact=True)
+        with Horizontal(classes="actions"):
+            yield Button("Suggest addresses", id="suggest", compact=True)
+            yield Button("Import IP sheet (F2)", id="import-sheet", compact=True)
+            yield Button("Check network (F3)", id="netcheck", compact=True)
         for slot in self.state.profile.slots.values():
             yield FieldRow(FieldDef(path=f"ips.{slot.name}", label=f"{slot.name}", help=slot.title), f"ips.{slot.name}", self.state)
         yield Static("VIPs: router id, check every N s, move after M failures", classes="section")
@@ -431,45 +474,209 @@ class PortsPage(Page):
 
 
 class ReviewPage(Page):
-    """The whole plan's problems; Enter jumps to the field. Save here."""
+    """The whole plan before anything connects (engine.review, the data
+    `onsite plan` prints): what to fix first (Enter jumps to the field), then
+    per node its roles, VIPs with priority, ports and what it gets; the
+    bundles with their sizes; the steps in order; the time estimate with what
+    it rests on. Resolving the bundles hashes them (hundreds of MB): a worker
+    does it, the page says so meanwhile. The body scrolls (Tab reaches it;
+    arrows, PgUp/PgDn) so it reads at 80x24. Save here."""
+
+    # key descriptions are plain: the footer's words are translated where the other pages' are
+    BINDINGS = [Binding("r", "refresh_review", "Re-read bundles")]
 
     def next_label(self) -> str:
-        return "Save and check nodes"
+        return t("Save and check nodes")
 
     def body(self) -> ComposeResult:
         yield Static("", id="summary")
+        yield Static("", id="rv-estimate")
+        yield Static(t("To fix"), classes="section", id="rv-problems-title")
         yield ListView(id="problems")
+        yield Static(t("Nodes"), classes="section")
+        yield Static("", id="rv-nodes")
+        yield Static(t("Bundles"), classes="section")
+        yield Static("", id="rv-bundles")
+        yield Static(t("Steps in order"), classes="section")
+        yield Static("", id="rv-steps")
+        yield Static("", id="rv-installed")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.review = None  # engine.review.Review, once the worker has it
+        self.query_one("#page-body").can_focus = True  # the page scrolls by keyboard too
         self._fill()
+        self.action_refresh_review()
 
     def on_screen_resume(self) -> None:
         self._fill()
 
+    def action_refresh_review(self) -> None:
+        if self.state.plan is None:
+            return
+        self.query_one("#rv-estimate", Static).update(Text(t("reading and checking the bundles..."), style="dim"))
+        self._build_review(self.state.plan)
+
+    @work(thread=True, exclusive=True, group="review")
+    def _build_review(self, plan) -> None:
+        rv = self.wizard.backend.review(plan)
+        self.app.call_from_thread(self._reviewed, plan, rv)
+
+    def _reviewed(self, plan, rv) -> None:
+        if not self.is_attached:  # the deployer left the page while the bundles were read
+            return
+        if plan is not self.state.plan:  # the plan changed meanwhile (another page): read again
+            self.action_refresh_review()
+            return
+        self.review = rv
+        if rv is None:
+            self.query_one("#rv-estimate", Static).update(Text(t("could not read the bundles (see the notification); "
+                                                                 "r reads them again"), style="bold red"))
+            return
+        self._fill()
+
     def _fill(self) -> None:
-        problems = self.state.problems.sorted()
+        from ..engine.review import duration
+
+        problems = self.state.problems.sorted() + (list(self.review.problems) if self.review is not None else [])
         lv = self.query_one("#problems", ListView)
+        index = lv.index
         lv.clear()
         self._items: list[Problem] = []
+        missing = [p for p in problems if p.code == "component-missing"]
+        if len(missing) > 2:  # one entry for them all (each is a line of `onsite plan`): the page stays readable at 80x24
+            problems = [p for p in problems if p.code != "component-missing"]
         for p in problems:
-            text = Text(("✗ " if p.is_error else "! ") + (f"{p.to_json()['field']}: " if p.path else "") + p.message,
+            text = Text(("✗ " if p.is_error else "! ") + (f"{p.to_json()['field']}: " if p.path else "") + localized(p.message),
                         style="red" if p.is_error else "yellow")
             if p.hint:
-                text.append(f"\n    {p.hint}", style="dim")
+                text.append(f"\n    {localized(p.hint)}", style="dim")
             lv.append(ListItem(Static(text)))
             self._items.append(p)
+        if len(missing) > 2:
+            names = ", ".join(str(p.path[1]) for p in missing)
+            text = Text("✗ " + t("components: no bundle installs {n} components the plan puts on nodes: {names}",
+                                 n=len(missing), names=names), style="red")
+            text.append("\n    " + t("add the bundles that install them (bundles/ next to the answer file, or --bundle), "
+                                      "or mark each `{example}` under components: (Enter: the first)",
+                                      example="NAME: {external: true}"),
+                        style="dim")
+            lv.append(ListItem(Static(text)))
+            self._items.append(missing[0])
+            problems = problems + missing
+        if problems:  # highlighted from the start: Enter on the first problem jumps at once
+            keep = min(index or 0, len(self._items) - 1)
+            self.call_after_refresh(setattr, lv, "index", keep)
+        lv.display = bool(problems)
+        self.query_one("#rv-problems-title", Static).update(
+            t("To fix or know ({n}): Enter goes to the field", n=len(problems)) if problems else t("Nothing to fix"))
         plan = self.state.plan
-        if plan is not None:
-            nodes = ", ".join(f"{n.name} {plan.address_of(n)}" for n in plan.nodes)
-            vips = ", ".join(f"{v.name} {plan.ips.get(v.address)}" for v in plan.vips)
-            where = str(self.state.path) if self.state.path else "not saved yet"
-            self.query_one("#summary", Static).update(Text(f"{plan.site_name}: {nodes}\nVIPs: {vips}\nanswer file: {where}"))
-        else:
+        summary = self.query_one("#summary", Static)
+        if plan is None:
             e = len(self.state.problems.errors)
-            self.query_one("#summary", Static).update(Text(f"{e} problem{'s' * (e != 1)} to fix before the plan can be saved and used",
-                                                           style="bold red"))
+            summary.update(Text(t("problems to fix before the plan can be saved and used: {n}", n=e), style="bold red"))
+            for part in ("#rv-nodes", "#rv-bundles", "#rv-steps", "#rv-estimate"):
+                self.query_one(part, Static).update("")
+        else:
+            where = str(self.state.path) if self.state.path else t("not saved yet")
+            vips = ", ".join(f"{v.name} {v.address} {plan.ips.get(v.address)}" for v in plan.vips)
+            summary.update(Text(t("{site} · {n} nodes · VIPs {vips}", site=plan.site_name, n=len(plan.nodes), vips=vips)
+                                + "\n" + t("answer file: {path}", path=where)))
+            rv = self.review
+            self.query_one("#rv-nodes", Static).update(self._nodes_table(plan, rv))
+            if rv is not None:
+                e = rv.estimate
+                line = Text(t("Time:") + " ", style="bold")
+                if e.seconds is not None:
+                    head = t("about {time}", time=duration(e.seconds))
+                elif e.send_seconds is not None:
+                    head = t("sending about {time}; the steps unknown until a first install", time=duration(e.send_seconds))
+                else:
+                    head = t("unknown until measured")
+                line.append(head, style="bold green" if e.seconds is not None else "bold yellow")
+                for b in e.basis:
+                    line.append(f"\n  {localized(b)}", style="dim")
+                self.query_one("#rv-estimate", Static).update(line)
+                self.query_one("#rv-bundles", Static).update(self._bundles_table(rv))
+                self.query_one("#rv-steps", Static).update(self._steps_text(rv))
+                self.show_installed_changes(rv.installed_changes)
         self.query_one("#next", Button).disabled = plan is None
+
+    def _nodes_table(self, plan, rv):
+        from rich.table import Table
+
+        from ..engine.events import human_bytes
+        from ..model.planner import node_views
+
+        per = {n.name: n for n in rv.nodes} if rv is not None else {}
+        table = Table(box=None, show_edge=False, pad_edge=False, expand=True, header_style="bold")
+        table.add_column(t("node"), no_wrap=True, max_width=15)
+        table.add_column(t("roles"), ratio=3, overflow="fold")
+        table.add_column(t("VIPs (priority)"), ratio=2, overflow="fold")
+        table.add_column(t("ports (u: udp)"), ratio=3, overflow="fold")
+        table.add_column(t("gets"), ratio=2, overflow="fold")
+        for v in (n.view for n in rv.nodes) if rv is not None else node_views(plan, self.state.profile):
+            vips = "\n".join(f"{h.slot} {h.vip} {h.priority}{' ' + t('backup') if h.backup else ''}" for h in v.vips) or "-"
+            ports = " ".join(f"{p.port}{'u' if p.protocol == 'udp' else ''}" for p in v.ports) or (
+                "- " + t("(external)") if v.external else "-")
+            got = per.get(v.name)
+            gets = ("\n".join(got.bundles) + "\n" + t("{size}, {n} steps", size=human_bytes(got.bytes), n=len(got.steps))
+                    if got is not None and got.bundles else "..." if rv is None else t("nothing"))
+            table.add_row(Text(f"{v.name[:15]}\n{v.slot} {v.nic}\n{v.address}", style="bold"), ", ".join(v.roles), vips,
+                          ports, gets)
+            table.add_row()
+        return table
+
+    @staticmethod
+    def _bundles_table(rv):
+        from rich.table import Table
+
+        from ..engine.events import human_bytes
+
+        if not rv.bundles:
+            return Text(t("none found ({where})", where=rv.bundles_from), style="yellow")
+        table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column(t("bundle"), no_wrap=True)
+        table.add_column(t("size"), justify="right", no_wrap=True)
+        table.add_column(t("files"), justify="right")
+        table.add_column(t("to"))
+        for b in rv.bundles:
+            table.add_row(b.id, human_bytes(b.bytes), str(b.files), ", ".join(b.nodes) or t("no node"))
+        table.add_row(Text(t("to send"), style="bold"), human_bytes(rv.estimate.send_bytes), "", t("(each node's copy)"))
+        return table
+
+    @staticmethod
+    def _steps_text(rv) -> Text:
+        if not rv.steps:
+            return Text(t("none (no bundles)"), style="yellow")
+        every = {n.name for n in rv.nodes}
+        out = Text()
+        for k, s in enumerate(rv.steps, 1):
+            if s.scope == "cluster":
+                where = t("once, on {node}", node=s.nodes[0])
+            else:
+                where = t("every node") if set(s.nodes) == every else ", ".join(s.nodes)
+                if s.mode == "serial" and len(s.nodes) > 1:
+                    where += t(", one at a time")
+            out.append(f"{k:>3}. {s.id:<20} ", style="bold" if s.scope == "cluster" else "")
+            out.append(f"{where}\n", style="cyan" if s.scope == "cluster" else "")
+        return out
+
+    def show_installed_changes(self, changes: list[str] | None) -> None:
+        """THE PLACE for a site that is already installed: the change of this
+        plan against the installed one (engine.review.changes_against_installed;
+        the day-2 work gives it its full form). None: never installed from
+        this answer file."""
+        box = self.query_one("#rv-installed", Static)
+        if changes is None:
+            box.update("")
+        elif not changes:
+            box.update(Text("\n" + t("Installed already with this same plan: an install re-checks every step."), style="green"))
+        else:
+            text = Text("\n" + t("Changed since this site was installed:") + "\n", style="bold yellow")
+            for c in changes[:40]:
+                text.append(f"  {c}\n")
+            box.update(text)
 
     @on(ListView.Selected, "#problems")
     def _jump(self, event: ListView.Selected) -> None:
@@ -479,7 +686,7 @@ class ReviewPage(Page):
 
     def action_next(self) -> None:
         if self.state.plan is None:
-            self.notify("fix the problems first (Enter on one jumps to it)", severity="error")
+            self.notify(t("fix the problems first (Enter on one jumps to it)"), severity="error")
             return
         if self.state.path is None or self.state.dirty:
             self.wizard.save_dialog(then=lambda: self.wizard.go(self.index + 1))
@@ -507,47 +714,133 @@ class _EventDrain:
         return out
 
 
+def short_names(names: list[str], width: int) -> dict[str, str]:
+    """Column headers of at most `width` characters for check names, unique:
+    the name itself when it fits; a hyphenated one by its parts' initials and
+    the start of its last part (disk-used -> dused, dus); else its start. A
+    clash takes a digit at the end."""
+    out: dict[str, str] = {}
+    for name in names:
+        if len(name) <= width:
+            short = name
+        elif "-" in name:
+            parts = [p for p in name.split("-") if p]
+            head = "".join(p[0] for p in parts[:-1])[: max(width - 1, 1)]
+            short = (head + parts[-1])[:width]
+        else:
+            short = name[:width]
+        k = 1
+        while short in out.values():
+            k += 1
+            short = short[: width - len(str(k))] + str(k)
+        out[name] = short
+    return out
+
+
 class PreflightPage(Page):
+    """Summary first: a node x check matrix of marks (the checks are whatever
+    CheckResult events arrive, a column per check name with a short header),
+    the blockers with their remedies under it, and the highlighted cell's
+    whole detail. Run again: everything (r) or the highlighted node (n).
+    Next stays disabled while a blocker is left; a finished run lands on the
+    first blocker."""
+
+    BINDINGS = [Binding("r", "rerun_all", "Run again"), Binding("n", "rerun_node", "Again: this node")]
+
     def next_label(self) -> str:
-        return "Install"
+        return t("Install")
 
     def body(self) -> ComposeResult:
-        yield Static("checking every node...", id="pf-summary")
-        yield DataTable(id="preflight", cursor_type="row", zebra_stripes=True)
+        yield Static(t("checking every node..."), id="pf-summary")
+        yield DataTable(id="preflight", cursor_type="cell", cell_padding=0, zebra_stripes=True)
+        yield Static("", id="pf-legend")
         yield Static("", id="pf-detail")
+        yield Static("", id="pf-blockers")
+        with Horizontal(classes="field-row"):
+            yield Button(t("Run again"), id="pf-rerun", compact=True)
+            yield Static(" ", classes="gap")
+            yield Button(t("Again: this node"), id="pf-rerun-node", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.drain = _EventDrain()
-        self.results: list[events.CheckResult] = []  # by row: the highlighted one is shown whole below the table
-        table = self.query_one("#preflight", DataTable)
-        table.add_columns("node", "check", "result", "detail")
+        self.cells: dict[tuple[str, str], events.CheckResult] = {}  # (node, check) -> the latest result
+        self.checks: list[str] = []  # columns, in the order results arrived
+        self.rows: list[str] = []  # nodes, in plan order (and "bundles" when the bundles have a check)
+        self.checking_nodes: set[str] = set()
         self.query_one("#next", Button).disabled = True
         self.report = None
         self.checking = False
+        self._shape: tuple = ()
         self.set_interval(0.1, self._pump)
         if self.wizard.autostart:
             self.run_preflight()
+
+    @property
+    def results(self) -> list[events.CheckResult]:
+        return list(self.cells.values())
+
+    @property
+    def blockers(self) -> list[events.CheckResult]:
+        return [r for r in self.cells.values() if r.status == "fail"]
 
     def leave_reason(self, target: int) -> str | None:
         """Forwards only with every check passed; backwards (to fix the plan)
         at any time but while the checks run."""
         if self.checking:
-            return "preflight is still checking the nodes"
+            return t("preflight is still checking the nodes")
         if target < self.index:
             return None
         if self.report is None:
-            return "preflight has not checked the nodes: go back and forward to run it"
-        b = len(self.report.blockers)
+            return t("preflight has not checked the nodes: r runs it")
+        b = len(self.blockers)
         if b:
-            return f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'} before installing (the remedy is under the table)"
+            return t("blockers: {n}; fix them before installing (each remedy is under the matrix)", n=b)
         return None
 
+    # -- running ------------------------------------------------------------------------
+    def _start(self, node: str | None) -> None:
+        if self.checking or self.wizard.backend.running.is_set():
+            self.notify(t("preflight is still checking the nodes"), severity="warning")
+            return
+        plan = self.state.plan
+        if node is None:
+            self.cells.clear()
+            self.checks.clear()
+        else:
+            self.cells = {k: v for k, v in self.cells.items() if k[0] != node}
+        self.checking_nodes = {node} if node else {n.name for n in plan.nodes} if plan else set()
+        self.report = None
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#pf-summary", Static).update(t("checking {node}...", node=node) if node else t("checking every node..."))
+        self._redraw()
+        self.run_preflight(node)
+
+    def action_rerun_all(self) -> None:
+        self._start(None)
+
+    def action_rerun_node(self) -> None:
+        node = self._cursor_node()
+        if node is None or node not in {n.name for n in (self.state.plan.nodes if self.state.plan else [])}:
+            self.notify(t("highlight a node's row first (the bundles row is checked with every run)"), severity="warning")
+            return
+        self._start(node)
+
+    @on(Button.Pressed, "#pf-rerun")
+    def _rerun_pressed(self) -> None:
+        self.action_rerun_all()
+
+    @on(Button.Pressed, "#pf-rerun-node")
+    def _rerun_node_pressed(self) -> None:
+        self.action_rerun_node()
+
     @work(thread=True, exclusive=True, group="preflight")
-    def run_preflight(self) -> None:
+    def run_preflight(self, node: str | None = None) -> None:
         self.checking = True
+        if node is None and self.state.plan is not None:
+            self.checking_nodes = {n.name for n in self.state.plan.nodes}
         try:
-            _outcome, report = self.wizard.backend.preflight(self.drain)
+            _outcome, report = self.wizard.backend.preflight(self.drain, only=[node] if node else None)
         finally:
             self.checking = False
         self.app.call_from_thread(self._finished, report)
@@ -556,49 +849,141 @@ class PreflightPage(Page):
         batch = self.drain.drain()
         if not batch:
             return
-        table = self.query_one("#preflight", DataTable)
         for ev in batch:
             if isinstance(ev, events.CheckResult):
-                style = {"ok": "green", "warn": "yellow", "fail": "bold red"}[ev.status]
-                table.add_row(ev.node, ev.check, Text(ev.status, style=style), ev.detail[:80])
-                self.results.append(ev)
-        self._show(table.cursor_row)
+                self.cells[(ev.node, ev.check)] = ev
+                if ev.check not in self.checks:
+                    self.checks.append(ev.check)
+        self._redraw()
 
-    @on(DataTable.RowHighlighted, "#preflight")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show(event.cursor_row)
+    # -- drawing ----------------------------------------------------------------------------
+    def _node_order(self) -> list[str]:
+        plan = self.state.plan
+        names = [n.name for n in plan.nodes] if plan else []
+        extra = [n for n, _ in self.cells if n not in names]
+        return [n for n in names if n in self.checking_nodes or any(k[0] == n for k in self.cells)] + sorted(set(extra))
 
-    def _show(self, row: int) -> None:
-        """The highlighted result whole, with its remedy: the table's column is narrow."""
+    def _redraw(self) -> None:
+        table = self.query_one("#preflight", DataTable)
+        rows = self._node_order()
+        # the width inside the page (its padding and scrollbar off); a column
+        # is its header (3 to 5 characters) and a space, the node names give
+        # way first (the detail line names the node whole)
+        body = self.query_one("#page-body")
+        total = max(body.scrollable_content_region.width or self.size.width - 2, 30)
+        count = max(len(self.checks), 1)
+        name_w = min(10, max([len(r) for r in rows] + [4]), max(4, total - 4 * count))
+        width = max(3, min(5, (total - name_w) // count - 1))
+        shorts = short_names(self.checks, width)
+        shape = (tuple(rows), tuple(self.checks), width)
+        cursor = table.cursor_coordinate
+        if shape != self._shape:
+            table.clear(columns=True)
+            table.add_column(Text(t("node")[:name_w], style="bold"), key="node", width=name_w)
+            for c in self.checks:
+                table.add_column(Text(shorts[c], justify="center"), key=c, width=width + 1)
+            for n in rows:
+                table.add_row(Text(n[:name_w], style="bold"), *[self._mark(n, c) for c in self.checks], key=n)
+            self._shape = shape
+            self.rows = rows
+            if cursor.row < table.row_count and cursor.column < len(self.checks) + 1:
+                table.cursor_coordinate = cursor
+        else:
+            for n in rows:
+                for c in self.checks:
+                    table.update_cell(n, c, self._mark(n, c))
+        legend = [f"{shorts[c]} {c}" for c in self.checks if shorts[c] != c]
+        self.query_one("#pf-legend", Static).update(Text("  ".join(legend), style="dim") if legend else "")
+        blockers = self.blockers
+        text = Text()
+        for r in blockers[:12]:
+            text.append("✗ ", style="bold red")
+            text.append(f"{r.node} {r.check}: ", style="bold")
+            text.append(localized(r.detail))
+            if r.hint:
+                text.append(f"\n    → {localized(r.hint)}", style="yellow")
+            text.append("\n")
+        if len(blockers) > 12:
+            text.append(t("... and {n} more (highlight their cells)", n=len(blockers) - 12) + "\n")
+        self.query_one("#pf-blockers", Static).update(text)
+        self._show()
+
+    def _mark(self, node: str, check: str) -> Text:
+        r = self.cells.get((node, check))
+        if r is None:
+            pending = self.checking and node in self.checking_nodes
+            return Text("·" if pending else " ", style="dim", justify="center")
+        return Text(events.mark(r.status), style="bold " + events.colour(r.status), justify="center")
+
+    def _cursor_node(self) -> str | None:
+        table = self.query_one("#preflight", DataTable)
+        row = table.cursor_coordinate.row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def _cursor_result(self) -> tuple[str | None, str | None]:
+        table = self.query_one("#preflight", DataTable)
+        row, col = table.cursor_coordinate
+        node = self.rows[row] if 0 <= row < len(self.rows) else None
+        check = self.checks[col - 1] if 1 <= col <= len(self.checks) else None
+        return node, check
+
+    @on(DataTable.CellHighlighted, "#preflight")
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        """The highlighted cell whole, with its remedy; on the node column,
+        that node's counts."""
         detail = self.query_one("#pf-detail", Static)
-        if not 0 <= row < len(self.results):
+        node, check = self._cursor_result()
+        if node is None:
             detail.update("")
             return
-        r = self.results[row]
-        text = Text(f"{r.node} {r.check}: ", style="bold")
-        text.append(r.detail)
+        if check is None:
+            mine = [r for (n, _), r in self.cells.items() if n == node]
+            counts = {s: sum(r.status == s for r in mine) for s in ("ok", "warn", "fail")}
+            detail.update(Text(t("{node}: {ok} passed, {warn} warnings, {fail} blockers (→ to a check; n checks this "
+                                 "node again)", node=node, ok=counts["ok"], warn=counts["warn"], fail=counts["fail"])))
+            return
+        r = self.cells.get((node, check))
+        if r is None:
+            detail.update(Text(f"{node} {check}: " + (t("not checked yet") if self.checking else t("not checked on this node")),
+                               style="dim"))
+            return
+        text = Text(f"{node} {check}: ", style="bold")
+        text.append(f"{r.status} ", style=events.colour(r.status))
+        text.append(localized(r.detail))
         if r.hint and r.status != "ok":
-            text.append(f"\n→ {r.hint}", style="yellow" if r.status == "warn" else "bold")
+            text.append(f"\n→ {localized(r.hint)}", style="yellow" if r.status == "warn" else "bold")
         detail.update(text)
 
     def _finished(self, report) -> None:
         self._pump()
         self.report = report
+        self.checking_nodes = set()
+        self._redraw()
         summary = self.query_one("#pf-summary", Static)
         if report is None:
-            summary.update(Text("could not check the nodes (see the notification)", style="bold red"))
+            summary.update(Text(t("could not check the nodes (see the notification); r runs it again"), style="bold red"))
             return
-        b = len(report.blockers)
-        summary.update(Text(f"{b} blocker{'s' * (b != 1)}: fix {'it' if b == 1 else 'them'}, then go back and forward "
-                            "to check again" if b else "ready to install",
+        blockers = self.blockers
+        b = len(blockers)
+        w = sum(r.status == "warn" for r in self.cells.values())
+        nodes = len({r.node for r in blockers})
+        summary.update(Text(t("blockers: {n} on {nodes} node(s) · fix, then r: check all again, n: this node",
+                              n=b, nodes=nodes) if b else
+                            t("ready to install ({n} checks passed, {w} warnings)", n=len(self.cells), w=w) if w else
+                            t("ready to install ({n} checks passed)", n=len(self.cells)),
                             style="bold red" if b else "bold green"))
         self.query_one("#next", Button).disabled = b > 0
         if not b:
             self.query_one("#next", Button).focus()
-        else:  # land on the first blocker, with its remedy shown below the table
+        else:  # land on the first blocker, its remedy under the matrix
+            first = blockers[0]
             table = self.query_one("#preflight", DataTable)
-            table.move_cursor(row=next(i for i, r in enumerate(self.results) if r.status == "fail"))
+            table.move_cursor(row=self.rows.index(first.node), column=self.checks.index(first.check) + 1)
             table.focus()
+            self._show()
 
 
 class InstallPage(Page):
@@ -897,8 +1282,102 @@ class WelcomePage(Page):
         self.wizard.resume_install()
 
 
+class NetworkPage(FormPage):
+    """The network and the IP sheet, with its two actions: import the
+    network team's sheet (F2: a path, a preview of what changes, apply) and
+    check the plan against the LAN (F3). Both read or probe in thread
+    workers; the UI thread only shows results."""
+
+    BINDINGS = [Binding("f2", "import_sheet", "Import sheet", show=False),  # on their buttons; the footer is full
+                Binding("f3", "netcheck", "Check network", show=False)]
+
+    @on(Button.Pressed, "#import-sheet")
+    def action_import_sheet(self) -> None:
+        from .modals import InputModal
+
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self._read_sheet(value.strip())  # a sheet reads in well under a second: the preview is the answer
+
+        start = str(self.state.path.parent) + "/" if self.state.path else ""
+        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv: the first sheet with "
+                                        "a header such as IP地址 / IP address, or PATH#SHEET for another.", start), chosen)
+
+    @work(thread=True, exclusive=True, group="ip-sheet")
+    def _read_sheet(self, path: str) -> None:
+        from ..model import ipsheet
+        from ..model.problems import ProblemError
+
+        file, name = Path(path).expanduser(), None
+        if "#" in path and not file.exists():  # PATH#SHEET: a workbook's sheet by name
+            base, _, name = path.rpartition("#")
+            file = Path(base).expanduser()
+        try:
+            sheet = ipsheet.read(file, name or None)
+        except ProblemError as exc:
+            self.app.call_from_thread(self._sheet_refused, path, list(exc.problems))
+            return
+        self.app.call_from_thread(self._sheet_read, sheet)
+
+    def _sheet_refused(self, path: str, problems: list[Problem]) -> None:
+        from .modals import MessageModal
+
+        text = "\n".join(f"{p.message}" + (f"\n  {p.hint}" if p.hint else "") for p in problems[:12])
+        more = len(problems) - 12
+        self.app.push_screen(MessageModal(f"Not imported: {path}", text + (f"\n... and {more} more" if more > 0 else "")))
+
+    def _sheet_read(self, sheet) -> None:
+        from ..model import ipsheet
+        from .overlays import PreviewModal
+
+        if not sheet.ok:
+            self._sheet_refused(sheet.file, sheet.problems.sorted())
+            return
+        items = ipsheet.changes(self.state.data, sheet)
+        if not items:
+            self.notify("nothing to change: the plan already says what the sheet says")
+            return
+        missing = ipsheet.missing_slots(sheet, self.state.profile.slots)
+        note = "; ".join([f"{w.message}" for w in sheet.problems.warnings][:3]
+                         + ([f"the sheet lacks {', '.join(missing)}: kept as they are"] if missing else []))
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                for c in items:
+                    self.state.set(c.path, c.new)
+                self.notify(f"applied {len(items)} changes from {Path(sheet.file).name}; save (Ctrl+S) to keep them")
+                self.wizard.go(self.index)  # the page again, every field showing its new value
+
+        self.app.push_screen(PreviewModal(f"{Path(sheet.file).name} · {sheet.sheet}: {len(items)} changes",
+                                          ipsheet.render_preview(items), note), decided)
+
+    @on(Button.Pressed, "#netcheck")
+    def action_netcheck(self) -> None:
+        self.notify("checking the plan's addresses on the LAN ...", timeout=3)
+        self._netcheck()
+
+    @work(thread=True, exclusive=True, group="netcheck")
+    def _netcheck(self) -> None:
+        import copy
+
+        from ..engine import netcheck
+
+        data = self.app.call_from_thread(copy.deepcopy, self.state.data)  # a copy taken on the UI thread
+        profile = self.state.profile
+        report = netcheck.check(data, profile.node_slots, profile.vip_slots)
+        self.app.call_from_thread(self._netchecked, report)
+
+    def _netchecked(self, report) -> None:
+        from ..engine import netcheck
+
+        self.state.set_network_findings(list(report.problems))
+        self._show_all()
+        severity = "information" if report.ok else ("warning" if report.skipped or report.problems.ok else "error")
+        self.notify(netcheck.summary(report), severity=severity, timeout=10)
+
+
 PAGE_CLASSES: dict[str, type[Page]] = {
-    "welcome": WelcomePage, "site": FormPage, "network": FormPage, "nodes": NodesPage, "ports": PortsPage,
+    "welcome": WelcomePage, "site": FormPage, "network": NetworkPage, "nodes": NodesPage, "ports": PortsPage,
     "ssh": FormPage, "review": ReviewPage, "preflight": PreflightPage, "install": InstallPage, "done": DonePage,
 }
 

@@ -61,6 +61,7 @@ class WizardState:
         self.path = path
         self.dirty = False
         self.validation: validate.Validation = validate.validate_data(self.data, str(path) if path else None)
+        self.network_findings: list[Problem] = []  # the last network check's, at their fields (engine.netcheck)
         self.revalidate()
 
     # -- loading ------------------------------------------------------------------
@@ -95,8 +96,13 @@ class WizardState:
         return [p for p in self.problems.sorted() if p.path and fieldpath.covers(target, tuple(p.path))]
 
     def exact_problems(self, path: str) -> list[Problem]:
+        """The problems at this field: the validator's first, then the last
+        network check's."""
         target = fieldpath.parse(path)
-        return [p for p in self.problems.sorted() if tuple(p.path) == target]
+        return [p for p in [*self.problems.sorted(), *self.network_findings] if tuple(p.path) == target]
+
+    def set_network_findings(self, problems: list[Problem]) -> None:
+        self.network_findings = list(problems)
 
     # -- editing --------------------------------------------------------------------
     def get(self, path: str, default: Any = None) -> Any:
@@ -108,6 +114,8 @@ class WizardState:
             return
         fieldpath.set(self.data, path, value)
         parts = fieldpath.parse(path)
+        # a network finding is about the value it probed: gone once the field (or the subnet) changes
+        self.network_findings = [p for p in self.network_findings if tuple(p.path) != parts and parts != ("network", "subnet")]
         if len(parts) == 3 and parts[0] == "nodes" and parts[2] == "name" and isinstance(old, str):
             self._rename_references(old, value)
         self.dirty = True

@@ -1,6 +1,7 @@
-"""node replace's step graph (no lab): the operation's steps that depend on
-an install step run after the node's install, the others before it; the
-install's steps run on the operation's node only; ids may not clash."""
+"""node replace without a lab: its step graph (the operation's steps that
+depend on an install step run after the node's install, the others before
+it; the install's steps run on the operation's node only; ids may not
+clash) and its words in the Chinese catalogue."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from installer.engine.replace import merge_with_install
 from installer.engine.steps import Step
 from installer.model.problems import ProblemError
+
+from .conftest import repo_root
 
 
 def step(sid: str, deps: tuple[str, ...] = (), nodes: str = "all") -> Step:
@@ -37,3 +40,23 @@ def test_an_operation_step_may_not_reuse_an_install_step_id():
     with pytest.raises(ProblemError) as err:
         merge_with_install([step("db")], [step("db", nodes="target")])
     assert "install step ids too" in str(err.value)
+
+
+def test_every_node_replace_word_has_its_chinese_entry():
+    import ast
+    import re
+
+    po = (repo_root() / "src/installer/locale/zh_CN.po").read_text(encoding="utf-8")
+    entries = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"', po, re.M))
+    wanted = []
+    for path in ("src/installer/cli/node.py", "src/installer/engine/replace.py"):
+        for node in ast.walk(ast.parse((repo_root() / path).read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("t", "m")
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                wanted.append(node.args[0].value)
+    assert len(wanted) > 20
+    for template in wanted:
+        key = template.replace("\\", "\\\\").replace('"', '\\"')
+        assert entries.get(key), template
+        names = sorted(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", template))
+        assert sorted(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", entries[key])) == names, template
