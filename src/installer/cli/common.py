@@ -212,7 +212,7 @@ class RunLog(logging.Handler):
         try:
             runs = self.folder / "runs"
             runs.mkdir(parents=True, exist_ok=True)
-            self.path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.verb}.log"
+            self.path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.verb.replace(' ', '-')}.log"
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self.stream = os.fdopen(fd, "a", encoding="utf-8")
         except OSError:
