@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from installer.lab import Lab, LabError, check_host
+from installer.model.i18n import set_language
 
 TEST_LAB_NAME = "ostest"
 TEST_LAB_SUBNET = "198.18.100.0/24"
@@ -25,6 +26,16 @@ TEST_LAB_SUBNET = "198.18.100.0/24"
 def _no_user_config(monkeypatch):
     """Keep the developer's own lab out of the tests."""
     monkeypatch.delenv("ONSITE_LAB_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Tests read English unless they choose a language (--lang, OnsiteApp(lang=),
+    set_language): a developer's LANG=zh_CN.UTF-8 must not change what the
+    English assertions see, and a Chinese test must not leak into the next."""
+    set_language("en")
+    yield
+    set_language("en")
 
 
 def _need_lab() -> None:
