@@ -120,17 +120,17 @@ class Renderer:
                 self.view = LiveView(op.nodes, [s.id for s in op.steps], {i.key for i in op.instances})
                 self.view.__enter__()
             elif self.view is None:
-                self.plain.line(f"{ev.title} ({ev.index}/{ev.count})")
+                self.plain.line(f"{localized(ev.title)} ({ev.index}/{ev.count})")
         elif isinstance(ev, PhaseFinished):
             if ev.phase == "steps" and self.view is not None or (self.view is not None and ev.status != "done"):
                 self.close()
             if ev.phase in ("preflight",) and self.checks:
                 show_preflight(self.checks)
             if self.view is None and ev.status != "done":
-                self.plain.line(f"{ev.title}: {ev.status}{f' ({ev.note})' if ev.note and ev.status == 'skipped' else ''}")
+                self.plain.line(f"{localized(ev.title)}: {ev.status}{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
         elif isinstance(ev, Notice):
             if self.view is None:
-                print(ev.text, flush=True)
+                print(localized(ev.text), flush=True)
         elif isinstance(ev, CheckResult):
             self.checks.append(ev)
         elif isinstance(ev, VerifyResult):

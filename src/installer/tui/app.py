@@ -314,7 +314,7 @@ class OnsiteApp(App):
         try:
             password = None
             if ssh.get("auth") == "password" and ssh.get("password"):
-                password = secrets_mod.resolve(ssh["password"], f"SSH password for {name}", self.ask_secret_blocking)
+                password = secrets_mod.resolve(ssh["password"], m("SSH password for {node}", node=name), self.ask_secret_blocking)
             port = ssh.get("port", 22)
             if not isinstance(port, int) or isinstance(port, bool):
                 self.call_from_thread(self.notify, t("{node}: the SSH port must be a number (1-65535)", node=name), severity="error")
