@@ -200,6 +200,13 @@ def test_validation_problems_are_english_and_localize_to_chinese():
     assert shown["gateway-outside"][:2] == ("gateway 10.20.31.1 is outside the subnet 10.20.30.0/24", "网关 10.20.31.1 不在子网 10.20.30.0/24 内")
     assert shown["duplicate-address"][1] == "IP4 与 IP2 的地址相同（10.20.30.12）"
     assert shown["duplicate-address"][2] == "每个命名地址都必须不同"
+    # the answer file as text: YAML, types
+    [empty] = validate.validate_text("", "site.yaml").problems
+    assert (empty.message, localized(empty.message)) == ("the file is empty", "文件为空")
+    [dup] = validate.validate_text(BASE.replace("site:\n", "site:\n  name: A\n", 1), "site.yaml").problems
+    assert localized(dup.message) == "键 'name' 在同一段落中出现了两次（第一次在第 3 行）" and dup.line == 4
+    typed = validate.validate_text(BASE.replace("dns: [10.20.30.2]", "dns: {a: 1}"), "site.yaml").problems
+    assert [localized(p.message) for p in typed] == ["应为列表，实际为段落"], [p.message for p in typed]
 
 
 # -- the CLI ----------------------------------------------------------------------------------

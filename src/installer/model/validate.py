@@ -34,7 +34,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import yamlio
-from .i18n import m
+from .i18n import joined, m
 from .plan import POD_SUBNET, SERVICE_SUBNET, Plan
 from .problems import PathPart, Problem, ProblemError, Problems, Severity, format_path, show
 from .profile import Profile, ProfileNotFound, available_profiles, load_profile
@@ -159,7 +159,8 @@ def _capped(validation: Validation, dropped: int = 0) -> Validation:
     items = problems.sorted()
     kept = Problems(items[:MAX_PROBLEMS])
     rest = len(items) - len(kept) + dropped
-    kept.add(Problem(message=f"{rest} more problem{'s' * (rest != 1)} not shown", hint="fix these first, then validate again",
+    kept.add(Problem(message=m("{n} more problems not shown", n=rest) if rest != 1 else m("1 more problem not shown"),
+                     hint=m("fix these first, then validate again"),
                      file=items[0].file, code="more", severity=items[-1].severity))
     return dataclasses.replace(validation, problems=kept)
 
@@ -223,31 +224,31 @@ def _choices_hint(word: str, candidates) -> str:
 
 
 _TYPE_WORDS = {
-    "object": "a section of `key: value` lines",
-    "array": "a list",
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "nothing",
+    "object": m("a section of `key: value` lines"),
+    "array": m("a list"),
+    "string": m("text"),
+    "integer": m("a whole number"),
+    "number": m("a number"),
+    "boolean": m("true or false"),
+    "null": m("nothing"),
 }
 
 
 def _found(value: Any) -> str:
     if value is None:
-        return "nothing"
+        return m("nothing")
     if isinstance(value, bool):
-        return "true/false"
+        return m("true/false")
     if isinstance(value, int):
-        return "a whole number"
+        return m("a whole number")
     if isinstance(value, float):
-        return "a decimal number"
+        return m("a decimal number")
     if isinstance(value, str):
-        return "text"
+        return m("text")
     if isinstance(value, list):
-        return "a list"
+        return m("a list")
     if isinstance(value, dict):
-        return "a section"
+        return m("a section")
     return type(value).__name__
 
 
@@ -275,7 +276,7 @@ _PATTERN_WORDS: dict[str, tuple[str, str]] = {
     "profile": (m("{value} is not a profile name"), m("write the name of a product profile, e.g. reference (`onsite --version` lists them)")),
 }
 
-_SECRET_HINT = (
+_SECRET_HINT = m(
     "answer files never hold secrets; write env:NAME (read from the environment), "
     "file:PATH (a file only you can read) or prompt (asked when needed)"
 )
@@ -314,12 +315,12 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         return
     if v == "type":
         expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
-        hint = f"write {words} here"
+        words = joined(" or ", [_TYPE_WORDS.get(t, t) for t in expected])
+        hint = m("write {expected} here", expected=words)
         if path in ctx.doc.bool_words:
             hint = f"YAML reads `{ctx.doc.bool_words[path]}` as true/false; put it in quotes: \"{ctx.doc.bool_words[path]}\""
         if kind == "secret-ref":
-            ctx.error(path, f"expected a secret reference, found {_found(inst)}", _SECRET_HINT, code="secret")
+            ctx.error(path, m("expected a secret reference, found {found}", found=_found(inst)), _SECRET_HINT, code="secret")
             return
         note = ctx.doc.number_notes.get(path) or (yamlio.number_note(inst) if isinstance(inst, str) else "")
         if note and "integer" in expected:
@@ -338,7 +339,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
     if v == "pattern":
         if kind == "secret-ref":
             # Never echo the value: it is probably a password.
-            ctx.error(path, "a secret is written here in clear", _SECRET_HINT, code="literal-secret")
+            ctx.error(path, m("a secret is written here in clear"), _SECRET_HINT, code="literal-secret")
             return
         what, hint = _PATTERN_WORDS.get(kind or "", (m("{value} has the wrong form"), m("`onsite schema` prints the form this field takes")))
         if on_key:
@@ -366,16 +367,18 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         if v == "minLength":
             ctx.error(path, m("must not be empty"), m("write a value, or remove the line"), code="empty-value")
         else:
-            ctx.error(path, f"is longer than {n} characters", "shorten it", code="too-long")
+            ctx.error(path, m("is longer than {n} characters", n=n), m("shorten it"), code="too-long")
         return
     if v == "uniqueItems":
         dups = [x for x, c in Counter(map(json.dumps, inst)).items() if c > 1]
-        ctx.error(path, f"lists {', '.join(show(json.loads(d)) for d in dups)} more than once", "keep each entry once", code="duplicate")
+        ctx.error(path, m("lists {values} more than once", values=", ".join(show(json.loads(d)) for d in dups)), m("keep each entry once"),
+                  code="duplicate")
         return
     if v in ("anyOf", "oneOf"):
-        ctx.error(path, f"expected text, a whole number or true/false, found {_found(inst)}", "write a single value here", code="type")
+        ctx.error(path, m("expected text, a whole number or true/false, found {found}", found=_found(inst)), m("write a single value here"),
+                  code="type")
         return
-    ctx.error(path, "has a value this installer cannot read", "`onsite schema` prints what each field takes", code="schema")
+    ctx.error(path, m("has a value this installer cannot read"), m("`onsite schema` prints what each field takes"), code="schema")
 
 
 # --------------------------------------------------------------------------
@@ -629,11 +632,11 @@ class _Semantics:
                 continue
             seen_names[v.name] = i
             if spec is None:
-                self.ctx.error(("vips", i, "name"), f"unknown VIP {show(v.name)}", _choices_hint(v.name, self.p.vips), code="unknown-vip")
+                self.ctx.error(("vips", i, "name"), m("unknown VIP {name}", name=show(v.name)), _choices_hint(v.name, self.p.vips), code="unknown-vip")
                 continue
             slot = self.p.slots.get(v.address)
             if slot is None:
-                self.ctx.error(("vips", i, "address"), f"{v.address} is not on the IP sheet",
+                self.ctx.error(("vips", i, "address"), m("{slot} is not on the IP sheet", slot=v.address),
                                f"VIP addresses are {', '.join(self.p.vip_slots)}", code="unknown-slot")
             elif slot.kind != "vip":
                 self.ctx.error(("vips", i, "address"), f"{v.address} is a node's address ({slot.title}); a VIP is never a node's own address",
@@ -674,8 +677,8 @@ class _Semantics:
                                            f"give {b} a priority below {lowest}", code="backup-priority")
         for name, spec in self.p.vips.items():
             if name not in seen_names:
-                self.ctx.error(("vips",), f"VIP {name} ({spec.title}, {spec.slot}) is not configured",
-                               f"add a vips entry with `name: {name}` and `address: {spec.slot}`", code="missing-vip")
+                self.ctx.error(("vips",), m("VIP {name} ({title}, {slot}) is not configured", name=name, title=spec.title, slot=spec.slot),
+                               m("add a vips entry with `name: {name}` and `address: {slot}`", name=name, slot=spec.slot), code="missing-vip")
 
     # components and their settings
     def check_components(self) -> None:
