@@ -109,6 +109,10 @@ def _snapshot(page, size, snap_compare, runner_bundle, lang: str) -> bool:
         for field in app.screen.query("Input"):
             field.cursor_blink = False
         await pilot.pause()
+        # A blinking cursor is drawn or not by the clock: on a loaded machine the
+        # blink timer fires before the picture is taken. Steady, it is always drawn.
+        for widget in app.screen.query("Input"):
+            widget.cursor_blink = False
         if page == "preflight":
             _feed_preflight(app.screen)
         elif page == "install":
