@@ -143,8 +143,8 @@ def _validate_document(doc: yamlio.Document, ctx: _Context) -> Validation:
     try:
         profile = load_profile(profile_name)
     except ProfileNotFound:
-        ctx.error(("site", "profile"), f"unknown product profile {show(profile_name)}",
-                  _did_you_mean(profile_name, available_profiles()) or f"available: {', '.join(available_profiles())}",
+        ctx.error(("site", "profile"), m("unknown product profile {name}", name=show(profile_name)),
+                  _did_you_mean(profile_name, available_profiles()) or m("available: {names}", names=", ".join(available_profiles())),
                   code="unknown-profile")
         return Validation(problems=ctx.problems, document=doc)
     plan = Plan.from_data(doc.data, profile)
@@ -318,7 +318,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         words = joined(" or ", [_TYPE_WORDS.get(t, t) for t in expected])
         hint = m("write {expected} here", expected=words)
         if path in ctx.doc.bool_words:
-            hint = f"YAML reads `{ctx.doc.bool_words[path]}` as true/false; put it in quotes: \"{ctx.doc.bool_words[path]}\""
+            hint = m("YAML reads `{word}` as true/false; put it in quotes: \"{word}\"", word=ctx.doc.bool_words[path])
         if kind == "secret-ref":
             ctx.error(path, m("expected a secret reference, found {found}", found=_found(inst)), _SECRET_HINT, code="secret")
             return
@@ -329,8 +329,8 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         ctx.error(path, m("expected {expected}, found {found}", expected=words, found=_found(inst)), hint, code="type")
         return
     if v == "const":
-        ctx.error(path, f"must be {json.dumps(err.validator_value)}, found {show(inst)}",
-                  "this installer reads answer files of version 1", code="version")
+        ctx.error(path, m("must be {expected}, found {value}", expected=json.dumps(err.validator_value), value=show(inst)),
+                  m("this installer reads answer files of version 1"), code="version")
         return
     if v == "enum":
         allowed = [str(x) for x in err.validator_value]
@@ -358,9 +358,15 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
         return
     if v in ("minItems", "maxItems"):
         n = err.validator_value
-        word = "at least" if v == "minItems" else "at most"
-        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}",
-                  "remove entries" if v == "maxItems" else "add entries", code="count")
+        has = len(inst)
+        if v == "maxItems":
+            need = m("the list needs at most 1 entry, it has {has}", has=has) if n == 1 else \
+                m("the list needs at most {n} entries, it has {has}", n=n, has=has)
+        else:
+            need = m("the list needs at least 1 entry, it has {has}", has=has) if n == 1 else \
+                m("the list needs at least {n} entries, it has {has}", n=n, has=has)
+        ctx.error(path, need,
+                  m("remove entries") if v == "maxItems" else m("add entries"), code="count")
         return
     if v in ("minLength", "maxLength"):
         n = err.validator_value
@@ -490,8 +496,8 @@ class _Semantics:
                     addr = ipaddress.IPv4Address(server)
                 except ValueError:
                     if server.rstrip(".").rsplit(".", 1)[-1].isdigit():
-                        self.ctx.error(("network", kind, j), f"{show(server)} is neither an IPv4 address nor a host name",
-                                       "an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number",
+                        self.ctx.error(("network", kind, j), m("{value} is neither an IPv4 address nor a host name", value=show(server)),
+                                       m("an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number"),
                                        code="pattern")
                     continue  # a host name
                 bad = _server_address_problem(addr, net)
@@ -535,8 +541,8 @@ class _Semantics:
         seen: dict[ipaddress.IPv4Address, str] = {}
         for slot, a in self.addr.items():
             if slot not in self.p.slots:
-                self.ctx.error(("ips", slot), f"{slot} is not on the IP sheet of profile {self.p.name}",
-                               f"the sheet names {', '.join(self.p.slots)}", code="unknown-slot")
+                self.ctx.error(("ips", slot), m("{slot} is not on the IP sheet of profile {profile}", slot=slot, profile=self.p.name),
+                               m("the sheet names {slots}", slots=", ".join(self.p.slots)), code="unknown-slot")
             if self.net is not None and a not in self.net:
                 self.ctx.error(("ips", slot), m("{slot} ({address}) is outside the subnet {subnet}", slot=slot, address=a, subnet=self.net),
                                m("all six addresses are in the nodes' subnet"), code="outside-subnet")
@@ -561,9 +567,10 @@ class _Semantics:
         for i, n in enumerate(self.plan.nodes):
             key = n.name.lower()
             if key in RESERVED_NAMES or key.isdigit():
-                self.ctx.error(("nodes", i, "name"), f"{show(n.name)} cannot be a node's name: "
-                               + ("it is all digits, which tools read as an address" if key.isdigit() else "it names this machine itself"),
-                               "give the node its real hostname, e.g. node1", code="reserved-name")
+                self.ctx.error(("nodes", i, "name"),
+                               m("{name} cannot be a node's name: it is all digits, which tools read as an address", name=show(n.name))
+                               if key.isdigit() else m("{name} cannot be a node's name: it names this machine itself", name=show(n.name)),
+                               m("give the node its real hostname, e.g. node1"), code="reserved-name")
             if key in names:
                 self.ctx.error(("nodes", i, "name"), m("node name {name} is used twice (also nodes[{other}])", name=show(n.name),
                                                        other=names[key]),
@@ -628,7 +635,8 @@ class _Semantics:
         for i, v in enumerate(self.plan.vips):
             spec = self.p.vips.get(v.name)
             if v.name in seen_names:
-                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", "keep one entry per VIP", code="duplicate-vip")
+                self.ctx.error(("vips", i, "name"), m("VIP {name} is configured twice", name=show(v.name)), m("keep one entry per VIP"),
+                               code="duplicate-vip")
                 continue
             seen_names[v.name] = i
             if spec is None:
