@@ -277,3 +277,23 @@ def test_every_field_label_fits_its_fixed_width_column(lang):
     labels += [t("Answer file"), t("New port")]
     wide = [(label, cell_len(label)) for label in labels if cell_len(label) > LABEL_CELLS]
     assert not wide
+
+
+def test_an_ssh_failure_is_english_and_localizes_to_chinese():
+    """A real refused connection (a port nothing listens on) through the real transport."""
+    import socket
+
+    from installer.remote.connections import transport_problem
+    from installer.remote.ssh_paramiko import connect
+    from installer.remote.transport import Endpoint, TransportError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(TransportError) as caught:
+        connect(Endpoint(node="node1", host="127.0.0.1", port=port, auth="agent"), connect_timeout=5)
+    p = transport_problem(caught.value)
+    assert (p.code, p.message) == ("ssh-refused", f"127.0.0.1:{port} refused the connection: nothing listens there")
+    set_language("zh_CN")
+    assert p.render(localize=True) == (f"节点 node1: 错误: 127.0.0.1:{port} 拒绝连接：该端口没有服务在监听\n"
+                                       "    提示: 请检查节点上 sshd 是否在运行，以及 SSH 端口是否正确")
