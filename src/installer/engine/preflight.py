@@ -183,7 +183,10 @@ def _server_checks(n: str, sf: ServerFacts, emit) -> None:
     """The node's SSH server and login as found, and what each means."""
     if sf.session_limit is not None and sf.session_limit < 4:
         emit(n, "sessions", "warn",
-             m("sshd allows {count} session(s) per connection (MaxSessions): onsite opens more connections to this node "
+             m("sshd allows 1 session per connection (MaxSessions): onsite opens more connections to this node "
+               "(up to 4) and queues the rest, so steps that run side by side may wait for a free session; nothing fails "
+               "because of it") if sf.session_limit == 1 else
+             m("sshd allows {count} sessions per connection (MaxSessions): onsite opens more connections to this node "
                "(up to 4) and queues the rest, so steps that run side by side may wait for a free session; nothing fails "
                "because of it", count=sf.session_limit),
              m("nothing to do; a higher MaxSessions on the node lets steps start sooner"))
