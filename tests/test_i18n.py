@@ -297,3 +297,24 @@ def test_an_ssh_failure_is_english_and_localizes_to_chinese():
     set_language("zh_CN")
     assert p.render(localize=True) == (f"节点 node1: 错误: 127.0.0.1:{port} 拒绝连接：该端口没有服务在监听\n"
                                        "    提示: 请检查节点上 sshd 是否在运行，以及 SSH 端口是否正确")
+
+
+def test_the_chinese_pictures_at_80x24_show_every_footer_key_whole():
+    """The footer does not wrap: at 80 columns too many or too long key names
+    cut the last ones, and the command palette's, right-aligned, goes first.
+    The committed pictures (tests/__snapshots__, compared with the app by
+    test_wizard_snapshots.py) keep the whole footer on every page."""
+    import html
+    import re
+
+    folder = repo_root() / "tests" / "__snapshots__" / "test_wizard_snapshots"
+    pictures = sorted(folder.glob("test_page_snapshot_zh_cn[[]*-80x24[]].svg"))
+    assert len(pictures) == 10
+    for svg in pictures:
+        rows: dict[int, list[tuple[float, str]]] = {}
+        for x, line, text in re.findall(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+                                        r'clip-path="url\(#terminal-line-(\d+)\)">([^<]*)</text>', svg.read_text(encoding="utf-8")):
+            rows.setdefault(int(line), []).append((float(x), html.unescape(text).replace("\xa0", " ")))
+        footer = "".join(text for _, text in sorted(rows[23]))
+        assert footer.rstrip().endswith("▏^p 命令"), (svg.name, footer)
+        assert "esc 返回" in footer and "^q 退出" in footer, (svg.name, footer)

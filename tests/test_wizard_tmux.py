@@ -27,7 +27,7 @@ from .conftest import repo_root
 
 pytestmark = pytest.mark.lab
 
-FOOTER = ("esc 上一步", "^n 下一步", "f1 帮助", "^s 保存", "^q 退出")
+FOOTER = ("esc 返回", "^n 下一步", "f1 帮助", "^s 保存", "^q 退出", "▏^p 命令")  # the last is right-aligned: a full line cuts it first
 
 
 class Tmux:
@@ -110,12 +110,13 @@ def test_the_wizard_in_chinese_in_a_real_80x24_terminal_from_welcome_to_done(sit
 
     _page(tmux, 1, "欢迎", "规划、检查并安装一个站点。", "新建规划", "应答文件", "打开应答文件")
     tmux.keys("Enter")  # the file given is open to open: the Open button has the focus
-    _page(tmux, 7, "检查规划", "上一步", "保存并检查节点", "规划有效", "VIP：", "应答文件：")
+    _page(tmux, 7, "检查规划", "返回", "保存并检查节点", "规划有效", "个节点 · VIP", "应答文件：",
+          footer=(*FOOTER, "r 重新读取安装包"))
 
     # every planning page, backwards with Esc, then forwards with Ctrl+N
     back = [
-        (6, "SSH 访问", ("用户", "端口", "登录方式", "密钥文件", "密码引用", "测试连接", "上一步", "下一步")),
-        (5, "端口", ("组件", "端口", "协议", "端口号", "节点", "上一步", "下一步")),
+        (6, "SSH 访问", ("用户", "端口", "登录方式", "密钥文件", "密码引用", "测试连接", "返回", "下一步")),
+        (5, "端口", ("组件", "端口", "协议", "端口号", "节点", "返回", "下一步")),
         (4, "节点与角色", ("名称", "网卡", "角色（空格切换）", "角色", "数量", "(恰好 3 个)")),
         (3, "网络与 IP 规划", ("子网", "网关", "DNS 服务器", "NTP 服务器", "IP 表", "建议地址", "网络/前缀，例如 10.20.30.0/24")),
         (2, "站点与产品", ("站点名称", "产品配置", "备注", "一行，例如 Campus North")),
@@ -137,10 +138,10 @@ def test_the_wizard_in_chinese_in_a_real_80x24_terminal_from_welcome_to_done(sit
     if tmux.wait_any("8/10 · 预检", "保存应答文件") == "保存应答文件":
         tmux.wait("保存应答文件", "保存到哪里？密钥从不写入文件，只写引用。", "确定", "取消")
         tmux.keys("Enter")
-    _page(tmux, 8, "预检", "节点", "检查项", "结果", "详情", "可以安装", "安装", timeout=120)
+    _page(tmux, 8, "预检", "节点", "ssh", "可以安装（", "项检查通过", "安装", footer=(*FOOTER, "r 重查", "n 重查本节点"), timeout=120)
     tmux.keys("C-n")
     _page(tmux, 9, "安装", "个步骤 ·", "p 暂停，a 中止", "步骤", footer=(*FOOTER, "p 暂停", "a 中止"), timeout=30)
-    _page(tmux, 10, "完成", "已安装：运行了 33 个步骤", "要使用的地址", "应答文件：", "生成支持包", "上一步", "退出", timeout=180)
+    _page(tmux, 10, "完成", "已安装：运行了 33 个步骤", "要使用的地址", "应答文件：", "生成支持包", "返回", "退出", timeout=180)
     tmux.keys("C-n")  # Quit
     tmux.wait("onsite-exit=0", what="the wizard to exit 0", timeout=20)
     for shot in tmux.shots:  # nothing English left on a page but names and values
