@@ -27,7 +27,7 @@ from .conftest import repo_root
 
 pytestmark = pytest.mark.lab
 
-FOOTER = ("esc 返回", "^n 下一步", "f1 帮助", "^s 保存", "^q 退出", "▏^p 命令")  # the last is right-aligned: a full line cuts it first
+FOOTER = ("esc 返回", "^n 下一步", "f1 帮助", "f12 按键", "^s 保存", "^q 退出")
 
 
 class Tmux:
