@@ -124,8 +124,8 @@ def test_the_wizard_in_chinese_in_a_real_80x24_terminal_from_welcome_to_done(sit
     for index, title, labels in back:
         tmux.keys("Escape")
         _page(tmux, index, title, *labels)
-    tmux.keys("F1")
-    tmux.wait("站点名称（按客户的叫法）以及要部署的产品。", "关闭", what="the help of the page")
+    tmux.keys("F1")  # on the focused field (the site's name): what it means, what is allowed, an example
+    tmux.wait("站点名称", "允许：", "示例：Campus North", "字段：site.name", "关闭", what="the help of the field")
     tmux.keys("Escape")  # (a key right after Esc would make tmux read Meta+key: wait for the help to close)
     tmux.wait_gone("关闭")
     for index, title, _labels in reversed(back[:-1]):

@@ -200,7 +200,7 @@ class Page(Screen):
                 break
         if row is not None:
             slot = self.state.profile.slots.get(row.path.removeprefix("ips.")) if row.path.startswith("ips.") else None
-            self.app.push_screen(FieldHelpModal(row.path, row.field.label, row.field.help, slot.title if slot else ""))
+            self.app.push_screen(FieldHelpModal(row.path, t(row.field.label), row.field.help, slot.title if slot else ""))
             return
         self.app.push_screen(MessageModal(t(self.page.title), t(self.page.help) + "\n\n" + t("F1 on a field: what it means. F12: every key.")))
 
@@ -1312,8 +1312,9 @@ class NetworkPage(FormPage):
                 self._read_sheet(value.strip())  # a sheet reads in well under a second: the preview is the answer
 
         start = str(self.state.path.parent) + "/" if self.state.path else ""
-        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv: the first sheet with "
-                                        "a header such as IP地址 / IP address, or PATH#SHEET for another.", start), chosen)
+        self.app.push_screen(InputModal(t("Import IP sheet"), t("The network team's sheet, .xlsx or .csv: the first sheet with "
+                                                                "a header such as IP地址 / IP address, or PATH#SHEET for another."),
+                                        start), chosen)
 
     @work(thread=True, exclusive=True, group="ip-sheet")
     def _read_sheet(self, path: str) -> None:
@@ -1334,9 +1335,10 @@ class NetworkPage(FormPage):
     def _sheet_refused(self, path: str, problems: list[Problem]) -> None:
         from .modals import MessageModal
 
-        text = "\n".join(f"{p.message}" + (f"\n  {p.hint}" if p.hint else "") for p in problems[:12])
+        text = "\n".join(localized(p.message) + (f"\n  {localized(p.hint)}" if p.hint else "") for p in problems[:12])
         more = len(problems) - 12
-        self.app.push_screen(MessageModal(f"Not imported: {path}", text + (f"\n... and {more} more" if more > 0 else "")))
+        self.app.push_screen(MessageModal(t("Not imported: {path}", path=path),
+                                          text + ("\n" + t("... and {n} more", n=more) if more > 0 else "")))
 
     def _sheet_read(self, sheet) -> None:
         from ..model import ipsheet
@@ -1347,25 +1349,25 @@ class NetworkPage(FormPage):
             return
         items = ipsheet.changes(self.state.data, sheet)
         if not items:
-            self.notify("nothing to change: the plan already says what the sheet says")
+            self.notify(t("nothing to change: the plan already says what the sheet says"))
             return
         missing = ipsheet.missing_slots(sheet, self.state.profile.slots)
-        note = "; ".join([f"{w.message}" for w in sheet.problems.warnings][:3]
-                         + ([f"the sheet lacks {', '.join(missing)}: kept as they are"] if missing else []))
+        note = "; ".join([localized(w.message) for w in sheet.problems.warnings][:3]
+                         + ([t("the sheet lacks {slots}: kept as they are", slots=", ".join(missing))] if missing else []))
 
         def decided(yes: bool | None) -> None:
             if yes:
                 for c in items:
                     self.state.set(c.path, c.new)
-                self.notify(f"applied {len(items)} changes from {Path(sheet.file).name}; save (Ctrl+S) to keep them")
+                self.notify(t("applied {n} changes from {file}; save (Ctrl+S) to keep them", n=len(items), file=Path(sheet.file).name))
                 self.wizard.go(self.index)  # the page again, every field showing its new value
 
-        self.app.push_screen(PreviewModal(f"{Path(sheet.file).name} · {sheet.sheet}: {len(items)} changes",
+        self.app.push_screen(PreviewModal(t("{file} · {sheet}: {n} changes", file=Path(sheet.file).name, sheet=sheet.sheet, n=len(items)),
                                           ipsheet.render_preview(items), note), decided)
 
     @on(Button.Pressed, "#netcheck")
     def action_netcheck(self) -> None:
-        self.notify("checking the plan's addresses on the LAN ...", timeout=3)
+        self.notify(t("checking the plan's addresses on the LAN ..."), timeout=3)
         self._netcheck()
 
     @work(thread=True, exclusive=True, group="netcheck")
@@ -1385,7 +1387,7 @@ class NetworkPage(FormPage):
         self.state.set_network_findings(list(report.problems))
         self._show_all()
         severity = "information" if report.ok else ("warning" if report.skipped or report.problems.ok else "error")
-        self.notify(netcheck.summary(report), severity=severity, timeout=10)
+        self.notify(localized(netcheck.summary(report)), severity=severity, timeout=10)
 
 
 PAGE_CLASSES: dict[str, type[Page]] = {
