@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from installer.lab import Lab, LabError, check_host
+from installer.model.i18n import language_of, set_language
 
 TEST_LAB_NAME = "ostest"
 TEST_LAB_SUBNET = "198.18.100.0/24"
@@ -25,6 +26,21 @@ TEST_LAB_SUBNET = "198.18.100.0/24"
 def _no_user_config(monkeypatch):
     """Keep the developer's own lab out of the tests."""
     monkeypatch.delenv("ONSITE_LAB_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Tests read English unless they choose a language (--lang, OnsiteApp(lang=),
+    set_language, or an environment of their own): a developer's
+    LANG=zh_CN.UTF-8 must not change what the English assertions see (main()
+    follows the environment when --lang is not given), and a Chinese test
+    must not leak into the next."""
+    if language_of(os.environ.get("LC_ALL")) != "en":
+        monkeypatch.delenv("LC_ALL")
+    monkeypatch.setenv("LC_MESSAGES", "C.UTF-8")
+    set_language("en")
+    yield
+    set_language("en")
 
 
 def _need_lab() -> None:

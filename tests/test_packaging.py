@@ -112,5 +112,6 @@ def test_the_wheel_is_built_from_the_sdist_and_holds_exactly_the_package_and_its
     expected |= {f"installer/_data/{f}" for f in files if f.split("/")[0] in ("schemas", "screens", "bundles")}
     assert names - dist_info == expected, (sorted((names - dist_info) - expected), sorted(expected - (names - dist_info)))
     assert not [n for n in names if n.endswith((".key", ".tar.gz", ".deb", ".pyc", ".tar")) or "id_ed25519" in n or "/payload/" in n]
-    assert {"installer/__init__.py", "installer/_data/schemas/answer-file.v1.schema.json", "installer/_data/bundles/base/bundle.yaml"} <= names
+    assert {"installer/__init__.py", "installer/_data/schemas/answer-file.v1.schema.json", "installer/_data/bundles/base/bundle.yaml",
+            "installer/locale/zh_CN.po"} <= names  # the Chinese catalogue (installer.model.i18n)
     assert any(n.endswith("entry_points.txt") for n in dist_info)

@@ -8,7 +8,10 @@ patroni_leader() {
 }
 
 # "STREAMING SYNC": how many standbys stream from the leader, and how many
-# of them a commit waits for (asked on the leader itself).
+# of them a commit waits for (asked on the leader itself). A replica being
+# cloned shows as a second walsender named pg_basebackup while its copy
+# runs: not a standby yet (node replace clones a new member into a running
+# cluster, and counting it let the ready step pass too early).
 patroni_standbys() {
     local leader
     leader=$(patroni_leader)
@@ -17,7 +20,7 @@ patroni_standbys() {
         psql -h "$leader" -p "$ONSITE_PORT_PATRONI_POSTGRES" -U postgres -d postgres -AtF ' ' -c \
         "select count(*) filter (where state = 'streaming'),
                 count(*) filter (where state = 'streaming' and sync_state in ('sync', 'quorum'))
-         from pg_stat_replication"
+         from pg_stat_replication where application_name <> 'pg_basebackup'"
 }
 
 # Every standby streams and, with synchronous_mode, one of them is

@@ -5,6 +5,10 @@ set -euo pipefail
 site=$(one_line site.name "$ONSITE_SITE")
 token=$(yaml_str site.name "onsite-$ONSITE_SITE")
 client=$ONSITE_PORT_ETCD_CLIENT peer=$ONSITE_PORT_ETCD_PEER
+# A node put back by `onsite node replace` joins the running cluster (the
+# survivors added it as a member first); the marker stays with its data.
+state=new
+[ ! -e /var/lib/onsite/state/etcd-join-existing ] || state=existing
 members=()
 for n in $(role_nodes etcd); do members+=("$n=http://$(node_address "$n"):$peer"); done
 cat <<CONF
@@ -17,7 +21,7 @@ initial-advertise-peer-urls: http://$ONSITE_NODE_ADDRESS:$peer
 advertise-client-urls: http://$ONSITE_NODE_ADDRESS:$client
 initial-cluster: $(join , "${members[@]}")
 initial-cluster-token: $token
-initial-cluster-state: new
+initial-cluster-state: $state
 # Patroni talks to etcd's v2 API: Debian's etcd 3.4 is built without the v3
 # gRPC gateway (HTTP/JSON) that Patroni's etcd3 client needs.
 enable-v2: true

@@ -13,7 +13,7 @@ if [ -n "$leader" ] && [ "$(count_of "$leader")" = 1 ]; then
         psql -XAt -h "$leader" -p "$ONSITE_PORT_PATRONI_POSTGRES" -U postgres -d postgres -c \
         "select application_name, state, sync_state,
                 coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint
-         from pg_stat_replication order by 1" 2>/dev/null)
+         from pg_stat_replication where application_name <> 'pg_basebackup' order by 1" 2>/dev/null)
 fi
 python3 - "$leader" "$(( $(count_of "$(role_nodes postgres)") - 1 ))" "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE" "$rows" <<'PY'
 import json, sys

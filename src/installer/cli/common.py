@@ -30,6 +30,7 @@ from typing import TextIO
 from .. import __version__
 from ..engine import bundle
 from ..model import answerfile, crashlog, validate
+from ..model.i18n import localized, m, t
 from ..model.problems import Problem, ProblemError, Problems, clean
 from ..remote.transport import Endpoint
 
@@ -93,11 +94,16 @@ def print_problems(problems: Problems | list, fmt: str = "text", out: TextIO | N
         out.write("\n")
         return
     for p in items:
-        out.write(p.render() + "\n")
+        out.write(p.render(localize=True) + "\n")  # in the deployer's language; --format json stays English
     if summary:
         e, w = len(problems.errors), len(problems.warnings)
         if e or w:
-            out.write(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}\n")
+            out.write(counted(e, "{n} error", "{n} errors") + ", " + counted(w, "{n} warning", "{n} warnings") + "\n")
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """`one` or `many` (each with {n}), translated: "1 error", "3 errors"."""
+    return t(one, n=n) if n == 1 else t(many, n=n)
 
 
 def load_valid(path: str, fmt: str = "text") -> validate.Validation | int:
@@ -121,9 +127,9 @@ def crash_log(exc: BaseException) -> str:
 
 def prompt(label: str) -> str:
     if not sys.stdin.isatty():
-        raise ProblemError(Problem(message=f"{label} is needed but there is no terminal to ask on",
-                                   hint="use an env:NAME or file:PATH reference for unattended runs", code="secret"))
-    return getpass.getpass(f"{label}: ")
+        raise ProblemError(Problem(message=m("{label} is needed but there is no terminal to ask on", label=label),
+                                   hint=m("use an env:NAME or file:PATH reference for unattended runs"), code="secret"))
+    return getpass.getpass(f"{localized(label)}: ")
 
 
 class Pinning:
@@ -214,7 +220,7 @@ class RunLog(logging.Handler):
         try:
             runs = self.folder / "runs"
             runs.mkdir(parents=True, exist_ok=True)
-            self.path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.verb}.log"
+            self.path = runs / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{self.verb.replace(' ', '-')}.log"
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self.stream = os.fdopen(fd, "a", encoding="utf-8")
         except OSError:
@@ -275,11 +281,11 @@ def pin(args, loaded, factory: Pinning) -> None:
     plan, profile = loaded.plan, loaded.profile
     for node, fp in sorted(factory.new_keys.items()):
         plan.node(node).ssh.host_key = fp
-        say(f"pinned host key of {node}: {fp}")
+        say(t("pinned host key of {node}: {fingerprint}", node=node, fingerprint=fp))
     path = Path(args.file)
     shutil.copy2(path, path.with_suffix(path.suffix + ".bak"))
     answerfile.write(plan, path, profile)
-    say(f"host keys pinned in {path} (previous version: {path.name}.bak)")
+    say(t("host keys pinned in {path} (previous version: {backup})", path=path, backup=f"{path.name}.bak"))
 
 
 def find_bundles(args) -> list[bundle.Bundle]:
@@ -299,12 +305,12 @@ def ctrl_c(stop, abort=None, what: str = "the operation"):
     def on_sigint(signum, frame):
         presses[0] += 1
         if presses[0] == 1:
-            print(f"\nstopping {what}: running work finishes at a safe point, nothing new starts "
-                  "(Ctrl-C again to abort)", file=sys.stderr, flush=True)
+            print("\n" + t("stopping {what}: running work finishes at a safe point, nothing new starts "
+                           "(Ctrl-C again to abort)", what=t(what)), file=sys.stderr, flush=True)
             stop()
         elif presses[0] == 2 and abort is not None:
-            print("\naborting: running steps are stopped on their nodes and marked unknown "
-                  "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+            print("\n" + t("aborting: running steps are stopped on their nodes and marked unknown "
+                           "(Ctrl-C again to quit at once)"), file=sys.stderr, flush=True)
             abort()
         else:
             raise KeyboardInterrupt

@@ -40,11 +40,12 @@ from ..engine.lifecycle import Lifecycle, Outcome
 from ..engine.lock import command_line
 from ..engine.verify import MARK
 from ..model import validate
-from ..model.i18n import t
+from ..model.i18n import localized, t
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
     Pinning,
+    counted,
     ctrl_c,
     load_valid,
     log,
@@ -120,17 +121,17 @@ class Renderer:
                 self.view = LiveView(op.nodes, [s.id for s in op.steps], {i.key for i in op.instances})
                 self.view.__enter__()
             elif self.view is None:
-                self.plain.line(f"{ev.title} ({ev.index}/{ev.count})")
+                self.plain.line(f"{localized(ev.title)} ({ev.index}/{ev.count})")
         elif isinstance(ev, PhaseFinished):
             if ev.phase == "steps" and self.view is not None or (self.view is not None and ev.status != "done"):
                 self.close()
             if ev.phase in ("preflight",) and self.checks:
                 show_preflight(self.checks)
             if self.view is None and ev.status != "done":
-                self.plain.line(f"{ev.title}: {ev.status}{f' ({ev.note})' if ev.note and ev.status == 'skipped' else ''}")
+                self.plain.line(f"{localized(ev.title)}: {ev.status}{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
         elif isinstance(ev, Notice):
             if self.view is None:
-                print(ev.text, flush=True)
+                print(localized(ev.text), flush=True)
         elif isinstance(ev, CheckResult):
             self.checks.append(ev)
         elif isinstance(ev, VerifyResult):
@@ -151,25 +152,27 @@ class Renderer:
 def show_preflight(results: list[CheckResult]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
-    table = Table(title="preflight", show_lines=False)
-    for col in ("node", "check", "result", "detail"):
+    table = Table(title=t("preflight"), show_lines=False)
+    for col in (t("node"), t("check"), t("result"), t("detail")):
         table.add_column(col, overflow="fold")
     for r in sorted(results, key=lambda r: (r.node, r.check)):
-        detail = r.detail + (f"\n→ {r.hint}" if r.hint and r.status != "ok" else "")
-        table.add_row(r.node, r.check, f"[{events.colour(r.status)}]{r.status}[/]", detail)
+        detail = localized(r.detail) + (f"\n→ {localized(r.hint)}" if r.hint and r.status != "ok" else "")
+        table.add_row(r.node, r.check, Text(t(r.status), style=events.colour(r.status)), Text(detail))
     console.print(table)
     blockers = [r for r in results if r.status == "fail"]
     if not blockers:
-        console.print(f"preflight: {len(results)} checks passed on {len({r.node for r in results})} nodes")
+        console.print(t("preflight: {checks} checks passed on {nodes} nodes", checks=len(results), nodes=len({r.node for r in results})),
+                      markup=False)
         return
     # The blockers once more, unfolded: what to fix, where, and how.
-    console.print(f"{len(blockers)} blocker{'s' * (len(blockers) != 1)}:")
+    console.print(counted(len(blockers), "{n} blocker:", "{n} blockers:"), markup=False)
     for r in blockers:
-        console.print(f"  {r.node}: {r.check}: {r.detail}", soft_wrap=True, markup=False)
+        console.print(f"  {r.node}: {r.check}: {localized(r.detail)}", soft_wrap=True, markup=False)
         if r.hint:
-            console.print(f"    → {r.hint}", soft_wrap=True, markup=False)
+            console.print(f"    → {localized(r.hint)}", soft_wrap=True, markup=False)
 
 
 def journal_dir(args, plan) -> Path:
@@ -278,12 +281,12 @@ def _report(args, outcome: Outcome, verb: str) -> int:
         return outcome.exit_code
     problems = outcome.problems
     if outcome.phase == "preflight" and all(p.code.startswith("preflight-") for p in problems):
-        print(f"{verb}: stopped at preflight; nothing was installed", file=sys.stderr)
+        print(t("{verb}: stopped at preflight; nothing was installed", verb=verb), file=sys.stderr)
     else:
         print_problems(problems, out=sys.stderr, summary=False)
-    op_tail = {"steps": "fix the cause, then continue with: onsite install --resume " + args.file}
+    op_tail = {"steps": t("fix the cause, then continue with: onsite install --resume {file}", file=args.file)}
     if outcome.status == "interrupted":
-        print(f"{verb} interrupted; continue with: onsite install --resume {args.file}", file=sys.stderr)
+        print(t("{verb} interrupted; continue with: onsite install --resume {file}", verb=verb, file=args.file), file=sys.stderr)
     elif outcome.phase in op_tail:
         print(op_tail[outcome.phase], file=sys.stderr)
     return outcome.exit_code
@@ -306,10 +309,12 @@ def cmd_install(args) -> int:
     if machine_output(args):
         return outcome.exit_code
     if outcome.ok and op.run_outcome is not None and not args.dry_run:
-        print(f"\ninstall complete: {op.run_outcome.ran} steps ran, {op.run_outcome.skipped} already in place")
+        print("\n" + t("install complete: {ran} steps ran, {skipped} already in place", ran=op.run_outcome.ran,
+                       skipped=op.run_outcome.skipped))
     if op.run_outcome is not None:
         for f in op.run_outcome.failures:
-            print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
+            print("\n" + t("FAILED: step {step} on node {node}: {message}", step=f.step, node=f.node, message=f.message)
+                  + "\n" + t("log: {log}", log=f.log), file=sys.stderr)
             for line in f.tail:
                 print(f"  | {line}", file=sys.stderr)
     return _report(args, outcome, "install")
@@ -369,7 +374,7 @@ def cmd_preflight(args) -> int:
     outcome = drive(args, loaded, preflight_lifecycle(), op, factory, live=False, verb="preflight")
     _emit_document(args, "preflight", op, outcome)
     if outcome.ok and not machine_output(args):
-        print("ready to install")
+        print(t("ready to install"))
     return _report(args, outcome, "preflight")
 
 

@@ -1,4 +1,4 @@
-"""`onsite lab up|down|status`: the front end of installer.lab."""
+"""`onsite lab up|down|reset|status`: the front end of installer.lab."""
 
 from __future__ import annotations
 
@@ -51,6 +51,24 @@ def cmd_down(args) -> int:
     return 0
 
 
+def cmd_reset(args) -> int:
+    lab = _lab(args)
+    if not lab.nodes:
+        raise _fail(LabError(f"no lab {lab.name} is up", "run `onsite lab up` first"))
+    t0 = time.monotonic()
+    try:
+        old = lab.node(args.node).host_key
+        n = lab.reset(args.node)
+    except LabError as exc:
+        raise _fail(exc) from None
+    print(f"lab reset: {n.name} ({n.address}) is a fresh server in {time.monotonic() - t0:.1f} s: processes stopped, "
+          "disk wiped, new host key")
+    print(f"  host key was {old}")
+    print(f"  host key now {n.host_key}")
+    print(f"next:        onsite node replace {lab.answer_file} {n.name}")
+    return 0
+
+
 def cmd_status(args) -> int:
     lab = _lab(args)
     rows = lab.status()
@@ -98,6 +116,11 @@ def add_commands(sub) -> None:
     p = lab_sub.add_parser("down", help="remove everything the lab made")
     common(p)
     p.set_defaults(func=cmd_down)
+
+    p = lab_sub.add_parser("reset", help="reinstall one node as a fresh server (empty disk, new host key)")
+    p.add_argument("node", help="the node's name, e.g. node2")
+    common(p)
+    p.set_defaults(func=cmd_reset)
 
     p = lab_sub.add_parser("status", help="what is up (exit 1 if a node is down)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="json: one document on stdout")

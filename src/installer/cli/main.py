@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model import answerfile, ipsheet, validate, yamlio
+from ..model.i18n import LANGUAGES, set_language, t
 from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_path, data_root
@@ -28,6 +29,7 @@ from .common import (
     Parser,
     UsageError,
     configure_logging,
+    counted,
     crash_log,
     load_valid,
     print_problems,
@@ -133,7 +135,7 @@ def _init_write(out: Path | None, text: str, args) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     answerfile.write_text(out, text)
-    say(f"wrote {out}; edit it for the site, then run: onsite validate {out}", file=sys.stderr)
+    say(t("wrote {path}; edit it for the site, then run: onsite validate {path}", path=out), file=sys.stderr)
     return EXIT_OK
 
 
@@ -210,7 +212,7 @@ def cmd_validate(args) -> int:
     print_problems(result.problems, args.format)
     if args.format == "text" and result.ok:
         w = len(result.problems.warnings)
-        say(f"{args.file}: valid" + (f" ({w} warning{'s' * (w != 1)})" if w else ""))
+        say(t("{file}: valid", file=args.file) + (f" ({counted(w, '{n} warning', '{n} warnings')})" if w else ""))
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
@@ -267,7 +269,8 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "netcheck", "events", "switchover")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "netcheck", "node-replace", "events",
+                  "switchover")
 
 
 def cmd_netcheck(args) -> int:
@@ -319,12 +322,13 @@ def cmd_completion(args) -> int:
 
 def cmd_wizard(args) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("onsite wizard: needs a terminal (it is driven by the keyboard); for an unattended run use "
-              "`onsite install FILE`", file=sys.stderr)
+        print(t("onsite wizard: needs a terminal (it is driven by the keyboard); for an unattended run use "
+                "`onsite install FILE`"), file=sys.stderr)
         return EXIT_ENVIRONMENT
     from ..tui.app import run
 
-    return run(Path(args.file) if args.file else None, [Path(b) for b in args.bundle] if args.bundle else None)
+    return run(Path(args.file) if args.file else None, [Path(b) for b in args.bundle] if args.bundle else None,
+               lang=getattr(args, "lang", None))
 
 
 def cmd_version(args) -> int:
@@ -343,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="-v: what onsite decides and sees (host keys, choices, timings) on stderr; "
                              "-vv: also the SSH library's debug log")
+    add_lang_option(parser)
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND", help="what to do (onsite COMMAND --help)")
 
     p = sub.add_parser("init", help="write a starting answer file that validates")
@@ -403,11 +408,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("wizard", help="the interactive wizard (also: onsite with no arguments, in a terminal)")
     p.add_argument("file", nargs="?", help="an answer file to open (or to create)")
     p.add_argument("--bundle", action="append", metavar="PATH", help="a bundle folder (default: bundles/* next to the answer file)")
+    add_lang_option(p, default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_wizard)
 
     _add_optional_commands(sub)
     document(sub)
     return parser
+
+
+def add_lang_option(p, default=None) -> None:
+    """--lang: the language of the wizard and of human output (README,
+    "Language"); before or after the command. --help stays English."""
+    p.add_argument("--lang", choices=LANGUAGES, default=default,
+                   help="en or zh_CN: the language of the wizard and of messages for people (default: from LC_ALL, "
+                        "LC_MESSAGES, LANG; zh_CN.UTF-8 and the like choose Chinese). --format json, --events jsonl, "
+                        "logs and journals stay English")
 
 
 EPILOG = """exit codes: 0 ok, 1 failed (or the site is locked), 2 invalid input, 3 this machine cannot,
@@ -440,6 +455,9 @@ EXAMPLES = {
     "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
     "lab down": "onsite lab down",
     "lab status": "onsite lab status --format json",
+    "lab reset": "onsite lab reset node2    (then: onsite node replace /var/lib/onsite/lab/lab.yaml node2)",
+    "node": "onsite node replace site.yaml node2 --accept-new-host-key node2",
+    "node replace": "onsite node replace site.yaml node2 --host-key SHA256:... --yes",
     "switchover": "onsite switchover site.yaml vip:service --to node2",
 }
 
@@ -465,12 +483,14 @@ def _add_optional_commands(sub) -> None:
     """Commands that live in their own modules (kept out of start-up)."""
     from . import install as cli_install
     from . import lab as cli_lab
+    from . import node as cli_node
     from . import remote as cli_remote
     from . import switchover as cli_switchover
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
     cli_lab.add_commands(sub)
+    cli_node.add_commands(sub)
     cli_switchover.add_commands(sub)
 
 
@@ -482,30 +502,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         configure_logging(args.verbose)
+        set_language(getattr(args, "lang", None))
         if args.version:
             return cmd_version(args)
         if not args.command:
             if sys.stdin.isatty() and sys.stdout.isatty():
                 from ..tui.app import run
 
-                return run()
+                return run(lang=getattr(args, "lang", None))
             parser.print_help()
             return EXIT_OK
         return args.func(args)
     except UsageError as exc:
-        say(f"{exc}\n(run `onsite --help` or `onsite COMMAND --help`)", file=sys.stderr)
+        say(f"{exc}\n" + t("(run `onsite --help` or `onsite COMMAND --help`)"), file=sys.stderr)
         return EXIT_INVALID
     except ProblemError as exc:
         print_problems(exc.problems, out=sys.stderr, summary=False)
         return getattr(exc, "exit_code", EXIT_FAILED)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\n" + t("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         path = crash_log(exc)
-        print(f"onsite: internal error: {type(exc).__name__}. This is a bug; the details are in {path}", file=sys.stderr)
+        print(t("onsite: internal error: {kind}. This is a bug; the details are in {path}", kind=type(exc).__name__, path=path),
+              file=sys.stderr)
         return EXIT_INTERNAL
 
 

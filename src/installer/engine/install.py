@@ -166,7 +166,7 @@ class InstallOperation(Operation):
 
 # -- phases ---------------------------------------------------------------------------
 class LockSite(Phase):
-    name, title = "lock", "Lock the site"
+    name, title = "lock", m("Lock the site")
 
     def run(self, op: InstallOperation) -> None:
         op.holder = Holder.me(op.command, op.plan.site_name if op.plan else "")
@@ -183,7 +183,7 @@ class LockSite(Phase):
 
 
 class Validate(Phase):
-    name, title = "validate", "Validate the plan"
+    name, title = "validate", m("Validate the plan")
 
     def run(self, op: InstallOperation) -> None:
         if op.plan is None or op.profile is None or not op.problems.ok:
@@ -243,7 +243,7 @@ class ResolveBundles(Phase):
     """strict: what an install needs (exit 2 on a missing component or
     payload); otherwise missing payloads are kept for preflight to show."""
 
-    name, title = "bundles", "Find the bundles"
+    name, title = "bundles", m("Find the bundles")
 
     def __init__(self, strict: bool = True) -> None:
         self.strict = strict
@@ -263,7 +263,7 @@ class ResolveBundles(Phase):
             op.assume_done = [i.key for i in insts if i.step.id in before]
         op.missing_payloads = missing_payloads(op.bundles, insts)
         if op.bundles:
-            op.notice("bundles: " + ", ".join(b.id for b in op.bundles), self.name)
+            op.notice(m("bundles: {ids}", ids=", ".join(b.id for b in op.bundles)), self.name)
         if not self.strict:
             return
         missing = self.missing_components(op)
@@ -340,7 +340,7 @@ class ApplyChange(Phase):
 
 
 class Preflight(Phase):
-    name, title = "preflight", "Check the nodes (preflight)"
+    name, title = "preflight", m("Check the nodes (preflight)")
 
     def skip(self, op: InstallOperation) -> str | None:
         return "--skip-preflight" if op.options.skip_preflight else None
@@ -368,7 +368,7 @@ class Preflight(Phase):
 
 
 class LockNodes(Phase):
-    name, title = "lock-nodes", "Lock the nodes"
+    name, title = "lock-nodes", m("Lock the nodes")
 
     def run(self, op: InstallOperation) -> None:
         op.node_locks = NodeLocks(op.connections(), op.holder or Holder.me(op.command, op.plan.site_name), op.nodes)
@@ -381,7 +381,7 @@ class LockNodes(Phase):
 
 
 class OpenJournal(Phase):
-    name, title = "journal", "Open the journal"
+    name, title = "journal", m("Open the journal")
 
     def run(self, op: InstallOperation) -> None:
         existing = op.existing
@@ -398,7 +398,7 @@ class OpenJournal(Phase):
             existing.mark_running_unknown()
             existing.ensure_steps(keys)
             op.journal = existing
-        op.notice(f"journal: {op.journal_dir}", self.name)
+        op.notice(m("journal: {path}", path=op.journal_dir), self.name)
 
     @staticmethod
     def _record_change(op: InstallOperation, existing: Journal, keys: list[str]) -> Journal:
@@ -435,7 +435,7 @@ class OpenJournal(Phase):
 
 
 class Deliver(Phase):
-    name, title = "deliver", "Send the bundles"
+    name, title = "deliver", m("Send the bundles")
 
     def run(self, op: InstallOperation) -> None:
         import time
@@ -467,7 +467,7 @@ class Deliver(Phase):
 
 
 class RunSteps(Phase):
-    name, title = "steps", "Run the install steps"
+    name, title = "steps", m("Run the install steps")
 
     def run(self, op: InstallOperation) -> None:
         secrets = op.secrets()
@@ -488,7 +488,9 @@ class RunSteps(Phase):
             raise Interrupted(f"{'aborted' if outcome.aborted else 'stopped'}: {c.get(DONE, 0)} done, "
                               f"{c.get(UNKNOWN, 0)} unknown, {c.get(PENDING, 0)} pending",
                               f"continue with onsite {op.verb} --resume")
-        op.notice(f"{op.verb} complete: {outcome.ran} steps ran, {outcome.skipped} already in place", self.name)
+        counts = {"ran": outcome.ran, "skipped": outcome.skipped}
+        op.notice(m("install complete: {ran} steps ran, {skipped} already in place", **counts) if op.verb == "install"
+                  else m("{verb} complete: {ran} steps ran, {skipped} already in place", verb=op.verb, **counts), self.name)
 
     def stop(self, op: InstallOperation) -> None:
         if op.runner is not None:
@@ -506,7 +508,7 @@ class RunSteps(Phase):
 
 
 class Verify(Phase):
-    name, title = "verify", "Verify the system"
+    name, title = "verify", m("Verify the system")
 
     def skip(self, op: InstallOperation) -> str | None:
         if not op.options.verify:
@@ -538,7 +540,7 @@ class Verify(Phase):
 class Unlock(Phase):
     """Always runs: node locks, the connections, the site lock."""
 
-    name, title, always = "unlock", "Unlock", True
+    name, title, always = "unlock", m("Unlock"), True
 
     def run(self, op: InstallOperation) -> None:
         left: list[str] = []
@@ -559,7 +561,7 @@ class Unlock(Phase):
 
 
 class Disconnect(Unlock):
-    name, title = "disconnect", "Disconnect"
+    name, title = "disconnect", m("Disconnect")
 
 
 def install_lifecycle() -> Lifecycle:

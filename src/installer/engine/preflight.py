@@ -31,6 +31,7 @@ import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ..model.i18n import joined, m
 from ..model.plan import Plan
 from ..model.planner import node_views
 from ..model.problems import Problem
@@ -132,7 +133,7 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
             try:
                 facts[n] = fut.result()
                 ep = conns.endpoint(n)
-                emit(n, "ssh", "ok", f"{ep.user}@{ep.host}:{ep.port}, host key verified")
+                emit(n, "ssh", "ok", m("{login}, host key verified", login=f"{ep.user}@{ep.host}:{ep.port}"))
             except TransportError as exc:
                 conns.drop(n)
                 emit(n, "ssh", "fail", exc.message, exc.hint)
@@ -182,39 +183,43 @@ def _server_checks(n: str, sf: ServerFacts, emit) -> None:
     """The node's SSH server and login as found, and what each means."""
     if sf.session_limit is not None and sf.session_limit < 4:
         emit(n, "sessions", "warn",
-             f"sshd allows {sf.session_limit} session{'s' if sf.session_limit > 1 else ''} per connection (MaxSessions): "
-             f"onsite opens more connections to this node (up to 4) and queues the rest, so steps that run side by "
-             f"side may wait for a free session; nothing fails because of it",
-             "nothing to do; a higher MaxSessions on the node lets steps start sooner")
+             m("sshd allows 1 session per connection (MaxSessions): onsite opens more connections to this node "
+               "(up to 4) and queues the rest, so steps that run side by side may wait for a free session; nothing fails "
+               "because of it") if sf.session_limit == 1 else
+             m("sshd allows {count} sessions per connection (MaxSessions): onsite opens more connections to this node "
+               "(up to 4) and queues the rest, so steps that run side by side may wait for a free session; nothing fails "
+               "because of it", count=sf.session_limit),
+             m("nothing to do; a higher MaxSessions on the node lets steps start sooner"))
     elif sf.session_limit is not None:
-        emit(n, "sessions", "ok", f"sshd allows {sf.session_limit} sessions per connection (MaxSessions): steps run side "
-             "by side over one connection; beyond that onsite opens another")
+        emit(n, "sessions", "ok", m("sshd allows {count} sessions per connection (MaxSessions): steps run side "
+                                    "by side over one connection; beyond that onsite opens another", count=sf.session_limit))
     elif sf.sessions_probed:
-        emit(n, "sessions", "ok", f"sshd allows at least {sf.sessions_probed} sessions per connection: "
-             "steps run side by side over one connection")
+        emit(n, "sessions", "ok", m("sshd allows at least {count} sessions per connection: "
+                                    "steps run side by side over one connection", count=sf.sessions_probed))
     if sf.cipher:
-        what = f"key exchange {sf.kex}, host key {sf.host_key_type}, cipher {sf.cipher}" + (f", MAC {sf.mac}" if sf.mac else "")
+        what = m("key exchange {kex}, host key {key}, cipher {cipher}", kex=sf.kex, key=sf.host_key_type, cipher=sf.cipher + (f", MAC {sf.mac}" if sf.mac else ""))
         if sf.cipher == FAST_CIPHER:
-            emit(n, "algorithms", "ok", f"{what}: onsite's fastest cipher, the push runs at full speed")
+            emit(n, "algorithms", "ok", m("{algorithms}: onsite's fastest cipher, the push runs at full speed", algorithms=what))
         else:
-            emit(n, "algorithms", "ok", f"{what}: the node does not allow {FAST_CIPHER} (it offers "
-                 f"{', '.join(sf.server_ciphers)}), so the push uses the fastest it allows and may be a little slower")
+            emit(n, "algorithms", "ok", m("{algorithms}: the node does not allow {fast} (it offers {offered}), so the push uses "
+                                          "the fastest it allows and may be a little slower", algorithms=what, fast=FAST_CIPHER,
+                                          offered=", ".join(sf.server_ciphers)))
     if sf.noise:
-        emit(n, "shell", "warn", f"the login shell prints text around every command, first line: {sf.noise!r}; onsite "
-             "frames its own output and ignores it (the step logs keep it)",
-             "nothing to do for the install; to quiet it, move the line below the non-interactive return of the "
-             "user's .bashrc (or out of /etc/profile.d, /etc/bash.bashrc, .zshenv)")
+        emit(n, "shell", "warn", m("the login shell prints text around every command, first line: {line}; onsite "
+                                   "frames its own output and ignores it (the step logs keep it)", line=repr(sf.noise)),
+             m("nothing to do for the install; to quiet it, move the line below the non-interactive return of the "
+               "user's .bashrc (or out of /etc/profile.d, /etc/bash.bashrc, .zshenv)"))
     else:
-        emit(n, "shell", "ok", "the login shell prints nothing around commands")
+        emit(n, "shell", "ok", m("the login shell prints nothing around commands"))
     sudo = {
-        "root": ("ok", "logged in as root: no sudo"),
-        "nopasswd": ("ok", "sudo without a password (NOPASSWD): onsite never sends the sudo password"),
-        "nopasswd+tty": ("ok", "sudo without a password, and only on a terminal (requiretty): commands run on a pty, "
-                         "so a step's errors reach its log as part of its output"),
-        "password": ("ok", "sudo asks for the password: onsite answers sudo's own prompt each time it asks (also when "
-                     "a timestamp expires during the install), and sends it at no other time"),
-        "password+tty": ("ok", "sudo asks for the password and needs a terminal (requiretty): onsite answers the prompt "
-                         "on a pty; a step's errors reach its log as part of its output"),
+        "root": ("ok", m("logged in as root: no sudo")),
+        "nopasswd": ("ok", m("sudo without a password (NOPASSWD): onsite never sends the sudo password")),
+        "nopasswd+tty": ("ok", m("sudo without a password, and only on a terminal (requiretty): commands run on a pty, "
+                                 "so a step's errors reach its log as part of its output")),
+        "password": ("ok", m("sudo asks for the password: onsite answers sudo's own prompt each time it asks (also when "
+                             "a timestamp expires during the install), and sends it at no other time")),
+        "password+tty": ("ok", m("sudo asks for the password and needs a terminal (requiretty): onsite answers the prompt "
+                                 "on a pty; a step's errors reach its log as part of its output")),
     }.get(sf.sudo)
     if sudo:
         emit(n, "sudo", *sudo)
@@ -226,48 +231,54 @@ def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
         _server_checks(n, f.server, emit)
     uid = f.first("uid")
     if uid == "0":
-        emit(n, "root", "ok", "commands run as root")
+        emit(n, "root", "ok", m("commands run as root"))
     else:
-        emit(n, "root", "fail", f"commands run as uid {uid or '?'}, not root", "log in as root, or give the user sudo rights")
+        emit(n, "root", "fail", m("commands run as uid {uid}, not root", uid=uid or "?"), m("log in as root, or give the user sudo rights"))
     os_id, _, rest = f.first("os").partition(" ")
     version, _, like = rest.partition(" ")
     if os_id in profile.supported_os or set(like.split()) & set(profile.supported_os):
         emit(n, "os", "ok", f"{os_id} {version}")
     else:
-        emit(n, "os", "warn", f"{os_id} {version} is not a tested system ({', '.join(profile.supported_os)})",
-             "the install may work; it has been tested on the systems named")
+        emit(n, "os", "warn", m("{os} is not a tested system ({tested})", os=f"{os_id} {version}", tested=", ".join(profile.supported_os)),
+             m("the install may work; it has been tested on the systems named"))
     arch = f.first("arch")
     if arch in profile.supported_arch:
         emit(n, "arch", "ok", arch)
     else:
-        emit(n, "arch", "fail", f"architecture {arch} is not supported", f"use a {' or '.join(profile.supported_arch)} server")
+        emit(n, "arch", "fail", m("architecture {arch} is not supported", arch=arch),
+             m("use a {arches} server", arches=" or ".join(profile.supported_arch)))
     need = profile.requirement_for_roles(set(view.roles))
     cpus = int(f.first("cpus", "0") or 0)
-    emit(n, "cpu", "ok" if cpus >= need.cpus else "fail", f"{cpus} CPUs (needs {need.cpus})",
-         "" if cpus >= need.cpus else "give the node more CPUs or fewer roles")
+    emit(n, "cpu", "ok" if cpus >= need.cpus else "fail", m("{cpus} CPUs (needs {needed})", cpus=cpus, needed=need.cpus),
+         "" if cpus >= need.cpus else m("give the node more CPUs or fewer roles"))
     mem_mb = int(f.first("mem_kb", "0") or 0) // 1024
     ok = mem_mb >= need.memory_mb * MEMORY_TOLERANCE
-    emit(n, "memory", "ok" if ok else "fail", f"{mem_mb} MB (needs {need.memory_mb} MB)", "" if ok else "give the node more memory")
+    emit(n, "memory", "ok" if ok else "fail", m("{mb} MB (needs {needed} MB)", mb=mem_mb, needed=need.memory_mb),
+         "" if ok else m("give the node more memory"))
     disk = f.first("disk").split()
     if len(disk) == 3:
         size, used, avail = (int(x) for x in disk)
         gb = size / 1e9
-        emit(n, "disk", "ok" if gb >= need.disk_gb else "fail", f"{gb:.0f} GB under /var/lib (needs {need.disk_gb} GB)",
-             "" if gb >= need.disk_gb else "give the node a larger data disk")
+        emit(n, "disk", "ok" if gb >= need.disk_gb else "fail", m("{gb} GB under /var/lib (needs {needed} GB)", gb=f"{gb:.0f}",
+                                                                   needed=need.disk_gb),
+             "" if gb >= need.disk_gb else m("give the node a larger data disk"))
         pct = 100 * used / (used + avail) if used + avail else 100
         limit = profile.max_disk_used_percent
-        emit(n, "disk-used", "ok" if pct < limit else "fail", f"{pct:.0f} % used (limit {limit} %)",
-             "" if pct < limit else "free space on the data disk before installing")
+        emit(n, "disk-used", "ok" if pct < limit else "fail", m("{pct} % used (limit {limit} %)", pct=f"{pct:.0f}", limit=limit),
+             "" if pct < limit else m("free space on the data disk before installing"))
     else:
-        emit(n, "disk", "fail", "could not read the disk size", "check that df works on the node")
+        emit(n, "disk", "fail", m("could not read the disk size"), m("check that df works on the node"))
     nic = f.first("nic")
     if nic == "ok":
-        emit(n, "nic", "ok", f"{view.address} on {view.nic}")
+        emit(n, "nic", "ok", m("{address} on {nic}", address=view.address, nic=view.nic))
     elif nic == "missing":
-        emit(n, "nic", "fail", f"interface {view.nic} does not exist", "write the interface name `ip link` shows into the node's nic")
+        emit(n, "nic", "fail", m("interface {nic} does not exist", nic=view.nic),
+             m("write the interface name `ip link` shows into the node's nic"))
     else:
-        emit(n, "nic", "fail", f"{view.address} is not on {view.nic} (it has {nic[7:].strip() or 'no IPv4 address'})",
-             "check the node's address in the IP sheet and its nic")
+        has = nic[7:].strip()
+        emit(n, "nic", "fail", m("{address} is not on {nic} (it has {has})", address=view.address, nic=view.nic, has=has) if has
+             else m("{address} is not on {nic} (it has no IPv4 address)", address=view.address, nic=view.nic),
+             m("check the node's address in the IP sheet and its nic"))
     listening: dict[tuple[int, str], str] = {}
     local = {"0.0.0.0", "*", "::", view.address} | {plan.ips[v.slot] for v in view.vips}
     for line in f.all("listen"):
@@ -279,16 +290,17 @@ def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
                 listening[(int(port), parts[0])] = who
     taken = [(p, listening[(p.port, p.protocol)]) for p in view.ports if (p.port, p.protocol) in listening]
     if taken:
-        emit(n, "ports", "fail", "; ".join(f"{p.port}/{p.protocol} ({p.component}.{p.name}) is taken by {who}" for p, who in taken),
-             "stop what holds the port, or move the component to another port under ports:")
+        emit(n, "ports", "fail", joined("; ", [m("{port} ({component}) is taken by {who}", port=f"{p.port}/{p.protocol}",
+                                                  component=f"{p.component}.{p.name}", who=who) for p, who in taken]),
+             m("stop what holds the port, or move the component to another port under ports:"))
     else:
-        emit(n, "ports", "ok", f"{len(view.ports)} ports free")
+        emit(n, "ports", "ok", m("{count} ports free", count=len(view.ports)))
     lefts = f.all("leftover")
     if lefts:
-        emit(n, "leftovers", "warn", "an earlier install left: " + ", ".join(lefts),
-             "resume it (onsite install --resume) or clean the node before a fresh install")
+        emit(n, "leftovers", "warn", m("an earlier install left: {items}", items=", ".join(lefts)),
+             m("resume it (onsite install --resume) or clean the node before a fresh install"))
     else:
-        emit(n, "leftovers", "ok", "no earlier install found")
+        emit(n, "leftovers", "ok", m("no earlier install found"))
 
 
 def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dict[str, _Facts], emit) -> None:
@@ -298,10 +310,12 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
     for host, nodes in by_host.items():
         for n in nodes:
             if len(nodes) > 1:
-                emit(n, "hostname", "fail", f"hostname {host} is also the hostname of {', '.join(x for x in nodes if x != n)}",
-                     "give every node its own hostname")
+                emit(n, "hostname", "fail", m("hostname {host} is also the hostname of {others}", host=host,
+                                              others=", ".join(x for x in nodes if x != n)),
+                     m("give every node its own hostname"))
             elif host != n:
-                emit(n, "hostname", "warn", f"the hostname is {host}; the plan calls the node {n}", "the install sets the planned hostname")
+                emit(n, "hostname", "warn", m("the hostname is {host}; the plan calls the node {node}", host=host, node=n),
+                     m("the install sets the planned hostname"))
             else:
                 emit(n, "hostname", "ok", host)
     offsets = {n: f.clock_offset for n, f in facts.items() if f.clock_offset is not None}
@@ -310,10 +324,12 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
         skew = hi - lo
         for n, off in offsets.items():
             if skew > MAX_SKEW and off in (lo, hi):
-                emit(n, "clock", "fail", f"clocks differ by {skew * 1000:.0f} ms between nodes (this one {off * 1000:+.0f} ms from the installer)",
-                     "configure NTP (network.ntp) or set the clocks before installing")
+                emit(n, "clock", "fail", m("clocks differ by {skew} ms between nodes (this one {offset} ms from the installer)",
+                                           skew=f"{skew * 1000:.0f}", offset=f"{off * 1000:+.0f}"),
+                     m("configure NTP (network.ntp) or set the clocks before installing"))
             else:
-                emit(n, "clock", "ok", f"{off * 1000:+.0f} ms from the installer, skew {skew * 1000:.0f} ms")
+                emit(n, "clock", "ok", m("{offset} ms from the installer, skew {skew} ms", offset=f"{off * 1000:+.0f}",
+                                         skew=f"{skew * 1000:.0f}"))
     vip_addrs = {plan.ips[v.address]: v.name for v in plan.vips if v.address in plan.ips}
     held = {a: n for n, f in facts.items() for a in f.all("addr") if a in vip_addrs}
     prober = next(iter(facts), None)
@@ -336,14 +352,15 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
     for addr, vip in vip_addrs.items():
         where = prober or "-"
         if addr in held:
-            emit(held[addr], "vips", "fail", f"VIP {addr} ({vip}) is already configured on {held[addr]}",
-                 "remove it (an address manager left from an earlier install?) before installing")
+            emit(held[addr], "vips", "fail", m("VIP {address} ({vip}) is already configured on {node}", address=addr, vip=vip, node=held[addr]),
+                 m("remove it (an address manager left from an earlier install?) before installing"))
         elif addr in answers:
-            emit(where, "vips", "fail", f"VIP {addr} ({vip}) already answers on the network (MAC {answers[addr]})",
-                 "another machine uses this address: pick a free one for the IP sheet")
+            emit(where, "vips", "fail", m("VIP {address} ({vip}) already answers on the network (MAC {mac})", address=addr, vip=vip,
+                                          mac=answers[addr]),
+                 m("another machine uses this address: pick a free one for the IP sheet"))
         elif addr not in silent:
             # Only a probe that ran and heard nothing proves the address free.
-            emit(where, "vips", "fail", f"could not tell whether VIP {addr} ({vip}) is free: {why}",
-                 "check that the node can reach its LAN (ip, bash), then run preflight again")
+            emit(where, "vips", "fail", m("could not tell whether VIP {address} ({vip}) is free: {why}", address=addr, vip=vip, why=why),
+                 m("check that the node can reach its LAN (ip, bash), then run preflight again"))
         else:
-            emit(where, "vips", "ok", f"VIP {addr} ({vip}) is free")
+            emit(where, "vips", "ok", m("VIP {address} ({vip}) is free", address=addr, vip=vip))

@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError
@@ -96,10 +96,11 @@ def _bad(bundle: Bundle, where: str, message: str, hint: str = "") -> Problem:
 
 
 def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
-               operation: str | None = None) -> list[Step]:
+               operation: str | None = None, also_known: Collection[str] = ()) -> list[Step]:
     """All steps of the bundles (the install's, or one day-2 operation's),
-    checked: fields, scripts in the bundle, ids unique, dependencies known,
-    no cycles. Raises ProblemError with all."""
+    checked: fields, scripts in the bundle, ids unique, dependencies known
+    (or in `also_known`: an operation that runs the install's steps too may
+    depend on them), no cycles. Raises ProblemError with all."""
     problems: list[Problem] = []
     steps: list[Step] = []
     seen: dict[str, str] = {}
@@ -207,7 +208,7 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:
-            if d not in ids and d not in seen:
+            if d not in ids and d not in seen and d not in also_known:
                 problems.append(Problem(message=f"step {s.id!r} depends on unknown step {d!r}", hint="check depends_on",
                                         code="step"))
     if not problems:
@@ -258,7 +259,8 @@ def topological(steps: Sequence[Step]) -> list[Step]:
             return
         done.add(s.id)
         for d in s.depends_on:
-            add(by_id[d])
+            if d in by_id:  # else: a step outside this list (load_steps' also_known)
+                add(by_id[d])
         order.append(s)
 
     for s in steps:

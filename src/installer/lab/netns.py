@@ -255,6 +255,21 @@ def _tcp_open(address: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
+def _kill_netns(ns: str) -> bool:
+    """SIGKILL every process in the network namespace; True when none is left."""
+    for _ in range(250):
+        pids = [int(p) for p in _run(["ip", "netns", "pids", ns], check=False).stdout.split()]
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    return False
+
+
 def check_host() -> None:
     """Can this machine host a lab? Raises LabError (exit 3) if not."""
     if not sys.platform.startswith("linux"):
@@ -466,13 +481,18 @@ class Lab:
         _run(["ip", "addr", "add", f"{self.gateway}/{net.prefixlen}", "dev", self.bridge])
         _run(["ip", "link", "set", self.bridge, "up"])
         for n in self.nodes:
-            _run(["ip", "netns", "add", n.netns])
-            _run(["ip", "link", "add", n.veth, "type", "veth", "peer", "name", "eth0", "netns", n.netns])
-            _run(["ip", "link", "set", n.veth, "master", self.bridge, "up"])
-            _run(["ip", "-n", n.netns, "addr", "add", f"{n.address}/{net.prefixlen}", "dev", "eth0"])
-            _run(["ip", "-n", n.netns, "link", "set", "eth0", "up"])
-            _run(["ip", "-n", n.netns, "link", "set", "lo", "up"])
-            # No default route: nothing beyond the lab subnet is reachable.
+            self._make_node_network(n, net)
+
+    def _make_node_network(self, n: LabNode, net: ipaddress.IPv4Network, mac: str | None = None) -> None:
+        _run(["ip", "netns", "add", n.netns])
+        _run(["ip", "link", "add", n.veth, "type", "veth", "peer", "name", "eth0", "netns", n.netns])
+        if mac:  # the same NIC as before (a reinstalled server keeps its hardware; the others' ARP caches stay right)
+            _run(["ip", "-n", n.netns, "link", "set", "eth0", "address", mac])
+        _run(["ip", "link", "set", n.veth, "master", self.bridge, "up"])
+        _run(["ip", "-n", n.netns, "addr", "add", f"{n.address}/{net.prefixlen}", "dev", "eth0"])
+        _run(["ip", "-n", n.netns, "link", "set", "eth0", "up"])
+        _run(["ip", "-n", n.netns, "link", "set", "lo", "up"])
+        # No default route: nothing beyond the lab subnet is reachable.
 
     def _prepare_root(self, n: LabNode) -> None:
         d = Path(n.dir)
@@ -611,9 +631,9 @@ class Lab:
         except OSError:
             return "(no log)"
 
-    def _wait_ssh(self) -> None:
+    def _wait_ssh(self, nodes: Sequence[LabNode] | None = None) -> None:
         deadline = time.monotonic() + SSH_WAIT_S
-        pending = list(self.nodes)
+        pending = list(self.nodes if nodes is None else nodes)
         while pending and time.monotonic() < deadline:
             pending = [n for n in pending if not _tcp_open(n.address, 22, 0.2)]
             if pending:
@@ -677,6 +697,48 @@ class Lab:
             plan.components.setdefault(cname, {}).update(settings)
         answerfile.write(plan, self.answer_file, profile)
 
+    # -- reset ----------------------------------------------------------------
+    def reset(self, node: str) -> LabNode:
+        """Reinstall one node as a fresh server, as a customer's colleague
+        would after a disk died: every process of the node stopped (no clean
+        shutdown: the cluster sees it die), its network namespace made anew
+        (no VIP left on eth0, default sysctls; eth0 keeps its MAC address, as
+        a reinstalled server keeps its NIC), its overlay's upper layer and
+        root's home wiped (an empty disk as the OS left it), a NEW host key,
+        and sshd back with the lab's login. The lab's state and known_hosts
+        get the new host key; the answer file is left as it is (once a site
+        is installed from it, it is the deployer's): it still pins the old
+        key, as on a real site, until `onsite node replace` pins the new one."""
+        check_host()
+        n = self.node(node)
+        if not self.subnet:
+            raise LabError("no lab is up", "run `onsite lab up`", 1)
+        net = ipaddress.IPv4Network(self.subnet)
+        links = json.loads(_run(["ip", "-n", n.netns, "-j", "link", "show", "eth0"], check=False).stdout or "[]")
+        mac = links[0].get("address") if links else None
+        if not _kill_netns(n.netns):
+            raise LabError(f"node {node}: its processes did not stop", "run `onsite lab down` and `onsite lab up`")
+        _run(["ip", "netns", "del", n.netns], check=False)
+        _run(["ip", "link", "del", n.veth], check=False)
+        d = Path(n.dir)
+        for sub in ("upper", "work", "home"):
+            if (d / sub).exists():
+                shutil.rmtree(d / sub)
+        n.pid = None
+        try:
+            self._make_node_network(n, net, mac)
+            self._prepare_root(n)
+            self._start_node(n)
+            self._save()
+            self._wait_ssh([n])
+            if self.password_user:
+                self._add_password_user(n, self.password_user)
+            self._set_up_login(n)
+        finally:
+            self._save()
+        self._write_known_hosts()
+        return n
+
     # -- down -----------------------------------------------------------------
     def down(self) -> list[str]:
         """Remove everything this lab made; safe after a crash. Returns what it removed."""
@@ -685,16 +747,7 @@ class Lab:
         netns = [line.split()[0] for line in _run(["ip", "netns", "list"], check=False).stdout.splitlines() if line.strip()]
         ours = sorted((ns for ns in netns if ns.startswith(prefix) and ns[len(prefix):].isdigit()), key=lambda s: int(s[len(prefix):]))
         for ns in ours:
-            for _ in range(50):
-                pids = [int(p) for p in _run(["ip", "netns", "pids", ns], check=False).stdout.split()]
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.02)
+            _kill_netns(ns)
             _run(["ip", "netns", "del", ns], check=False)
             removed.append(f"namespace {ns}")
         # The kernel frees a namespace (and with it the veth pair) asynchronously:

@@ -12,6 +12,8 @@ import enum
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+from .i18n import localized, t
+
 PathPart = str | int
 
 
@@ -85,6 +87,9 @@ class Problem:
 
     @property
     def where(self) -> str:
+        return self._where(localize=False)
+
+    def _where(self, *, localize: bool) -> str:
         parts = []
         if self.file:
             loc = self.file
@@ -94,19 +99,25 @@ class Problem:
                     loc += f":{self.column}"
             parts.append(loc)
         if self.node:
-            parts.append(f"node {self.node}")
+            parts.append(t("node {node}", node=self.node) if localize else f"node {self.node}")
         if self.step:
-            parts.append(f"step {self.step}")
+            parts.append(t("step {step}", step=self.step) if localize else f"step {self.step}")
         return " ".join(parts)
 
-    def render(self) -> str:
+    def render(self, *, localize: bool = False) -> str:
         """The plain-text form shared by the CLI and logs; every part passes
-        the sanitiser (file names and node names too)."""
-        head = f"{clean(self.where)}: " if self.where else ""
+        the sanitiser (file names and node names too). `localize`: message,
+        hint and the words around them in the deployer's language (what the
+        CLI prints to a person; logs and journals keep English)."""
+        where = self._where(localize=localize)
+        head = f"{clean(where)}: " if where else ""
         field = f"{format_path(self.path)}: " if self.path else ""
-        text = f"{head}{self.severity.value}: {field}{clean(self.message, keep_lines=True)}"
+        severity = (t("error") if self.is_error else t("warning")) if localize else self.severity.value
+        message = localized(self.message) if localize else self.message
+        text = f"{head}{severity}: {field}{clean(message, keep_lines=True)}"
         if self.hint:
-            text += f"\n    hint: {clean(self.hint, keep_lines=True)}"
+            hint = localized(self.hint) if localize else self.hint
+            text += f"\n    {t('hint') if localize else 'hint'}: {clean(hint, keep_lines=True)}"
         return text
 
     def to_json(self) -> dict[str, object]:

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from . import yamlio
+from .i18n import m
 from .resources import data_path
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -42,14 +43,14 @@ class RoleCount:
 
     def describe(self) -> str:
         if self.exactly is not None:
-            return f"exactly {self.exactly}"
+            return m("exactly {n}", n=self.exactly)
         if self.min is not None and self.max is not None:
-            return f"between {self.min} and {self.max}"
+            return m("between {lo} and {hi}", lo=self.min, hi=self.max)
         if self.min is not None:
-            return f"at least {self.min}"
+            return m("at least {lo}", lo=self.min)
         if self.max is not None:
-            return f"at most {self.max}"
-        return "any number"
+            return m("at most {hi}", hi=self.max)
+        return m("any number")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from .i18n import m
+
 Prompt = Callable[[str], str]
 
 # Logs, events and reports mask every secret value onsite holds. A plan
@@ -60,7 +62,7 @@ def resolve_all(plan, profile, prompt: Prompt | None = None) -> dict[str, str]:
     problems = Problems()
     for name, ref in sorted(plan.secrets.items()):
         try:
-            value = resolve(ref, f"secret {name} ({profile.secrets.get(name, name)})", prompt)
+            value = resolve(ref, m("secret {name} ({title})", name=name, title=profile.secrets.get(name, name)), prompt)
             if len(value) < MIN_SECRET_LENGTH:
                 raise SecretError(f"secret {name} has {len(value)} characters: too short to mask in logs safely "
                                   f"(at least {MIN_SECRET_LENGTH})", f"use a longer value for {name}")

@@ -34,6 +34,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import yamlio
+from .i18n import joined, m
 from .plan import POD_SUBNET, SERVICE_SUBNET, Plan
 from .problems import PathPart, Problem, ProblemError, Problems, Severity, format_path, show
 from .profile import Profile, ProfileNotFound, available_profiles, load_profile
@@ -142,8 +143,8 @@ def _validate_document(doc: yamlio.Document, ctx: _Context) -> Validation:
     try:
         profile = load_profile(profile_name)
     except ProfileNotFound:
-        ctx.error(("site", "profile"), f"unknown product profile {show(profile_name)}",
-                  _did_you_mean(profile_name, available_profiles()) or f"available: {', '.join(available_profiles())}",
+        ctx.error(("site", "profile"), m("unknown product profile {name}", name=show(profile_name)),
+                  _did_you_mean(profile_name, available_profiles()) or m("available: {names}", names=", ".join(available_profiles())),
                   code="unknown-profile")
         return Validation(problems=ctx.problems, document=doc)
     plan = Plan.from_data(doc.data, profile)
@@ -158,7 +159,8 @@ def _capped(validation: Validation, dropped: int = 0) -> Validation:
     items = problems.sorted()
     kept = Problems(items[:MAX_PROBLEMS])
     rest = len(items) - len(kept) + dropped
-    kept.add(Problem(message=f"{rest} more problem{'s' * (rest != 1)} not shown", hint="fix these first, then validate again",
+    kept.add(Problem(message=m("{n} more problems not shown", n=rest) if rest != 1 else m("1 more problem not shown"),
+                     hint=m("fix these first, then validate again"),
                      file=items[0].file, code="more", severity=items[-1].severity))
     return dataclasses.replace(validation, problems=kept)
 
@@ -211,68 +213,70 @@ def _did_you_mean(word: str, candidates) -> str:
         return ""
     left[0] -= 1
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean {show(matches[0])}?" if matches else ""
+    return m("did you mean {value}?", value=show(matches[0])) if matches else ""
 
 
 def _choices_hint(word: str, candidates) -> str:
     candidates = list(candidates)
     hint = _did_you_mean(word, candidates)
     listed = ", ".join(candidates) if len(candidates) <= 16 else ", ".join(candidates[:16]) + ", …"
-    return f"{hint} allowed here: {listed}" if hint else f"allowed here: {listed}"
+    return m("{suggestion} allowed here: {choices}", suggestion=hint, choices=listed) if hint else m("allowed here: {choices}", choices=listed)
 
 
 _TYPE_WORDS = {
-    "object": "a section of `key: value` lines",
-    "array": "a list",
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "nothing",
+    "object": m("a section of `key: value` lines"),
+    "array": m("a list"),
+    "string": m("text"),
+    "integer": m("a whole number"),
+    "number": m("a number"),
+    "boolean": m("true or false"),
+    "null": m("nothing"),
 }
 
 
 def _found(value: Any) -> str:
     if value is None:
-        return "nothing"
+        return m("nothing")
     if isinstance(value, bool):
-        return "true/false"
+        return m("true/false")
     if isinstance(value, int):
-        return "a whole number"
+        return m("a whole number")
     if isinstance(value, float):
-        return "a decimal number"
+        return m("a decimal number")
     if isinstance(value, str):
-        return "text"
+        return m("text")
     if isinstance(value, list):
-        return "a list"
+        return m("a list")
     if isinstance(value, dict):
-        return "a section"
+        return m("a section")
     return type(value).__name__
 
 
 _PATTERN_WORDS: dict[str, tuple[str, str]] = {
-    "ipv4": ("is not an IPv4 address", "write four numbers 0-255 separated by dots, e.g. 10.20.30.11"),
-    "cidr": ("is not a subnet in CIDR form", "write the network address and prefix length, e.g. 10.20.30.0/24"),
+    "ipv4": (m("{value} is not an IPv4 address"), m("write four numbers 0-255 separated by dots, e.g. 10.20.30.11")),
+    "cidr": (m("{value} is not a subnet in CIDR form"), m("write the network address and prefix length, e.g. 10.20.30.0/24")),
     "hostname": (
-        "is not a valid node name",
-        "a node name is a hostname: lower-case letters, digits and '-', 1-63 characters, starting and ending with a letter or digit",
+        m("{value} is not a valid node name"),
+        m("a node name is a hostname: lower-case letters, digits and '-', 1-63 characters, starting and ending with a letter or digit"),
     ),
-    "slot-ref": ("is not a named address", "write the name from the IP sheet, e.g. IP1"),
-    "slot-name": ("is not a named address", "the IP sheet names addresses IP1, IP2, ..."),
-    "nic": ("is not a network interface name", "write the interface name as `ip link` shows it, e.g. eth0 or ens192 (at most 15 characters)"),
-    "ident": ("is not a valid name", "use letters, digits, '_' and '-', starting with a letter"),
-    "text": ("contains control characters or line breaks", "use one line of plain text"),
+    "slot-ref": (m("{value} is not a named address"), m("write the name from the IP sheet, e.g. IP1")),
+    "slot-name": (m("{value} is not a named address"), m("the IP sheet names addresses IP1, IP2, ...")),
+    "nic": (m("{value} is not a network interface name"),
+            m("write the interface name as `ip link` shows it, e.g. eth0 or ens192 (at most 15 characters)")),
+    "ident": (m("{value} is not a valid name"), m("use letters, digits, '_' and '-', starting with a letter")),
+    "text": (m("{value} contains control characters or line breaks"), m("use one line of plain text")),
     "fingerprint": (
-        "is not an SSH host-key fingerprint",
-        "write it as `ssh-keygen -lf KEY.pub` prints it: SHA256: followed by 43 characters; or leave it out and pin it with --accept-new-host-keys",
+        m("{value} is not an SSH host-key fingerprint"),
+        m("write it as `ssh-keygen -lf KEY.pub` prints it: SHA256: followed by 43 characters; or leave it out and pin it with "
+          "--accept-new-host-keys"),
     ),
-    "user": ("is not a valid user name", "a Linux user name: lower-case letters, digits, '_' and '-'"),
-    "path": ("is not a valid file path", "write the path on one line"),
-    "host": ("is not a host name or address", "write an IP address or a host name"),
-    "profile": ("is not a profile name", "write the name of a product profile, e.g. reference (`onsite --version` lists them)"),
+    "user": (m("{value} is not a valid user name"), m("a Linux user name: lower-case letters, digits, '_' and '-'")),
+    "path": (m("{value} is not a valid file path"), m("write the path on one line")),
+    "host": (m("{value} is not a host name or address"), m("write an IP address or a host name")),
+    "profile": (m("{value} is not a profile name"), m("write the name of a product profile, e.g. reference (`onsite --version` lists them)")),
 }
 
-_SECRET_HINT = (
+_SECRET_HINT = m(
     "answer files never hold secrets; write env:NAME (read from the environment), "
     "file:PATH (a file only you can read) or prompt (asked when needed)"
 )
@@ -298,76 +302,89 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
             if isinstance(inst, dict) and name not in inst:
                 prop = err.schema.get("properties", {}).get(name, {})
                 desc = prop.get("description", "")
-                ctx.error(path, f"`{name}` is missing", desc or f"add `{name}:` to {format_path(path) if path else 'the file'}", code="missing")
+                hint = desc or (m("add `{name}:` to {where}", name=name, where=format_path(path)) if path
+                                else m("add `{name}:` to the file", name=name))
+                ctx.error(path, m("`{name}` is missing", name=name), hint, code="missing")
         return
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = list(err.schema.get("properties", {}))
         for key in inst:
             if key not in allowed:
-                ctx.error(path + (key,), f"unknown key {show(key)}", _choices_hint(str(key), allowed), code="unknown-key", at_key=True)
+                ctx.error(path + (key,), m("unknown key {key}", key=show(key)), _choices_hint(str(key), allowed), code="unknown-key",
+                          at_key=True)
         return
     if v == "type":
         expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
-        hint = f"write {words} here"
+        words = joined(" or ", [_TYPE_WORDS.get(t, t) for t in expected])
+        hint = m("write {expected} here", expected=words)
         if path in ctx.doc.bool_words:
-            hint = f"YAML reads `{ctx.doc.bool_words[path]}` as true/false; put it in quotes: \"{ctx.doc.bool_words[path]}\""
+            hint = m("YAML reads `{word}` as true/false; put it in quotes: \"{word}\"", word=ctx.doc.bool_words[path])
         if kind == "secret-ref":
-            ctx.error(path, f"expected a secret reference, found {_found(inst)}", _SECRET_HINT, code="secret")
+            ctx.error(path, m("expected a secret reference, found {found}", found=_found(inst)), _SECRET_HINT, code="secret")
             return
         note = ctx.doc.number_notes.get(path) or (yamlio.number_note(inst) if isinstance(inst, str) else "")
         if note and "integer" in expected:
-            ctx.error(path, f"expected a whole number, found {show(inst)}", note, code="number")
+            ctx.error(path, m("expected a whole number, found {value}", value=show(inst)), note, code="number")
             return
-        ctx.error(path, f"expected {words}, found {_found(inst)}", hint, code="type")
+        ctx.error(path, m("expected {expected}, found {found}", expected=words, found=_found(inst)), hint, code="type")
         return
     if v == "const":
-        ctx.error(path, f"must be {json.dumps(err.validator_value)}, found {show(inst)}",
-                  "this installer reads answer files of version 1", code="version")
+        ctx.error(path, m("must be {expected}, found {value}", expected=json.dumps(err.validator_value), value=show(inst)),
+                  m("this installer reads answer files of version 1"), code="version")
         return
     if v == "enum":
         allowed = [str(x) for x in err.validator_value]
-        ctx.error(path, f"{show(inst)} is not one of the allowed values", _choices_hint(str(inst), allowed), code="enum")
+        ctx.error(path, m("{value} is not one of the allowed values", value=show(inst)), _choices_hint(str(inst), allowed), code="enum")
         return
     if v == "pattern":
         if kind == "secret-ref":
             # Never echo the value: it is probably a password.
-            ctx.error(path, "a secret is written here in clear", _SECRET_HINT, code="literal-secret")
+            ctx.error(path, m("a secret is written here in clear"), _SECRET_HINT, code="literal-secret")
             return
-        what, hint = _PATTERN_WORDS.get(kind or "", ("has the wrong form", "`onsite schema` prints the form this field takes"))
+        what, hint = _PATTERN_WORDS.get(kind or "", (m("{value} has the wrong form"), m("`onsite schema` prints the form this field takes")))
         if on_key:
-            ctx.error(path, f"key {show(inst)} {what}", hint, code="key-pattern", at_key=True)
+            ctx.error(path, m("key {what}", what=m(what, value=show(inst))), hint, code="key-pattern", at_key=True)
         else:
-            ctx.error(path, f"{show(inst)} {what}", hint, code="pattern")
+            ctx.error(path, m(what, value=show(inst)), hint, code="pattern")
         return
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         lo = err.schema.get("minimum")
         hi = err.schema.get("maximum")
-        rng = f"{lo} to {hi}" if lo is not None and hi is not None else (f"at least {lo}" if lo is not None else f"at most {hi}")
-        what = {"port": "a port", "router-id": "a VRRP router id"}.get(kind or "", "the value")
-        ctx.error(path, f"{show(inst)} is out of range: {what} is {rng}", f"write a number from {rng}", code="range")
+        rng = (m("{lo} to {hi}", lo=lo, hi=hi) if lo is not None and hi is not None
+               else (m("at least {lo}", lo=lo) if lo is not None else m("at most {hi}", hi=hi)))
+        what = {"port": m("a port"), "router-id": m("a VRRP router id")}.get(kind or "", m("the value"))
+        ctx.error(path, m("{value} is out of range: {what} is {range}", value=show(inst), what=what, range=rng),
+                  m("write a number from {range}", range=rng), code="range")
         return
     if v in ("minItems", "maxItems"):
         n = err.validator_value
-        word = "at least" if v == "minItems" else "at most"
-        ctx.error(path, f"the list needs {word} {n} entr{'y' if n == 1 else 'ies'}, it has {len(inst)}",
-                  "remove entries" if v == "maxItems" else "add entries", code="count")
+        has = len(inst)
+        if v == "maxItems":
+            need = m("the list needs at most 1 entry, it has {has}", has=has) if n == 1 else \
+                m("the list needs at most {n} entries, it has {has}", n=n, has=has)
+        else:
+            need = m("the list needs at least 1 entry, it has {has}", has=has) if n == 1 else \
+                m("the list needs at least {n} entries, it has {has}", n=n, has=has)
+        ctx.error(path, need,
+                  m("remove entries") if v == "maxItems" else m("add entries"), code="count")
         return
     if v in ("minLength", "maxLength"):
         n = err.validator_value
         if v == "minLength":
-            ctx.error(path, "must not be empty", "write a value, or remove the line", code="empty-value")
+            ctx.error(path, m("must not be empty"), m("write a value, or remove the line"), code="empty-value")
         else:
-            ctx.error(path, f"is longer than {n} characters", "shorten it", code="too-long")
+            ctx.error(path, m("is longer than {n} characters", n=n), m("shorten it"), code="too-long")
         return
     if v == "uniqueItems":
         dups = [x for x, c in Counter(map(json.dumps, inst)).items() if c > 1]
-        ctx.error(path, f"lists {', '.join(show(json.loads(d)) for d in dups)} more than once", "keep each entry once", code="duplicate")
+        ctx.error(path, m("lists {values} more than once", values=", ".join(show(json.loads(d)) for d in dups)), m("keep each entry once"),
+                  code="duplicate")
         return
     if v in ("anyOf", "oneOf"):
-        ctx.error(path, f"expected text, a whole number or true/false, found {_found(inst)}", "write a single value here", code="type")
+        ctx.error(path, m("expected text, a whole number or true/false, found {found}", found=_found(inst)), m("write a single value here"),
+                  code="type")
         return
-    ctx.error(path, "has a value this installer cannot read", "`onsite schema` prints what each field takes", code="schema")
+    ctx.error(path, m("has a value this installer cannot read"), m("`onsite schema` prints what each field takes"), code="schema")
 
 
 # --------------------------------------------------------------------------
@@ -448,8 +465,8 @@ class _Semantics:
             return ipaddress.IPv4Network(text, strict=True)
         except ValueError:
             fixed = ipaddress.IPv4Network(text, strict=False)
-            self.ctx.error(("network", field), f"{show(text)} has host bits set",
-                           f"did you mean {fixed}?", code="subnet-host-bits")
+            self.ctx.error(("network", field), m("{value} has host bits set", value=show(text)),
+                           m("did you mean {value}?", value=fixed), code="subnet-host-bits")
             return fixed
 
     def check_network(self) -> None:
@@ -463,23 +480,24 @@ class _Semantics:
         net = self.net
         gw = ipaddress.IPv4Address(self.plan.gateway)
         if gw not in net:
-            self.ctx.error(("network", "gateway"), f"gateway {gw} is outside the subnet {net}",
-                           "the gateway must be an address of the subnet the nodes are in", code="gateway-outside")
+            self.ctx.error(("network", "gateway"), m("gateway {gateway} is outside the subnet {subnet}", gateway=gw, subnet=net),
+                           m("the gateway must be an address of the subnet the nodes are in"), code="gateway-outside")
         elif self._reserved(gw):
-            self.ctx.error(("network", "gateway"), f"gateway {gw} is the {self._reserved(gw)} of {net}",
-                           "write the router's address", code="gateway-reserved")
+            self.ctx.error(("network", "gateway"), m("gateway {gateway} is the {what} of {subnet}", gateway=gw, what=self._reserved(gw),
+                                                     subnet=net),
+                           m("write the router's address"), code="gateway-reserved")
         for slot, a in self.addr.items():
             if a == gw:
-                self.ctx.error(("ips", slot), f"{slot} is the gateway's address ({gw})",
-                               "nodes and VIPs need addresses of their own", code="gateway-clash")
+                self.ctx.error(("ips", slot), m("{slot} is the gateway's address ({gateway})", slot=slot, gateway=gw),
+                               m("nodes and VIPs need addresses of their own"), code="gateway-clash")
         for kind in ("dns", "ntp"):
             for j, server in enumerate(getattr(self.plan, kind)):
                 try:
                     addr = ipaddress.IPv4Address(server)
                 except ValueError:
                     if server.rstrip(".").rsplit(".", 1)[-1].isdigit():
-                        self.ctx.error(("network", kind, j), f"{show(server)} is neither an IPv4 address nor a host name",
-                                       "an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number",
+                        self.ctx.error(("network", kind, j), m("{value} is neither an IPv4 address nor a host name", value=show(server)),
+                                       m("an address is four numbers 0-255 (e.g. 10.20.30.2); a host name does not end in a number"),
                                        code="pattern")
                     continue  # a host name
                 bad = _server_address_problem(addr, net)
@@ -514,32 +532,33 @@ class _Semantics:
         if net is None or net.prefixlen >= 31:
             return ""
         if a == net.network_address:
-            return "network address"
+            return m("network address")
         if a == net.broadcast_address:
-            return "broadcast address"
+            return m("broadcast address")
         return ""
 
     def check_slots(self) -> None:
         seen: dict[ipaddress.IPv4Address, str] = {}
         for slot, a in self.addr.items():
             if slot not in self.p.slots:
-                self.ctx.error(("ips", slot), f"{slot} is not on the IP sheet of profile {self.p.name}",
-                               f"the sheet names {', '.join(self.p.slots)}", code="unknown-slot")
+                self.ctx.error(("ips", slot), m("{slot} is not on the IP sheet of profile {profile}", slot=slot, profile=self.p.name),
+                               m("the sheet names {slots}", slots=", ".join(self.p.slots)), code="unknown-slot")
             if self.net is not None and a not in self.net:
-                self.ctx.error(("ips", slot), f"{slot} ({a}) is outside the subnet {self.net}",
-                               "all six addresses are in the nodes' subnet", code="outside-subnet")
+                self.ctx.error(("ips", slot), m("{slot} ({address}) is outside the subnet {subnet}", slot=slot, address=a, subnet=self.net),
+                               m("all six addresses are in the nodes' subnet"), code="outside-subnet")
             elif self._reserved(a):
-                self.ctx.error(("ips", slot), f"{slot} ({a}) is the {self._reserved(a)} of {self.net}",
-                               "pick a host address", code="reserved-address")
+                self.ctx.error(("ips", slot), m("{slot} ({address}) is the {what} of {subnet}", slot=slot, address=a,
+                                                what=self._reserved(a), subnet=self.net),
+                               m("pick a host address"), code="reserved-address")
             if a in seen:
-                self.ctx.error(("ips", slot), f"{slot} has the same address as {seen[a]} ({a})",
-                               "every named address must be different", code="duplicate-address")
+                self.ctx.error(("ips", slot), m("{slot} has the same address as {other} ({address})", slot=slot, other=seen[a], address=a),
+                               m("every named address must be different"), code="duplicate-address")
             else:
                 seen[a] = slot
         for slot, spec in self.p.slots.items():
             if slot not in self.addr:
-                self.ctx.error(("ips",), f"{slot} ({spec.title}) has no address", f"add `{slot}: <address>` under ips:",
-                               code="missing-slot")
+                self.ctx.error(("ips",), m("{slot} ({title}) has no address", slot=slot, title=spec.title),
+                               m("add `{slot}: <address>` under ips:", slot=slot), code="missing-slot")
 
     # nodes
     def check_nodes(self) -> None:
@@ -548,18 +567,20 @@ class _Semantics:
         for i, n in enumerate(self.plan.nodes):
             key = n.name.lower()
             if key in RESERVED_NAMES or key.isdigit():
-                self.ctx.error(("nodes", i, "name"), f"{show(n.name)} cannot be a node's name: "
-                               + ("it is all digits, which tools read as an address" if key.isdigit() else "it names this machine itself"),
-                               "give the node its real hostname, e.g. node1", code="reserved-name")
+                self.ctx.error(("nodes", i, "name"),
+                               m("{name} cannot be a node's name: it is all digits, which tools read as an address", name=show(n.name))
+                               if key.isdigit() else m("{name} cannot be a node's name: it names this machine itself", name=show(n.name)),
+                               m("give the node its real hostname, e.g. node1"), code="reserved-name")
             if key in names:
-                self.ctx.error(("nodes", i, "name"), f"node name {show(n.name)} is used twice (also nodes[{names[key]}])",
-                               "every node needs its own hostname", code="duplicate-node")
+                self.ctx.error(("nodes", i, "name"), m("node name {name} is used twice (also nodes[{other}])", name=show(n.name),
+                                                       other=names[key]),
+                               m("every node needs its own hostname"), code="duplicate-node")
             else:
                 names[key] = i
             slot = self.p.slots.get(n.address)
             if slot is None:
-                self.ctx.error(("nodes", i, "address"), f"{n.address} is not on the IP sheet",
-                               f"a node address is one of {', '.join(self.p.node_slots)}", code="unknown-slot")
+                self.ctx.error(("nodes", i, "address"), m("{slot} is not on the IP sheet", slot=n.address),
+                               m("a node address is one of {slots}", slots=", ".join(self.p.node_slots)), code="unknown-slot")
             elif slot.kind != "node":
                 self.ctx.error(("nodes", i, "address"), f"{n.address} is a VIP ({slot.title}), not a node address",
                                f"a node address is one of {', '.join(self.p.node_slots)}; VIPs float between nodes",
@@ -567,29 +588,30 @@ class _Semantics:
             elif n.address not in self.plan.ips:
                 pass  # reported under ips
             if n.address in slots:
-                self.ctx.error(("nodes", i, "address"), f"{n.address} is already the address of nodes[{slots[n.address]}]",
-                               "each node has its own address", code="duplicate-node-address")
+                self.ctx.error(("nodes", i, "address"), m("{slot} is already the address of nodes[{other}]", slot=n.address,
+                                                          other=slots[n.address]),
+                               m("each node has its own address"), code="duplicate-node-address")
             else:
                 slots[n.address] = i
             for j, role in enumerate(n.roles):
                 if role not in self.p.roles:
-                    self.ctx.error(("nodes", i, "roles", j), f"unknown role {show(role)}",
+                    self.ctx.error(("nodes", i, "roles", j), m("unknown role {role}", role=show(role)),
                                    _choices_hint(role, self.p.roles), code="unknown-role")
             ssh = n.ssh
             if ssh.auth == "password" and not ssh.password:
-                self.ctx.error(("nodes", i, "ssh"), "auth is password but no password reference is given",
-                               "add `password: prompt` (or env:NAME / file:PATH)", code="missing-password")
+                self.ctx.error(("nodes", i, "ssh"), m("auth is password but no password reference is given"),
+                               m("add `password: prompt` (or env:NAME / file:PATH)"), code="missing-password")
             if ssh.auth == "key":
                 if not ssh.key:
-                    self.ctx.error(("nodes", i, "ssh"), "auth is key but no key file is named",
-                                   "add `key: /path/to/private_key`, or use `auth: agent`", code="missing-key")
+                    self.ctx.error(("nodes", i, "ssh"), m("auth is key but no key file is named"),
+                                   m("add `key: /path/to/private_key`, or use `auth: agent`"), code="missing-key")
                 elif not Path(os.path.expanduser(ssh.key)).is_file():
-                    self.ctx.warning(("nodes", i, "ssh", "key"), f"key file {show(ssh.key, 60)} does not exist on this machine",
-                                     "the install will stop here; check the path", code="key-not-found")
+                    self.ctx.warning(("nodes", i, "ssh", "key"), m("key file {path} does not exist on this machine", path=show(ssh.key, 60)),
+                                     m("the install will stop here; check the path"), code="key-not-found")
         for slot in self.p.node_slots:
             if slot not in slots:
-                self.ctx.error(("nodes",), f"{slot} ({self.p.slots[slot].title}) has no node",
-                               f"add a node with `address: {slot}`", code="slot-unused")
+                self.ctx.error(("nodes",), m("{slot} ({title}) has no node", slot=slot, title=self.p.slots[slot].title),
+                               m("add a node with `address: {slot}`", slot=slot), code="slot-unused")
 
     def check_roles(self) -> None:
         holders: dict[str, list[str]] = defaultdict(list)
@@ -600,9 +622,10 @@ class _Semantics:
             have = holders.get(role.name, [])
             if not role.count.allows(len(have)):
                 on = f" ({', '.join(have)})" if have else ""
-                self.ctx.error(("nodes",), f"role {role.name} ({role.title}) is on {len(have)} node{'s' * (len(have) != 1)}{on}; "
-                               f"the profile needs {role.count.describe()}",
-                               f"add or remove `{role.name}` in the nodes' roles lists", code="role-count")
+                facts = dict(role=role.name, title=role.title, count=len(have), on=on, needed=role.count.describe())
+                self.ctx.error(("nodes",), m("role {role} ({title}) is on 1 node{on}; the profile needs {needed}", **facts) if len(have) == 1
+                               else m("role {role} ({title}) is on {count} nodes{on}; the profile needs {needed}", **facts),
+                               m("add or remove `{role}` in the nodes' roles lists", role=role.name), code="role-count")
 
     # VIPs
     def check_vips(self) -> None:
@@ -612,15 +635,16 @@ class _Semantics:
         for i, v in enumerate(self.plan.vips):
             spec = self.p.vips.get(v.name)
             if v.name in seen_names:
-                self.ctx.error(("vips", i, "name"), f"VIP {show(v.name)} is configured twice", "keep one entry per VIP", code="duplicate-vip")
+                self.ctx.error(("vips", i, "name"), m("VIP {name} is configured twice", name=show(v.name)), m("keep one entry per VIP"),
+                               code="duplicate-vip")
                 continue
             seen_names[v.name] = i
             if spec is None:
-                self.ctx.error(("vips", i, "name"), f"unknown VIP {show(v.name)}", _choices_hint(v.name, self.p.vips), code="unknown-vip")
+                self.ctx.error(("vips", i, "name"), m("unknown VIP {name}", name=show(v.name)), _choices_hint(v.name, self.p.vips), code="unknown-vip")
                 continue
             slot = self.p.slots.get(v.address)
             if slot is None:
-                self.ctx.error(("vips", i, "address"), f"{v.address} is not on the IP sheet",
+                self.ctx.error(("vips", i, "address"), m("{slot} is not on the IP sheet", slot=v.address),
                                f"VIP addresses are {', '.join(self.p.vip_slots)}", code="unknown-slot")
             elif slot.kind != "vip":
                 self.ctx.error(("vips", i, "address"), f"{v.address} is a node's address ({slot.title}); a VIP is never a node's own address",
@@ -629,18 +653,19 @@ class _Semantics:
                 self.ctx.error(("vips", i, "address"), f"{v.name} is {spec.slot} ({self.p.slots[spec.slot].title}) in profile {self.p.name}, not {v.address}",
                                f"write `address: {spec.slot}`", code="vip-slot")
             if v.router_id in router_ids:
-                self.ctx.error(("vips", i, "router_id"), f"VRRP router id {v.router_id} is already used by vips[{router_ids[v.router_id]}]",
-                               "every VIP needs its own router id (1-255), also unique among other VRRP users on this LAN",
+                self.ctx.error(("vips", i, "router_id"), m("VRRP router id {id} is already used by vips[{other}]", id=v.router_id,
+                                                           other=router_ids[v.router_id]),
+                               m("every VIP needs its own router id (1-255), also unique among other VRRP users on this LAN"),
                                code="duplicate-router-id")
             else:
                 router_ids[v.router_id] = i
             allowed = set(spec.member_roles)
-            for j, m in enumerate(v.members):
-                if m not in node_roles:
-                    self.ctx.error(("vips", i, "members", j), f"no node is named {show(m)}",
-                                   _choices_hint(m, node_roles), code="unknown-member")
-                elif not allowed & node_roles[m]:
-                    self.ctx.error(("vips", i, "members", j), f"node {m} holds none of the roles {v.name} serves ({', '.join(spec.member_roles)})",
+            for j, member in enumerate(v.members):
+                if member not in node_roles:
+                    self.ctx.error(("vips", i, "members", j), m("no node is named {name}", name=show(member)),
+                                   _choices_hint(member, node_roles), code="unknown-member")
+                elif not allowed & node_roles[member]:
+                    self.ctx.error(("vips", i, "members", j), f"node {member} holds none of the roles {v.name} serves ({', '.join(spec.member_roles)})",
                                    "remove it from members, or give it one of those roles", code="member-role")
             for name in v.priorities:
                 if name not in v.members:
@@ -660,8 +685,8 @@ class _Semantics:
                                            f"give {b} a priority below {lowest}", code="backup-priority")
         for name, spec in self.p.vips.items():
             if name not in seen_names:
-                self.ctx.error(("vips",), f"VIP {name} ({spec.title}, {spec.slot}) is not configured",
-                               f"add a vips entry with `name: {name}` and `address: {spec.slot}`", code="missing-vip")
+                self.ctx.error(("vips",), m("VIP {name} ({title}, {slot}) is not configured", name=name, title=spec.title, slot=spec.slot),
+                               m("add a vips entry with `name: {name}` and `address: {slot}`", name=name, slot=spec.slot), code="missing-vip")
 
     # components and their settings
     def check_components(self) -> None:
@@ -730,8 +755,10 @@ class _Semantics:
                         overridden = pname in self.plan.ports.get(comp.name, {})
                         path = (("ports", comp.name, pname) if overridden
                                 else ("nodes", i, "ssh", "port") if used[key] == "ssh" else ("nodes", i, "roles"))
-                        self.ctx.error(path, f"on node {node.name}, {label} and {used[key]} both use {port}/{spec.protocol}",
-                                       f"give one of them another port under `ports:` (e.g. ports: {{{comp.name}: {{{pname}: N}}}})",
+                        self.ctx.error(path, m("on node {node}, {first} and {second} both use {port}/{protocol}", node=node.name, first=label,
+                                               second=used[key], port=port, protocol=spec.protocol),
+                                       m("give one of them another port under `ports:` (e.g. ports: {{{component}: {{{port}: N}}}})",
+                                         component=comp.name, port=pname),
                                        code="port-conflict")
                     else:
                         used[key] = label
@@ -750,5 +777,6 @@ class _Semantics:
                 needed.setdefault(s, comp.name)
         for s, comp in needed.items():
             if s not in self.plan.secrets:
-                self.ctx.error(("secrets",), f"secret {s} ({self.p.secrets[s]}, for {comp}) has no reference",
-                               f"add `{s}: prompt` (or env:NAME / file:PATH) under secrets:", code="missing-secret")
+                self.ctx.error(("secrets",), m("secret {secret} ({title}, for {component}) has no reference", secret=s,
+                                               title=self.p.secrets[s], component=comp),
+                               m("add `{secret}: prompt` (or env:NAME / file:PATH) under secrets:", secret=s), code="missing-secret")

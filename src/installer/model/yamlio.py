@@ -48,6 +48,7 @@ from typing import Any
 
 import yaml
 
+from .i18n import m
 from .problems import PathPart, Problem, ProblemError, show
 
 try:  # libyaml's parser: the same events, twenty times faster
@@ -329,8 +330,8 @@ def _take_key(event, frame: _Frame, doc: Document) -> None:
         raise _Refused(mark, f"key {show(text)} is not text",
                        "put the key in quotes; keys such as yes/no/on/off or numbers need quotes", "yaml-key")
     if text in frame.seen:
-        raise _Refused(mark, f"key {show(text)} appears twice in the same section (first on line {frame.seen[text]})",
-                       "keep one of them; YAML would silently use the last", "yaml-duplicate-key")
+        raise _Refused(mark, m("key {key} appears twice in the same section (first on line {line})", key=show(text), line=frame.seen[text]),
+                       m("keep one of them; YAML would silently use the last"), "yaml-duplicate-key")
     if len(frame.seen) >= MAX_ITEMS:
         raise _Refused(mark, f"a section has more than {MAX_ITEMS} keys",
                        "an answer file's sections are short; check that this is the right file", "too-many")
@@ -358,8 +359,8 @@ def parse_text(text: str, file: str = "<text>", *, max_items: int = MAX_ITEMS) -
             what = exc.problem or "not valid YAML"
             hint = ("write the character itself, or a whole escape (\\u00e9, \\U0001F600); half of a UTF-16 pair "
                     "(\\ud800) is not a character" if "escape" in what
-                    else "check indentation (spaces, not tabs) and that quotes and brackets are closed")
-            raise ProblemError(_problem(file, mark, f"not valid YAML: {what}", hint, "yaml-syntax")) from None
+                    else m("check indentation (spaces, not tabs) and that quotes and brackets are closed"))
+            raise ProblemError(_problem(file, mark, m("not valid YAML: {what}", what=what), hint, "yaml-syntax")) from None
         except yaml.reader.ReaderError as exc:
             line, col = _reader_position(text, exc)
             raise ProblemError(
@@ -377,7 +378,7 @@ def parse_text(text: str, file: str = "<text>", *, max_items: int = MAX_ITEMS) -
         source.dispose()
     if data is _EMPTY:
         raise ProblemError(
-            Problem(message="the file is empty", hint="run `onsite init -o FILE` to write a starting answer file",
+            Problem(message=m("the file is empty"), hint=m("run `onsite init -o FILE` to write a starting answer file"),
                     file=file, line=1, column=1, code="empty")
         )
     doc.data = data
@@ -390,7 +391,8 @@ def parse_text(text: str, file: str = "<text>", *, max_items: int = MAX_ITEMS) -
 def _refuse_special(st: os.stat_result, name: str) -> None:
     mode = st.st_mode
     if stat.S_ISDIR(mode):
-        raise ProblemError(Problem(message="this is a folder, not an answer file", hint="name the .yaml file", file=name, code="not-a-file"))
+        raise ProblemError(Problem(message=m("this is a folder, not an answer file"), hint=m("name the .yaml file"), file=name,
+                                   code="not-a-file"))
     if not stat.S_ISREG(mode):
         what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
@@ -412,7 +414,8 @@ def read_file(path: str | Path, display: str | None = None, *, max_items: int = 
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ProblemError(
-            Problem(message="file not found", hint="check the path, or run `onsite init -o FILE` to create one", file=name, code="not-found")
+            Problem(message=m("file not found"), hint=m("check the path, or run `onsite init -o FILE` to create one"), file=name,
+                    code="not-found")
         ) from None
     except NotADirectoryError:
         raise ProblemError(Problem(message="file not found (a folder on the path is a file)", hint="check the path", file=name,
@@ -449,7 +452,7 @@ def read_bytes(raw: bytes, name: str, *, max_items: int = MAX_ITEMS) -> Document
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ProblemError(
-            Problem(message="the file is not UTF-8 text", hint="save it as UTF-8", file=name, line=line, code="encoding")
+            Problem(message=m("the file is not UTF-8 text"), hint=m("save it as UTF-8"), file=name, line=line, code="encoding")
         ) from None
     return parse_text(text, name, max_items=max_items)
 

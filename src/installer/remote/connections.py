@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from ..model import secrets
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError
 from .transport import Endpoint, Transport, TransportError
@@ -46,8 +47,8 @@ class Connections:
             user=ssh.user,
             auth=ssh.auth,
             key_path=ssh.key,
-            password=self._secret(ssh.password, f"SSH password for {ssh.user}@{node.name}") if ssh.auth == "password" else None,
-            sudo_password=self._secret(ssh.sudo_password, f"sudo password for {ssh.user}@{node.name}") if ssh.sudo_password else None,
+            password=self._secret(ssh.password, m("SSH password for {node}", node=f"{ssh.user}@{node.name}")) if ssh.auth == "password" else None,
+            sudo_password=self._secret(ssh.sudo_password, m("sudo password for {node}", node=f"{ssh.user}@{node.name}")) if ssh.sudo_password else None,
             host_key=ssh.host_key,
             known_hosts=self.known_hosts,
         )

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import paramiko
 
+from ..model.i18n import m
 from .hostkeys import fingerprint_of_blob
 from .transport import (
     Endpoint,
@@ -307,16 +308,17 @@ class SshTransport:
         try:
             sock = socket.create_connection((ep.host, ep.port), timeout=self.connect_timeout)
         except ConnectionRefusedError:
-            raise self._err("refused", f"{where} refused the connection: nothing listens there",
-                            "check that sshd runs on the node and that the SSH port is right") from None
+            raise self._err("refused", m("{where} refused the connection: nothing listens there", where=where),
+                            m("check that sshd runs on the node and that the SSH port is right")) from None
         except TimeoutError:
-            raise self._err("timeout", f"no answer from {where} within {self.connect_timeout:.0f} s",
-                            "check the address, the cable or VLAN, and firewalls between here and the node") from None
+            raise self._err("timeout", m("no answer from {where} within {seconds} s", where=where, seconds=f"{self.connect_timeout:.0f}"),
+                            m("check the address, the cable or VLAN, and firewalls between here and the node")) from None
         except OSError as exc:
             if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN):
-                raise self._err("unreachable", f"{ep.host} is unreachable ({exc.strerror})",
-                                "check that this machine is on the nodes' network and the address is right") from None
-            raise self._err("unreachable", f"cannot connect to {where}: {exc.strerror}", "check the address") from None
+                raise self._err("unreachable", m("{host} is unreachable ({reason})", host=ep.host, reason=exc.strerror),
+                                m("check that this machine is on the nodes' network and the address is right")) from None
+            raise self._err("unreachable", m("cannot connect to {where}: {reason}", where=where, reason=exc.strerror),
+                            m("check the address")) from None
         t = _KexCapture(sock, default_window_size=WINDOW)
         try:
             t.banner_timeout = self.banner_timeout
@@ -431,17 +433,18 @@ class SshTransport:
                 return
             raise self._err(
                 "host-key-unknown",
-                f"{ep.host} presents host key {fp} ({key.get_name()}), which is not pinned",
-                f"compare it with the node's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_{kind}_key.pub), "
-                "then run again with --accept-new-host-keys to pin it, or write it as the node's ssh.host_key",
+                m("{host} presents host key {fingerprint} ({type}), which is not pinned", host=ep.host, fingerprint=fp, type=key.get_name()),
+                m("compare it with the node's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_{kind}_key.pub), "
+                  "then run again with --accept-new-host-keys to pin it, or write it as the node's ssh.host_key", kind=kind),
                 seen=fp,
             )
         if fp != pinned:
             raise self._err(
                 "host-key-changed",
-                f"the host key of {ep.host} has CHANGED: pinned {pinned}, the node now presents {fp}",
-                "stop if you did not reinstall this node: another machine may be answering in its place. If it was "
-                f"reinstalled, confirm the new key on its console and replace ssh.host_key of node {self.node} in the answer file",
+                m("the host key of {host} has CHANGED: pinned {pinned}, the node now presents {fingerprint}", host=ep.host, pinned=pinned,
+                  fingerprint=fp),
+                m("stop if you did not reinstall this node: another machine may be answering in its place. If it was "
+                  "reinstalled, confirm the new key on its console and replace ssh.host_key of node {node} in the answer file", node=self.node),
                 pinned=pinned, seen=fp,
             )
 
@@ -479,12 +482,13 @@ class SshTransport:
             else:
                 t.auth_publickey(ep.user, self._load_key())
         except paramiko.BadAuthenticationType as exc:
-            raise self._err("auth-failed", f"{ep.host} does not accept {ep.auth} login for {ep.user} (it allows: {', '.join(exc.allowed_types)})",
-                            "change ssh.auth for this node") from None
+            raise self._err("auth-failed", m("{host} does not accept {auth} login for {user} (it allows: {allowed})", host=ep.host,
+                                             auth=ep.auth, user=ep.user, allowed=", ".join(exc.allowed_types)),
+                            m("change ssh.auth for this node")) from None
         except paramiko.AuthenticationException:
-            what = {"password": "the password", "agent": "the agent's keys"}.get(ep.auth, f"the key {ep.key_path}")
-            raise self._err("auth-failed", f"{ep.host} refused {what} for user {ep.user}",
-                            "check the user and the credential; onsite does not retry, so the account is not locked out") from None
+            what = {"password": m("the password"), "agent": m("the agent's keys")}.get(ep.auth, m("the key {path}", path=ep.key_path))
+            raise self._err("auth-failed", m("{host} refused {what} for user {user}", host=ep.host, what=what, user=ep.user),
+                            m("check the user and the credential; onsite does not retry, so the account is not locked out")) from None
         except paramiko.SSHException as exc:
             raise self._err("auth-failed", f"login to {ep.host} failed: {exc}", "check the node's sshd") from None
 

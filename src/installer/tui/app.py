@@ -26,6 +26,7 @@ from ..engine.install import InstallOperation, InstallOptions, install_lifecycle
 from ..engine.lifecycle import Lifecycle, Outcome
 from ..model import crashlog
 from ..model import secrets as secrets_mod
+from ..model.i18n import localized, m, set_language, t
 from ..model.problems import Problem, ProblemError
 from ..model.resources import data_path
 from ..remote.connections import transport_problem
@@ -33,6 +34,7 @@ from ..remote.transport import Endpoint, TransportError
 from .modals import ConfirmModal, InputModal
 from .pages import PAGE_CLASSES, Page
 from .state import WizardState, load_pages, page_of
+from .words import localize_bindings
 
 
 # -- the backend: the engine's lifecycles, run from thread workers --------------------
@@ -58,7 +60,7 @@ class Backend:
         state = self.app.state
         plan = state.plan
         if plan is None or state.path is None:
-            raise ProblemError(Problem(message="the plan is not valid or not saved", hint="go to Review", code="plan"))
+            raise ProblemError(Problem(message=m("the plan is not valid or not saved"), hint=m("go to Review"), code="plan"))
         self.journal_dir = journal_mod.default_dir(state.path, plan)
         return InstallOperation(plan, state.profile, answer_file=state.path, problems=state.problems,
                                 bundle_paths=self.bundle_paths, journal_dir=self.journal_dir,
@@ -87,16 +89,16 @@ class Backend:
 
     def _report(self, exc: BaseException) -> None:
         if isinstance(exc, ProblemError):
-            text = "\n".join(p.message + (f" ({p.hint})" if p.hint else "") for p in exc.problems)
+            text = "\n".join(localized(p.message) + (f" ({localized(p.hint)})" if p.hint else "") for p in exc.problems)
         elif isinstance(exc, TransportError):
-            text = f"{exc.message} ({exc.hint})"
+            text = f"{localized(exc.message)} ({localized(exc.hint)})"
         else:
             text = f"{type(exc).__name__}: {exc}"
         self.app.call_from_thread(self.app.notify, text, severity="error", timeout=15)
 
     def _drive(self, lifecycle: Lifecycle, op: InstallOperation) -> Outcome | None:
         if self.running.is_set():
-            raise ProblemError(Problem(message="another operation runs in this wizard", code="locked"))
+            raise ProblemError(Problem(message=m("another operation runs in this wizard"), code="locked"))
         self.lifecycle = lifecycle
         self.running.set()
         try:
@@ -156,8 +158,12 @@ class OnsiteApp(App):
     TITLE = "onsite"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def __init__(self, path: Path | None = None, bundles: list[Path] | None = None, autostart: bool = True) -> None:
+    def __init__(self, path: Path | None = None, bundles: list[Path] | None = None, autostart: bool = True,
+                 lang: str | None = None) -> None:
+        if lang is not None:
+            set_language(lang)
         super().__init__()
+        localize_bindings(self)
         self.pages = load_pages()
         self.state = WizardState()
         self.start_path = path
@@ -181,7 +187,7 @@ class OnsiteApp(App):
         self.crashed = path
         inner = getattr(exc, "error", None)  # a worker's failure wraps the real one
         kind = type(inner if isinstance(inner, BaseException) else exc).__name__
-        self.crash_message = f"onsite: internal error: {kind}. This is a bug; the details are in {path}"
+        self.crash_message = t("onsite: internal error: {kind}. This is a bug; the details are in {path}", kind=kind, path=path)
         self.bell()
         self._exit_renderables.append(Text(self.crash_message))
         self._close_messages_no_wait()
@@ -235,7 +241,7 @@ class OnsiteApp(App):
         try:
             self.state = WizardState.open(path)
         except ProblemError as exc:
-            return "\n".join(p.render() for p in exc.problems)
+            return "\n".join(p.render(localize=True) for p in exc.problems)
         errors = self.state.problems.errors
         if errors:
             self.jump_to(errors[0])
@@ -262,16 +268,20 @@ class OnsiteApp(App):
             try:
                 scrubbed = self.state.save(path)
             except OSError as exc:
-                self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+                self.notify(t("cannot write {path}: {reason}", path=path, reason=exc.strerror), severity="error")
                 return
-            kind = "saved" if self.state.plan is not None else "saved a draft (not valid yet)"
-            self.notify(f"{kind}: {path}" + (f"; secrets replaced by 'prompt' at {', '.join(scrubbed)}" if scrubbed else ""))
+            said = (t("saved: {path}", path=path) if self.state.plan is not None
+                    else t("saved a draft (not valid yet): {path}", path=path))
+            if scrubbed:
+                said += t("; secrets replaced by 'prompt' at {fields}", fields=", ".join(scrubbed))
+            self.notify(said)
             if isinstance(self.screen, Page):
                 self.screen.refresh_status()
             if then is not None:
                 then()
 
-        self.push_screen(InputModal("Save the answer file", "Where to? Secrets are never written, only references.", default), chosen)
+        self.push_screen(InputModal(t("Save the answer file"), t("Where to? Secrets are never written, only references."), default),
+                         chosen)
 
     def ask_secret_blocking(self, label: str) -> str:
         """For worker threads: ask in a modal, wait for the answer."""
@@ -282,7 +292,8 @@ class OnsiteApp(App):
             box[0] = value
             done.set()
 
-        self.call_from_thread(self.push_screen, InputModal(label, "Typed here, kept in memory only.", password=True), answered)
+        self.call_from_thread(self.push_screen, InputModal(localized(label), t("Typed here, kept in memory only."), password=True),
+                              answered)
         done.wait()
         if box[0] is None:
             raise secrets_mod.SecretError(f"{label}: not given", "type it, or use env:NAME / file:PATH in the answer file")
@@ -296,59 +307,61 @@ class OnsiteApp(App):
         node = state.get(f"nodes[{index}]", {}) or {}
         ssh = node.get("ssh", {}) or {}
         host = (state.get("ips", {}) or {}).get(node.get("address"))
-        name = node.get("name", f"node {index + 1}")
+        name = node.get("name", t("node {n}", n=index + 1))
         if not host:
-            self.call_from_thread(self.notify, f"{name}: its address is not on the IP sheet yet", severity="error")
+            self.call_from_thread(self.notify, t("{node}: its address is not on the IP sheet yet", node=name), severity="error")
             return
         try:
             password = None
             if ssh.get("auth") == "password" and ssh.get("password"):
-                password = secrets_mod.resolve(ssh["password"], f"SSH password for {name}", self.ask_secret_blocking)
+                password = secrets_mod.resolve(ssh["password"], m("SSH password for {node}", node=name), self.ask_secret_blocking)
             port = ssh.get("port", 22)
             if not isinstance(port, int) or isinstance(port, bool):
-                self.call_from_thread(self.notify, f"{name}: the SSH port must be a number (1-65535)", severity="error")
+                self.call_from_thread(self.notify, t("{node}: the SSH port must be a number (1-65535)", node=name), severity="error")
                 return
             ep = Endpoint(node=name, host=host, port=port, user=ssh.get("user", "root"),
                           auth=ssh.get("auth", "key"), key_path=ssh.get("key"), password=password, host_key=ssh.get("host_key"))
-            t = connect(ep, connect_timeout=5)
-            self.call_from_thread(self.notify, f"{name}: connected as {ep.user}, host key verified; measuring the link...")
+            conn = connect(ep, connect_timeout=5)
+            self.call_from_thread(self.notify, t("{node}: connected as {user}, host key verified; measuring the link...", node=name,
+                                                 user=ep.user))
             try:  # the link rate, for the Review's time estimate (the answer above does not wait for it)
                 from ..engine import link
 
-                rate = link.measure(t, name)
+                rate = link.measure(conn, name)
                 self.backend.link_rate = rate
-                self.call_from_thread(self.notify, f"{name}: {events.human_bytes(rate.rate)}/s from here "
-                                      f"({events.human_bytes(link.PROBE_BYTES)} sent); the Review's estimate uses it")
+                self.call_from_thread(self.notify, t("{node}: {rate}/s from here ({sent} sent); the Review's estimate uses it", node=name,
+                                                     rate=events.human_bytes(rate.rate), sent=events.human_bytes(link.PROBE_BYTES)))
             except TransportError as exc:
-                self.call_from_thread(self.notify, f"{name}: the link was not measured ({exc.message})", severity="warning")
+                self.call_from_thread(self.notify, t("{node}: the link was not measured ({reason})", node=name, reason=exc.message),
+                                      severity="warning")
             finally:
-                t.close()
+                conn.close()
         except TransportError as exc:
             if exc.kind == "host-key-unknown":
                 seen = exc.details.get("seen", "")
                 self.call_from_thread(self._ask_pin, index, name, host, seen)
             else:
                 p = transport_problem(exc)
-                self.call_from_thread(self.notify, f"{p.message} ({p.hint})", severity="error", timeout=12)
+                self.call_from_thread(self.notify, f"{localized(p.message)} ({localized(p.hint)})", severity="error", timeout=12)
         except secrets_mod.SecretError as exc:
-            self.call_from_thread(self.notify, f"{exc.message} ({exc.hint})", severity="error")
+            self.call_from_thread(self.notify, f"{localized(exc.message)} ({localized(exc.hint)})", severity="error")
 
     def _ask_pin(self, index: int, name: str, host: str, fingerprint: str) -> None:
         def decided(yes: bool | None) -> None:
             if yes:
                 self.state.set(f"nodes[{index}].ssh.host_key", fingerprint)
-                self.notify(f"pinned the host key of {name}; save (Ctrl+S) to keep it")
+                self.notify(t("pinned the host key of {node}; save (Ctrl+S) to keep it", node=name))
 
         self.push_screen(ConfirmModal(
-            f"Unknown host key: {name} ({host})",
-            f"The node presents\n\n  {fingerprint}\n\nCompare it with the node's own, on its console:\n"
-            "  ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\nPin it only if they are the same.",
-            yes="Same: pin it", no="Different: do not connect"), decided)
+            t("Unknown host key: {node} ({host})", node=name, host=host),
+            t("The node presents\n\n  {fingerprint}\n\nCompare it with the node's own, on its console:\n"
+              "  ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\nPin it only if they are the same.", fingerprint=fingerprint),
+            yes=t("Same: pin it"), no=t("Different: do not connect")), decided)
 
 
-def run(path: Path | None = None, bundles: list[Path] | None = None) -> int:
+def run(path: Path | None = None, bundles: list[Path] | None = None, lang: str | None = None) -> int:
     """The wizard's exit code: what it exited with, 70 after a crash."""
-    app = OnsiteApp(path, bundles)
+    app = OnsiteApp(path, bundles, lang=lang)
     result = app.run()
     if getattr(app, "crashed", None) or app.return_code not in (None, 0):
         return 70

@@ -11,12 +11,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ..model.i18n import t
+from .words import localize_bindings
+
 
 class MessageModal(ModalScreen[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("enter", "dismiss", "Close")]
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__(classes="modal")
+        localize_bindings(self)
         self.title_text, self.text = title, text
 
     def compose(self) -> ComposeResult:
@@ -24,7 +28,7 @@ class MessageModal(ModalScreen[None]):
             yield Label(Text(self.title_text, style="bold"))
             yield Static(self.text)
             with Horizontal():
-                yield Button("Close", id="close", variant="primary", compact=True)
+                yield Button(t("Close"), id="close", variant="primary", compact=True)
 
     @on(Button.Pressed)
     def _close(self) -> None:
@@ -34,9 +38,10 @@ class MessageModal(ModalScreen[None]):
 class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "no", "No")]
 
-    def __init__(self, title: str, text: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, title: str, text: str, yes: str | None = None, no: str | None = None) -> None:
         super().__init__(classes="modal")
-        self.title_text, self.text, self.yes, self.no = title, text, yes, no
+        localize_bindings(self)
+        self.title_text, self.text, self.yes, self.no = title, text, yes or t("Yes"), no or t("No")
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -65,6 +70,7 @@ class InputModal(ModalScreen[str | None]):
 
     def __init__(self, title: str, text: str, value: str = "", password: bool = False) -> None:
         super().__init__(classes="modal")
+        localize_bindings(self)
         self.title_text, self.text, self.value, self.password = title, text, value, password
 
     def compose(self) -> ComposeResult:
@@ -73,8 +79,8 @@ class InputModal(ModalScreen[str | None]):
             yield Static(self.text)
             yield Input(self.value, password=self.password, id="value")
             with Horizontal():
-                yield Button("OK", id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(t("OK"), id="ok", variant="primary", compact=True)
+                yield Button(t("Cancel"), id="cancel", compact=True)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -94,6 +100,7 @@ class ChoiceModal(ModalScreen[str | None]):
 
     def __init__(self, title: str, text: str, choices: list[tuple[str, str]]) -> None:
         super().__init__(classes="modal")
+        localize_bindings(self)
         self.title_text, self.text, self.choices = title, text, choices
 
     def compose(self) -> ComposeResult:

@@ -24,6 +24,7 @@ from ..engine import events
 from ..model.i18n import localized, t
 from ..model.problems import Problem
 from .state import FieldDef, PageDef, page_of
+from .words import localize_bindings
 
 
 class FieldRow(Vertical):
@@ -38,7 +39,7 @@ class FieldRow(Vertical):
     def compose(self) -> ComposeResult:
         f = self.field
         with Horizontal(classes="field-row"):
-            yield Label(f.label, classes="field-label")
+            yield Label(t(f.label), classes="field-label")
             if f.kind == "choice":
                 yield Select([(c, c) for c in f.choices], value=self.state.get(self.path, f.choices[0]), allow_blank=False,
                              compact=True, id=_wid(self.path))
@@ -49,12 +50,14 @@ class FieldRow(Vertical):
                              allow_blank=False, compact=True, id=_wid(self.path))
             elif f.kind == "secret":  # a reference shows; anything else typed is masked
                 text = self.state.text_of(f, self.path)
-                yield Input(text, placeholder=f.help, compact=True, id=_wid(self.path), password=not _is_ref(text))
+                yield Input(text, placeholder=t(f.help) if f.help else "", compact=True, id=_wid(self.path),
+                            password=not _is_ref(text))
             else:
-                yield Input(self.state.text_of(f, self.path), placeholder=f.help, compact=True, id=_wid(self.path))
+                yield Input(self.state.text_of(f, self.path), placeholder=t(f.help) if f.help else "", compact=True,
+                            id=_wid(self.path))
         yield Static("", classes="field-message")
         if f.help:
-            yield Static(f.help, classes="field-help")
+            yield Static(t(f.help), classes="field-help")
 
     def show_problems(self) -> None:
         problems = self.state.exact_problems(self.path)
@@ -65,7 +68,7 @@ class FieldRow(Vertical):
         msg = self.query_one(".field-message", Static)
         if problems:
             p = problems[0]
-            text = f"{p.message}" + (f" — {p.hint}" if p.hint else "")
+            text = localized(p.message) + (f" — {localized(p.hint)}" if p.hint else "")
             msg.update(Text(text))
             msg.set_class(not p.is_error, "-warning")
         else:
@@ -101,6 +104,7 @@ class Page(Screen):
 
     def __init__(self, page: PageDef, index: int, total: int, focus: str | None = None) -> None:
         super().__init__(name=page.id)
+        localize_bindings(self)
         self.page = page
         self.index = index
         self.total = total
@@ -115,12 +119,12 @@ class Page(Screen):
         return self.wizard.state
 
     def compose(self) -> ComposeResult:
-        yield Static(f"onsite · {self.index}/{self.total} · {self.page.title}", id="page-title")
+        yield Static(f"onsite · {self.index}/{self.total} · {t(self.page.title)}", id="page-title")
         with VerticalScroll(id="page-body", can_focus=False):
             yield from self.body()
         with Horizontal(id="nav"):
             if self.index > 1:
-                yield Button("Back", id="back", compact=True)
+                yield Button(t("Back"), id="back", compact=True)
             yield Button(self.next_label(), id="next", variant="primary", compact=True)
             yield Static("", classes="spacer")
             yield Static("", id="status")
@@ -130,7 +134,7 @@ class Page(Screen):
         yield from ()
 
     def next_label(self) -> str:
-        return "Next"
+        return t("Next")
 
     def on_mount(self) -> None:
         self.refresh_status()
@@ -157,7 +161,7 @@ class Page(Screen):
         if self.page.id in ("welcome", "preflight", "install", "done"):
             status.update("")
         else:
-            status.update(Text(f"{len(errors)} here, {total} in all" if total else "plan valid",
+            status.update(Text(t("{here} here, {total} in all", here=len(errors), total=total) if total else t("plan valid"),
                                style="red" if errors else ("yellow" if total else "green")))
 
     @on(Button.Pressed, "#next")
@@ -196,14 +200,14 @@ class Page(Screen):
                 break
         if row is not None:
             slot = self.state.profile.slots.get(row.path.removeprefix("ips.")) if row.path.startswith("ips.") else None
-            self.app.push_screen(FieldHelpModal(row.path, row.field.label, row.field.help, slot.title if slot else ""))
+            self.app.push_screen(FieldHelpModal(row.path, t(row.field.label), row.field.help, slot.title if slot else ""))
             return
-        self.app.push_screen(MessageModal(self.page.title, self.page.help + "\n\nF1 on a field: what it means. F12: every key."))
+        self.app.push_screen(MessageModal(t(self.page.title), t(self.page.help) + "\n\n" + t("F1 on a field: what it means. F12: every key.")))
 
     def key_list(self) -> list[tuple[str, str]]:
         """Every key of this page: moving around, then its bindings."""
-        keys = [("Tab / Shift+Tab", "next / previous field or button"),
-                ("Enter", "next field; on a button, press it; from the last field, the next page")]
+        keys = [("Tab / Shift+Tab", t("next / previous field or button")),
+                ("Enter", t("next field; on a button, press it; from the last field, the next page"))]
         seen = set()
         for key, active in self.active_bindings.items():
             b = active.binding
@@ -217,13 +221,13 @@ class Page(Screen):
             if b.action == "keys":
                 shown += " / ?"
             keys.append((shown, b.description))
-        keys.append(("mouse", "click buttons and fields; the wheel scrolls"))
+        keys.append((t("mouse"), t("click buttons and fields; the wheel scrolls")))
         return keys
 
     def action_keys(self) -> None:
         from .overlays import KeysModal
 
-        self.app.push_screen(KeysModal(self.page.title, self.key_list()))
+        self.app.push_screen(KeysModal(t(self.page.title), self.key_list()))
 
     def action_save(self) -> None:
         self.wizard.save_dialog()
@@ -248,29 +252,30 @@ class FormPage(Page):
             yield from self.slot_fields()
         if self.page.node_fields:
             for i, node in enumerate(self.state.get("nodes", []) or []):
-                name = node.get("name", f"node {i + 1}") if isinstance(node, dict) else f"node {i + 1}"
+                unnamed = t("node {n}", n=i + 1)
+                name = node.get("name", unnamed) if isinstance(node, dict) else unnamed
                 with Vertical(classes="node-box") as box:
                     box.border_title = f"{name} ({node.get('address', '?') if isinstance(node, dict) else '?'})"
                     for f in self.page.node_fields:
                         yield FieldRow(f, f"nodes[{i}].{f.path}", self.state)
                     if self.page.id == "ssh":
-                        yield Button("Test connection", id=f"test-{i}", compact=True)
+                        yield Button(t("Test connection"), id=f"test-{i}", compact=True)
 
     def slot_fields(self) -> ComposeResult:
-        yield Static("The IP sheet", classes="section")
+        yield Static(t("The IP sheet"), classes="section")
         with Horizontal(classes="actions"):
-            yield Button("Suggest addresses", id="suggest", compact=True)
-            yield Button("Import IP sheet (F2)", id="import-sheet", compact=True)
-            yield Button("Check network (F3)", id="netcheck", compact=True)
+            yield Button(t("Suggest addresses"), id="suggest", compact=True)
+            yield Button(t("Import IP sheet (F2)"), id="import-sheet", compact=True)
+            yield Button(t("Check network (F3)"), id="netcheck", compact=True)
         for slot in self.state.profile.slots.values():
             yield FieldRow(FieldDef(path=f"ips.{slot.name}", label=f"{slot.name}", help=slot.title), f"ips.{slot.name}", self.state)
-        yield Static("VIPs: router id, check every N s, move after M failures", classes="section")
+        yield Static(t("VIPs: router id, check every N s, move after M failures"), classes="section")
         for i, vip in enumerate(self.state.get("vips", []) or []):
             name = vip.get("name", "?") if isinstance(vip, dict) else "?"
-            yield FieldRow(FieldDef(path=f"vips[{i}].router_id", label=f"{name} id", kind="int"), f"vips[{i}].router_id", self.state)
-            yield FieldRow(FieldDef(path=f"vips[{i}].check.interval", label=f"{name} every", kind="int"),
+            yield FieldRow(FieldDef(path=f"vips[{i}].router_id", label=t("{name} id", name=name), kind="int"), f"vips[{i}].router_id", self.state)
+            yield FieldRow(FieldDef(path=f"vips[{i}].check.interval", label=t("{name} every", name=name), kind="int"),
                            f"vips[{i}].check.interval", self.state)
-            yield FieldRow(FieldDef(path=f"vips[{i}].check.fall", label=f"{name} after", kind="int"),
+            yield FieldRow(FieldDef(path=f"vips[{i}].check.fall", label=t("{name} after", name=name), kind="int"),
                            f"vips[{i}].check.fall", self.state)
         yield Static("", id="drawing")
 
@@ -322,7 +327,7 @@ class FormPage(Page):
             if row.path.startswith(("ips.", "network.gateway")):
                 self.query_one(f"#{_wid(row.path)}", Input).value = self.state.text_of(row.field, row.path)
         self._show_all()
-        self.notify(msg)
+        self.notify(localized(msg))
 
     @on(Button.Pressed)
     def _test(self, event: Button.Pressed) -> None:
@@ -340,7 +345,7 @@ def plan_drawing(state) -> Text:
             continue
         members = vip.get("members", [])
         out.append(f"  {vip.get('address', '?')} {ips.get(vip.get('address'), '?'):<15}", style="bold magenta")
-        out.append(f" {vip.get('name', '?')} floats over: {' > '.join(members)}\n")
+        out.append(" " + t("{vip} floats over: {members}", vip=vip.get('name', '?'), members=' > '.join(members)) + "\n")
     for n in nodes:
         roles = n.get("roles", []) or []
         out.append(f"  [{n.get('address', '?')}] {ips.get(n.get('address'), '?'):<15} ", style="bold cyan")
@@ -353,7 +358,7 @@ def plan_drawing(state) -> Text:
 class NodesPage(FormPage):
     """Node names and NICs (a line per node), then the roles table: role x node."""
 
-    BINDINGS = [Binding("space", "toggle", "Toggle role", show=True)]
+    BINDINGS = [Binding("space", "toggle", "Toggle role", show=True)]  # t() by localize_bindings
 
     def body(self) -> ComposeResult:
         for i, node in enumerate(self.state.get("nodes", []) or []):
@@ -362,7 +367,7 @@ class NodesPage(FormPage):
                 yield Label(str(slot), classes="slot")
                 for f in self.page.node_fields:
                     yield FieldRow(f, f"nodes[{i}].{f.path}", self.state)
-        yield Static("Roles (space toggles)", classes="section")
+        yield Static(t("Roles (space toggles)"), classes="section")
         yield DataTable(id="roles", cursor_type="cell", zebra_stripes=True)
         yield Static("", id="role-problems", classes="field-message")
 
@@ -378,20 +383,20 @@ class NodesPage(FormPage):
         cursor = table.cursor_coordinate
         table.clear(columns=True)
         nodes = self._plan_nodes()
-        table.add_column("role", key="role")
+        table.add_column(t("role"), key="role")
         for i, n in enumerate(nodes):
             table.add_column(str(n.get("name", f"node{i + 1}"))[:10], key=f"n{i}")
-        table.add_column("count", key="count")
+        table.add_column(t("count"), key="count")
         for role in self.state.profile.roles.values():
             held = [role.name in (n.get("roles") or []) for n in nodes]
             ok = role.count.allows(sum(held))
             cells = [Text("●", style="green") if h else Text("·", style="dim") for h in held]
-            count = Text(f"{sum(held)} ({role.count.describe()})", style="green" if ok else "bold red")
+            count = Text(f"{sum(held)} ({localized(role.count.describe())})", style="green" if ok else "bold red")
             table.add_row(role.name, *cells, count, key=role.name)
         if cursor.row < table.row_count:
             table.cursor_coordinate = cursor
         probs = [p for p in self.state.problems.errors if tuple(p.path[:1]) == ("nodes",) and p.code in ("role-count", "unknown-role")]
-        self.query_one("#role-problems", Static).update("\n".join(p.message for p in probs[:4]))
+        self.query_one("#role-problems", Static).update("\n".join(localized(p.message) for p in probs[:4]))
 
     def action_toggle(self) -> None:
         table = self.query_one("#roles", DataTable)
@@ -416,8 +421,8 @@ class PortsPage(Page):
     def body(self) -> ComposeResult:
         yield DataTable(id="ports", cursor_type="row", zebra_stripes=True)
         with Horizontal(classes="field-row"):
-            yield Label("New port", classes="field-label")
-            yield Input("", placeholder="select a row, type a port, Enter", compact=True, id="port-input", type="integer")
+            yield Label(t("New port"), classes="field-label")
+            yield Input("", placeholder=t("select a row, type a port, Enter"), compact=True, id="port-input", type="integer")
         yield Static("", id="port-problems", classes="field-message")
 
     def on_mount(self) -> None:
@@ -428,7 +433,7 @@ class PortsPage(Page):
         table = self.query_one("#ports", DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_columns("component", "port", "proto", "number", "nodes")
+        table.add_columns(t("component"), t("port"), t("proto"), t("number"), t("nodes"))
         data_ports = self.state.get("ports", {}) or {}
         clashes = {tuple(p.path[1:3]) for p in self.state.problems.errors if p.code == "port-conflict" and p.path[:1] == ("ports",)}
         clash_text = " ".join(p.message for p in self.state.problems.errors if p.code == "port-conflict")
@@ -444,7 +449,7 @@ class PortsPage(Page):
         if cursor < table.row_count:
             table.move_cursor(row=cursor)
         self.query_one("#port-problems", Static).update(
-            "\n".join(f"{p.message}" for p in self.state.problems.errors if p.code in ("port-conflict", "range")
+            "\n".join(localized(p.message) for p in self.state.problems.errors if p.code in ("port-conflict", "range")
                       and p.path[:1] == ("ports",))[:400])
         self.refresh_status()
 
@@ -990,7 +995,7 @@ class InstallPage(Page):
     BINDINGS = [Binding("p", "pause", "Pause"), Binding("a", "abort", "Abort")]
 
     def next_label(self) -> str:
-        return "Done"
+        return t("Done")
 
     def body(self) -> ComposeResult:
         yield Static("", id="inst-summary")
@@ -1021,9 +1026,9 @@ class InstallPage(Page):
 
     def leave_reason(self, target: int) -> str | None:
         if self.busy:
-            return "the install is running"
+            return t("the install is running")
         if target > self.index and not (self.outcome is not None and self.outcome.ok):
-            return "the install has not completed"
+            return t("the install has not completed")
         return None
 
     def refused(self, reason: str, target: int) -> None:
@@ -1039,14 +1044,15 @@ class InstallPage(Page):
                 self._abort_now()
 
         self.app.push_screen(ChoiceModal(
-            "The install is running", "This page stays open while it runs. Pause: running steps finish, nothing new "
-            "starts. Abort: running steps are stopped and marked unknown. Either can be resumed later.",
-            [("pause", "Pause"), ("abort", "Abort"), ("keep", "Keep going")]), chosen)
+            t("The install is running"), t("This page stays open while it runs. Pause: running steps finish, nothing new "
+                                           "starts. Abort: running steps are stopped and marked unknown. Either can be "
+                                           "resumed later."),
+            [("pause", t("Pause")), ("abort", t("Abort")), ("keep", t("Keep going"))]), chosen)
 
     def setup_matrix(self, nodes: list[str], steps: list[str], keys: set[str]) -> None:
         table = self.query_one("#matrix", DataTable)
         table.clear(columns=True)
-        table.add_column("step", key="step")
+        table.add_column(t("step"), key="step")
         for n in nodes:
             table.add_column(n[:10], key=n)
         self.nodes, self.steps, self.keys = nodes, steps, keys
@@ -1098,13 +1104,14 @@ class InstallPage(Page):
             elif isinstance(ev, PhaseStarted):
                 self.phase = ev.title
             elif isinstance(ev, PhaseFinished) and ev.status not in ("done", "skipped"):
-                new_lines.append(f"{ev.title}: {ev.status}" + (f": {ev.note}" if ev.note else ""))
+                new_lines.append(f"{localized(ev.title)}: {t(ev.status)}" + (f": {localized(ev.note)}" if ev.note else ""))
             elif isinstance(ev, events.CheckResult) and ev.status == "fail":
-                new_lines.append(f"preflight {ev.node} {ev.check}: {ev.detail}" + (f" → {ev.hint}" if ev.hint else ""))
+                new_lines.append(t("preflight {node} {check}: {detail}", node=ev.node, check=ev.check, detail=ev.detail)
+                                 + (f" → {localized(ev.hint)}" if ev.hint else ""))
             elif isinstance(ev, VerifyResult):
-                new_lines.append(f"verify {events.mark(ev.status)} {ev.name}: {ev.summary}")
+                new_lines.append(t("verify {mark} {name}: {summary}", mark=events.mark(ev.status), name=ev.name, summary=ev.summary))
             elif isinstance(ev, events.Notice):
-                new_lines.append(ev.text)
+                new_lines.append(localized(ev.text))
             elif isinstance(ev, StepOutput):
                 key = f"{ev.node}/{ev.step}"
                 lines = self.lines.setdefault(key, [])
@@ -1116,9 +1123,10 @@ class InstallPage(Page):
             log.write("\n".join(new_lines[-200:]))
         done = sum(1 for s in self.state_of.values() if s in ("done", "skipped"))
         total = len(getattr(self, "keys", ())) or 1
-        phase = f"{self.phase} · " if self.phase and self.busy else ""
+        phase = f"{localized(self.phase)} · " if self.phase and self.busy else ""
         self.query_one("#inst-summary", Static).update(
-            f"{phase}{done}/{total} steps · {self.clock() - self.t0:.0f} s · p pause, a abort")
+            phase + t("{done}/{total} steps · {seconds} s · p pause, a abort", done=done, total=total,
+                      seconds=f"{self.clock() - self.t0:.0f}"))
 
     def _cell(self, table: DataTable, node: str, step: str, value) -> None:
         try:
@@ -1147,11 +1155,11 @@ class InstallPage(Page):
 
     def action_pause(self) -> None:
         if self.wizard.backend.pause():
-            self.notify("pausing: running work finishes at a safe point, nothing new starts")
+            self.notify(t("pausing: running work finishes at a safe point, nothing new starts"))
 
     def _abort_now(self) -> None:
         if self.wizard.backend.abort():
-            self.notify("aborting: running steps are stopped and marked unknown", severity="warning")
+            self.notify(t("aborting: running steps are stopped and marked unknown"), severity="warning")
 
     def action_abort(self) -> None:
         from .modals import ConfirmModal
@@ -1160,75 +1168,79 @@ class InstallPage(Page):
             if yes:
                 self._abort_now()
 
-        self.app.push_screen(ConfirmModal("Abort the install?", "Running steps are stopped and marked unknown. "
-                                          "The install can be resumed later."), decided)
+        self.app.push_screen(ConfirmModal(t("Abort the install?"), t("Running steps are stopped and marked unknown. "
+                                                                     "The install can be resumed later."),
+                                          yes=t("Yes"), no=t("No")), decided)
 
     def _finished(self, outcome) -> None:
         self._pump()
         self.outcome = outcome
         summary = self.query_one("#inst-summary", Static)
         if outcome is None:
-            summary.update(Text("the install could not start (see the notification)", style="bold red"))
+            summary.update(Text(t("the install could not start (see the notification)"), style="bold red"))
             return
         if outcome.ok:
             run = self.wizard.backend.outcome
-            summary.update(Text(f"install complete: {run.ran} steps ran, {run.skipped} already in place" if run
-                                else "install complete", style="bold green"))
+            summary.update(Text(t("install complete: {ran} steps ran, {skipped} already in place", ran=run.ran, skipped=run.skipped)
+                                if run else t("install complete"), style="bold green"))
             self.query_one("#next", Button).disabled = False
             self.wizard.go(self.index + 1)
             return
         log = self.query_one("#install-log", RichLog)
         run = self.wizard.backend.outcome
         for f in (run.failures if run is not None else []):
-            log.write(Text(f"FAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", style="bold red"))
+            log.write(Text(t("FAILED: step {step} on node {node}: {message}", step=f.step, node=f.node, message=f.message)
+                           + "\n" + t("log: {log}", log=f.log), style="bold red"))
             for line in f.tail:
                 log.write(f"  | {line}")
         if run is None or not run.failures:
             for p in outcome.problems.sorted()[:20]:
-                log.write(Text(p.message + (f"\n  → {p.hint}" if p.hint else ""), style="bold red"))
-        what = {"interrupted": "stopped", "invalid": "refused", "failed": "failed"}.get(outcome.status, outcome.status)
-        summary.update(Text(f"install {what} at {outcome.phase}: fix the cause, then resume (Welcome → resume install)",
+                log.write(Text(localized(p.message) + (f"\n  → {localized(p.hint)}" if p.hint else ""), style="bold red"))
+        what = {"interrupted": t("stopped"), "invalid": t("refused"), "failed": t("failed")}.get(outcome.status, outcome.status)
+        summary.update(Text(t("install {what} at {phase}: fix the cause, then resume (Welcome → resume install)", what=what,
+                              phase=localized(outcome.phase)),
                             style="bold red"))
 
 
 class DonePage(Page):
     def next_label(self) -> str:
-        return "Quit"
+        return t("Quit")
 
     def body(self) -> ComposeResult:
         yield Static(self._summary(), id="done-text")
-        yield Button("Write support bundle", id="support", compact=True)
+        yield Button(t("Write support bundle"), id="support", compact=True)
 
     def _summary(self) -> Text:
         plan = self.state.plan
         lines = Text()
         outcome = self.wizard.backend.outcome
         if outcome is not None:
-            lines.append(f"Installed: {outcome.ran} steps ran, {outcome.skipped} already in place.\n", style="bold green")
+            lines.append(t("Installed: {ran} steps ran, {skipped} already in place.", ran=outcome.ran, skipped=outcome.skipped) + "\n",
+                         style="bold green")
         report = self.wizard.backend.verify_report
         if report is not None:
             from ..engine.verify import MARK, OK, SKIPPED
 
             checked = [c for c in report.checks if c.status != SKIPPED]
             if not checked:
-                lines.append("Verify: these bundles install nothing verify checks.\n")
+                lines.append(t("Verify: these bundles install nothing verify checks.") + "\n")
             else:
-                lines.append("Verify: " + ("PASSED" if report.ok else "FAILED") + "\n",
+                lines.append((t("Verify: PASSED") if report.ok else t("Verify: FAILED")) + "\n",
                              style="bold green" if report.ok else "bold red")
                 for c in checked:
-                    lines.append(f"  {MARK[c.status]:<4} {c.name:<13} {c.summary}"[:76] + "\n",
+                    lines.append(f"  {MARK[c.status]:<4} {c.name:<13} {localized(c.summary)}"[:76] + "\n",
                                  style="" if c.status == OK else "red")
         if outcome is not None or report is not None:
             lines.append("\n")
         if plan is not None:
-            lines.append("Addresses to use\n", style="bold")
+            lines.append(t("Addresses to use") + "\n", style="bold")
             for v in plan.vips:
                 lines.append(f"  {v.address} {plan.ips.get(v.address)}  {v.name}\n")
             for n in plan.nodes:
                 lines.append(f"  {n.address} {plan.address_of(n)}  {n.name}\n")
         if self.wizard.backend.journal_dir is not None:
-            lines.append(f"\nJournal and step logs: {self.wizard.backend.journal_dir}\n")
-        lines.append(f"Answer file: {self.state.path}\n")
+            lines.append("\n" + t("Journal and step logs: {path}", path=self.wizard.backend.journal_dir) + "\n")
+        lines.append(t("Answer file: {path}", path=self.state.path) + "\n")
         return lines
 
     def action_next(self) -> None:
@@ -1237,18 +1249,18 @@ class DonePage(Page):
     @on(Button.Pressed, "#support")
     def _support(self) -> None:
         path = self.wizard.backend.support_bundle()
-        self.notify(f"wrote {path}")
+        self.notify(t("wrote {path}", path=path))
 
 
 class WelcomePage(Page):
     def body(self) -> ComposeResult:
-        yield Static(Text("Plan, check and install a site.\n", style="bold"))
-        yield Button("New plan", id="new", classes="welcome-choice")
+        yield Static(Text(t("Plan, check and install a site.") + "\n", style="bold"))
+        yield Button(t("New plan"), id="new", classes="welcome-choice")
         with Horizontal(classes="field-row"):
-            yield Label("Answer file", classes="field-label")
-            yield Input(str(self.state.path or ""), placeholder="path/to/site.yaml", compact=True, id="open-path")
-        yield Button("Open answer file", id="open", classes="welcome-choice")
-        yield Button("Resume install", id="resume", classes="welcome-choice")
+            yield Label(t("Answer file"), classes="field-label")
+            yield Input(str(self.state.path or ""), placeholder=t("path/to/site.yaml"), compact=True, id="open-path")
+        yield Button(t("Open answer file"), id="open", classes="welcome-choice")
+        yield Button(t("Resume install"), id="resume", classes="welcome-choice")
         yield Static("", id="welcome-message", classes="field-message")
 
     def on_mount(self) -> None:
@@ -1273,7 +1285,7 @@ class WelcomePage(Page):
     @on(Input.Submitted, "#open-path")
     def _open(self) -> None:
         path = self.query_one("#open-path", Input).value.strip()
-        problem = self.wizard.open_file(Path(path)) if path else "type the path of an answer file"
+        problem = self.wizard.open_file(Path(path)) if path else t("type the path of an answer file")
         if problem:
             self.query_one("#welcome-message", Static).update(Text(problem))
 
@@ -1300,8 +1312,9 @@ class NetworkPage(FormPage):
                 self._read_sheet(value.strip())  # a sheet reads in well under a second: the preview is the answer
 
         start = str(self.state.path.parent) + "/" if self.state.path else ""
-        self.app.push_screen(InputModal("Import IP sheet", "The network team's sheet, .xlsx or .csv: the first sheet with "
-                                        "a header such as IP地址 / IP address, or PATH#SHEET for another.", start), chosen)
+        self.app.push_screen(InputModal(t("Import IP sheet"), t("The network team's sheet, .xlsx or .csv: the first sheet with "
+                                                                "a header such as IP地址 / IP address, or PATH#SHEET for another."),
+                                        start), chosen)
 
     @work(thread=True, exclusive=True, group="ip-sheet")
     def _read_sheet(self, path: str) -> None:
@@ -1322,9 +1335,10 @@ class NetworkPage(FormPage):
     def _sheet_refused(self, path: str, problems: list[Problem]) -> None:
         from .modals import MessageModal
 
-        text = "\n".join(f"{p.message}" + (f"\n  {p.hint}" if p.hint else "") for p in problems[:12])
+        text = "\n".join(localized(p.message) + (f"\n  {localized(p.hint)}" if p.hint else "") for p in problems[:12])
         more = len(problems) - 12
-        self.app.push_screen(MessageModal(f"Not imported: {path}", text + (f"\n... and {more} more" if more > 0 else "")))
+        self.app.push_screen(MessageModal(t("Not imported: {path}", path=path),
+                                          text + ("\n" + t("... and {n} more", n=more) if more > 0 else "")))
 
     def _sheet_read(self, sheet) -> None:
         from ..model import ipsheet
@@ -1335,25 +1349,25 @@ class NetworkPage(FormPage):
             return
         items = ipsheet.changes(self.state.data, sheet)
         if not items:
-            self.notify("nothing to change: the plan already says what the sheet says")
+            self.notify(t("nothing to change: the plan already says what the sheet says"))
             return
         missing = ipsheet.missing_slots(sheet, self.state.profile.slots)
-        note = "; ".join([f"{w.message}" for w in sheet.problems.warnings][:3]
-                         + ([f"the sheet lacks {', '.join(missing)}: kept as they are"] if missing else []))
+        note = "; ".join([localized(w.message) for w in sheet.problems.warnings][:3]
+                         + ([t("the sheet lacks {slots}: kept as they are", slots=", ".join(missing))] if missing else []))
 
         def decided(yes: bool | None) -> None:
             if yes:
                 for c in items:
                     self.state.set(c.path, c.new)
-                self.notify(f"applied {len(items)} changes from {Path(sheet.file).name}; save (Ctrl+S) to keep them")
+                self.notify(t("applied {n} changes from {file}; save (Ctrl+S) to keep them", n=len(items), file=Path(sheet.file).name))
                 self.wizard.go(self.index)  # the page again, every field showing its new value
 
-        self.app.push_screen(PreviewModal(f"{Path(sheet.file).name} · {sheet.sheet}: {len(items)} changes",
+        self.app.push_screen(PreviewModal(t("{file} · {sheet}: {n} changes", file=Path(sheet.file).name, sheet=sheet.sheet, n=len(items)),
                                           ipsheet.render_preview(items), note), decided)
 
     @on(Button.Pressed, "#netcheck")
     def action_netcheck(self) -> None:
-        self.notify("checking the plan's addresses on the LAN ...", timeout=3)
+        self.notify(t("checking the plan's addresses on the LAN ..."), timeout=3)
         self._netcheck()
 
     @work(thread=True, exclusive=True, group="netcheck")
@@ -1373,7 +1387,7 @@ class NetworkPage(FormPage):
         self.state.set_network_findings(list(report.problems))
         self._show_all()
         severity = "information" if report.ok else ("warning" if report.skipped or report.problems.ok else "error")
-        self.notify(netcheck.summary(report), severity=severity, timeout=10)
+        self.notify(localized(netcheck.summary(report)), severity=severity, timeout=10)
 
 
 PAGE_CLASSES: dict[str, type[Page]] = {

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import answerfile, fieldpath, ipplan, validate, yamlio
+from ..model.i18n import m
 from ..model.plan import SECRET_REF, Plan
 from ..model.problems import Problem, ProblemError, Problems, format_path
 from ..model.profile import Profile, load_profile
@@ -71,8 +72,8 @@ class WizardState:
         cannot even be read as YAML (the problem says where)."""
         doc = yamlio.read_file(path)
         if not isinstance(doc.data, dict):
-            raise ProblemError(Problem(message="not an answer file (expected `key: value` sections)", file=str(path),
-                                       hint="open a file written by onsite init or the wizard"))
+            raise ProblemError(Problem(message=m("not an answer file (expected `key: value` sections)"), file=str(path),
+                                       hint=m("open a file written by onsite init or the wizard")))
         return cls(doc.data, path)
 
     # -- what the core says ----------------------------------------------------------
@@ -174,11 +175,11 @@ class WizardState:
         try:
             ips = ipplan.propose(subnet, list(self.profile.slots), gateway=gateway, taken=servers)
         except (ipplan.IpPlanError, ValueError) as exc:
-            return f"cannot suggest: {exc}"
+            return m("cannot suggest: {reason}", reason=str(exc))
         if not gateway:
             self.set("network.gateway", ipplan.default_gateway(subnet))
         self.set("ips", ips)
-        return f"suggested {', '.join(f'{k} {v}' for k, v in ips.items())}"
+        return m("suggested {addresses}", addresses=", ".join(f"{k} {v}" for k, v in ips.items()))
 
     # -- saving ----------------------------------------------------------------------
     def save(self, path: Path) -> list[str]:

@@ -1,0 +1,336 @@
+"""Words in the deployer's language: the catalogue covers every word the code
+shows, placeholders match, the PO reader reads what GNU msgfmt reads, the
+language follows --lang, then LC_ALL / LC_MESSAGES / LANG, and the CLI's
+human output is Chinese while its JSON stays English with stable codes."""
+
+from __future__ import annotations
+
+import copy
+import gettext
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from installer.cli import main
+from installer.model import validate
+from installer.model.i18n import (
+    LOCALE_DIR,
+    CatalogueError,
+    Msg,
+    catalogue,
+    joined,
+    language,
+    language_from_environment,
+    language_of,
+    localized,
+    m,
+    parse_po,
+    placeholders,
+    set_language,
+    t,
+)
+
+from .conftest import repo_root
+
+sys.path.insert(0, str(repo_root() / "scripts"))
+import i18n_messages  # noqa: E402
+
+PO = LOCALE_DIR / "zh_CN.po"
+BASE = (repo_root() / "tests" / "corpus" / "base.yaml").read_text()
+
+
+# -- the catalogue ----------------------------------------------------------------------
+
+def test_every_word_the_code_shows_has_a_chinese_entry():
+    """t("...") / m("...") literals (AST walk of src/installer), counted(...)
+    forms, footer key names, pages.yaml titles, help and labels."""
+    used = i18n_messages.all_msgids()
+    assert len(used) > 300  # the walk finds the code's words (a broken walk finds none)
+    assert "Suggest addresses" in used and "{value} is not an IPv4 address" in used and "Toggle role" in used
+    zh = catalogue("zh_CN")
+    missing = {k: where for k, where in used.items() if k not in zh}
+    assert not missing, "no zh_CN entry (run scripts/i18n_messages.py):\n" + "\n".join(f"{w}: {k!r}" for k, w in missing.items())
+
+
+def test_placeholders_match_between_msgid_and_msgstr():
+    zh = catalogue("zh_CN")
+    bad = {k: v for k, v in zh.items() if placeholders(k) != placeholders(v)}
+    assert not bad
+    # and every translation formats with the values its English takes
+    for k, v in zh.items():
+        for value in (1, "x"):  # a number for {n:.1f}, text for {name}
+            try:
+                values = {p: value for p in placeholders(k)}
+                k.format(**values)
+            except (ValueError, TypeError):
+                continue
+            assert v.format(**values) if values else v
+            break
+
+
+def test_the_catalogue_has_no_stale_entries():
+    """An entry no code uses any more is a translation nobody sees."""
+    stale = set(catalogue("zh_CN")) - set(i18n_messages.all_msgids())
+    assert not stale, sorted(stale)
+
+
+@pytest.mark.skipif(not shutil.which("msgfmt"), reason="GNU gettext's msgfmt is not installed")
+def test_the_po_reader_reads_what_msgfmt_and_stdlib_gettext_read(tmp_path):
+    """The shipped catalogue through GNU msgfmt --check and Python's own
+    gettext (the .mo route) gives exactly what parse_po gives."""
+    mo = tmp_path / "zh_CN.mo"
+    res = subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(PO)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with mo.open("rb") as f:
+        trans = gettext.GNUTranslations(f)
+    ours = catalogue("zh_CN")
+    theirs = {k: v for k, v in trans._catalog.items() if k}  # type: ignore[attr-defined]
+    assert theirs == ours
+
+
+def test_po_reader_escapes_continuations_fuzzy_and_untranslated():
+    text = r'''
+# a comment
+msgid ""
+msgstr "Content-Type: text/plain; charset=UTF-8\n"
+
+#: here.py:1
+msgid "two\n"
+"lines \"quoted\" {n}"
+msgstr "两行\n"
+"“引号” {n}"
+
+#, fuzzy
+msgid "guessed"
+msgstr "猜的"
+
+msgid "not yet"
+msgstr ""
+
+msgid "tab\there"
+msgstr "制表\t符"
+'''
+    cat = parse_po(text, "t.po")
+    assert cat == {'two\nlines "quoted" {n}': "两行\n“引号” {n}", "tab\there": "制表\t符"}
+
+
+@pytest.mark.parametrize("text, where", [
+    ('msgid "a"\nmsgstr "b"\nmsgid "a"\nmsgstr "c"\n', "t.po:3"),
+    ('msgid "a"\nmsgstr b\n', "t.po:2"),
+    ('msgctxt "x"\nmsgid "a"\nmsgstr "b"\n', "t.po:1"),
+    ('"stray"\n', "t.po:1"),
+    ('msgid "a"\n\n', "t.po:1"),
+])
+def test_a_broken_catalogue_names_file_and_line(text, where):
+    with pytest.raises(CatalogueError, match=where):
+        parse_po(text, "t.po")
+
+
+# -- choosing the language ----------------------------------------------------------------
+
+@pytest.mark.parametrize("tag, lang", [
+    ("zh_CN", "zh_CN"), ("zh_CN.UTF-8", "zh_CN"), ("zh_CN.GB18030", "zh_CN"), ("zh_SG", "zh_CN"), ("zh_Hans", "zh_CN"),
+    ("zh-Hans-CN", "zh_CN"), ("zh", "zh_CN"), ("zh_CN.utf8@pinyin", "zh_CN"),
+    ("zh_TW.UTF-8", "en"), ("zh_HK", "en"), ("zh_Hant", "en"), ("en_US.UTF-8", "en"), ("C", "en"), ("POSIX", "en"),
+    ("C.UTF-8", "en"), ("de_DE", "en"), ("", "en"), (None, "en"),
+])
+def test_locale_names(tag, lang):
+    assert language_of(tag) == lang
+
+
+@pytest.mark.parametrize("env, lang", [
+    ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"}, "zh_CN"),
+    ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}, "en"),
+    ({"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}, "en"),
+    ({"LC_ALL": "zh_SG.UTF-8", "LANG": "en_US"}, "zh_CN"),
+    ({"LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN"}, "zh_CN"),  # empty counts as unset, as in libc
+    ({"LANGUAGE": "zh_CN"}, "en"),  # LANGUAGE is not read (module docstring)
+    ({}, "en"),
+])
+def test_the_environment_chooses_in_libc_order(env, lang):
+    assert language_from_environment(env) == lang
+
+
+def test_set_language_overrides_the_environment_and_none_follows_it_again(monkeypatch):
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    set_language(None)
+    assert language() == "zh_CN" and t("Next") == "下一步"
+    set_language("en")
+    assert t("Next") == "Next"
+    with pytest.raises(ValueError, match="zh_CN"):
+        set_language("fr")
+
+
+# -- messages made below the front ends -----------------------------------------------------
+
+def test_a_message_is_english_text_that_a_front_end_shows_translated():
+    msg = m("{slot} ({address}) is outside the subnet {subnet}", slot="IP3", address="10.9.9.9", subnet="10.20.30.0/24")
+    assert msg == "IP3 (10.9.9.9) is outside the subnet 10.20.30.0/24" and isinstance(msg, str)
+    assert json.dumps(msg) == json.dumps(str(msg))
+    set_language("zh_CN")
+    assert localized(msg) == "IP3（10.9.9.9）不在子网 10.20.30.0/24 内"
+    assert str(msg) == "IP3 (10.9.9.9) is outside the subnet 10.20.30.0/24"  # the value itself stays English
+    # nested parts are localized too, joined lists part by part, plain text passes as it is
+    rng = m("{value} is out of range: {what} is {range}", value="70000", what=m("a port"), range=m("{lo} to {hi}", lo=1, hi=65535))
+    assert localized(rng) == "70000 超出范围：端口应为 1 到 65535"
+    assert localized(joined("; ", [m("{count} ports free", count=3), "raw {text}"])) == "3 个端口空闲; raw {text}"
+    assert localized("node1") == "node1"
+    # copies (the wizard deep-copies state) keep template and values
+    for clone in (copy.deepcopy(msg), pickle.loads(pickle.dumps(msg))):
+        assert isinstance(clone, Msg) and localized(clone) == localized(msg)
+
+
+def test_a_missing_entry_falls_back_to_english():
+    set_language("zh_CN")
+    assert t("no such words {x}", x=1) == "no such words 1"
+    assert localized(m("no such words either")) == "no such words either"
+
+
+def test_validation_problems_are_english_and_localize_to_chinese():
+    """The common problems a deployer meets first, through the real validator."""
+    text = (BASE.replace("gateway: 10.20.30.1", "gateway: 10.20.31.1").replace("IP3: 10.20.30.13", "IP3: 10.20.30.300")
+            .replace("IP4: 10.20.30.14", "IP4: 10.20.30.12"))
+    problems = validate.validate_text(text, "site.yaml").problems
+    set_language("zh_CN")
+    shown = {p.code: (p.message, localized(p.message)) for p in problems}
+    assert shown["pattern"] == ("'10.20.30.300' is not an IPv4 address", "'10.20.30.300' 不是 IPv4 地址")
+    text = BASE.replace("gateway: 10.20.30.1", "gateway: 10.20.31.1").replace("IP4: 10.20.30.14", "IP4: 10.20.30.12")
+    problems = validate.validate_text(text, "site.yaml").problems
+    shown = {p.code: (p.message, localized(p.message), localized(p.hint)) for p in problems}
+    assert shown["gateway-outside"][:2] == ("gateway 10.20.31.1 is outside the subnet 10.20.30.0/24", "网关 10.20.31.1 不在子网 10.20.30.0/24 内")
+    assert shown["duplicate-address"][1] == "IP4 与 IP2 的地址相同（10.20.30.12）"
+    assert shown["duplicate-address"][2] == "每个命名地址都必须不同"
+    # the answer file as text: YAML, types
+    [empty] = validate.validate_text("", "site.yaml").problems
+    assert (empty.message, localized(empty.message)) == ("the file is empty", "文件为空")
+    [dup] = validate.validate_text(BASE.replace("site:\n", "site:\n  name: A\n", 1), "site.yaml").problems
+    assert localized(dup.message) == "键 'name' 在同一段落中出现了两次（第一次在第 3 行）" and dup.line == 4
+    typed = validate.validate_text(BASE.replace("dns: [10.20.30.2]", "dns: {a: 1}"), "site.yaml").problems
+    assert [localized(p.message) for p in typed] == ["应为列表，实际为段落"], [p.message for p in typed]
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+def _bad_file(tmp_path, port: bool = False):
+    path = tmp_path / ("port.yaml" if port else "site.yaml")
+    path.write_text(BASE.replace("port: 22, auth: agent}", "port: 70000, auth: agent}", 1) if port
+                    else BASE.replace("IP3: 10.20.30.13", "IP3: 10.20.99.13"))
+    return path
+
+
+def test_cli_human_output_follows_lang_and_json_stays_english(tmp_path, capsys):
+    path = _bad_file(tmp_path)
+    assert main(["--lang", "zh_CN", "validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "错误: ips.IP3: IP3（10.20.99.13）不在子网 10.20.30.0/24 内" in out
+    assert "    提示: 六个地址都必须在节点所在的子网内" in out
+    assert "1 个错误, 0 个警告" in out
+    assert main(["--lang", "zh_CN", "validate", str(_bad_file(tmp_path, port=True))]) == 2
+    out = capsys.readouterr().out
+    assert "port.yaml:22:29: 错误: nodes[0].ssh.port: 70000 超出范围：端口应为 1 到 65535\n    提示: 请填写 1 到 65535 之间的数字" in out
+    assert main(["--lang", "zh_CN", "validate", str(path), "--format", "json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert {(p["code"], p["message"]) for p in doc["problems"]} >= {("outside-subnet", "IP3 (10.20.99.13) is outside the subnet 10.20.30.0/24")}
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in json.dumps(doc, ensure_ascii=False))
+    assert main(["--lang", "en", "validate", str(path)]) == 2
+    assert "error: ips.IP3: IP3 (10.20.99.13) is outside the subnet 10.20.30.0/24" in capsys.readouterr().out
+
+
+def test_cli_reads_lang_from_the_environment_and_a_valid_file_says_so(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE)
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    env["PYTHONPATH"] = str(repo_root() / "src")
+    run = subprocess.run([sys.executable, "-m", "installer", "validate", str(good)], capture_output=True, text=True,
+                         env={**env, "LANG": "zh_CN.UTF-8"})
+    assert run.returncode == 0 and run.stdout.strip() == f"{good}：校验通过", run
+    run = subprocess.run([sys.executable, "-m", "installer", "validate", str(_bad_file(tmp_path))], capture_output=True,
+                         text=True, env={**env, "LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"})
+    assert run.returncode == 2 and "不在子网" in run.stderr + run.stdout, run
+    run = subprocess.run([sys.executable, "-m", "installer", "--lang", "en", "validate", str(good)], capture_output=True,
+                         text=True, env={**env, "LANG": "zh_CN.UTF-8"})
+    assert run.stdout.strip() == f"{good}: valid", run
+    # --lang is a global option and an option of the wizard; anything else is refused with the choices
+    run = subprocess.run([sys.executable, "-m", "installer", "--lang", "fr", "validate", str(good)], capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 2 and "zh_CN" in run.stderr and "Traceback" not in run.stderr
+
+
+# -- the layout with double-width characters ------------------------------------------------
+
+LABEL_CELLS = 15  # .field-label: width 16, one cell of padding (screens/onsite.tcss)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_every_field_label_fits_its_fixed_width_column(lang):
+    """A label wider than its column is cut (Textual measures cells: a
+    Chinese character takes two). Field labels of pages.yaml, the VIP rows of
+    the Network page for the profile's VIPs, and the Welcome page's label."""
+    from rich.cells import cell_len
+
+    from installer.model.profile import load_profile
+    from installer.tui.state import load_pages
+
+    set_language(lang)
+    labels = [t(f.label) for p in load_pages() for f in (*p.fields, *p.node_fields) if p.id != "nodes"]
+    labels += [t(form, name=v) for v in load_profile("reference").vips for form in ("{name} id", "{name} every", "{name} after")]
+    labels += [t("Answer file"), t("New port")]
+    wide = [(label, cell_len(label)) for label in labels if cell_len(label) > LABEL_CELLS]
+    assert not wide
+
+
+def test_an_ssh_failure_is_english_and_localizes_to_chinese():
+    """A real refused connection (a port nothing listens on) through the real transport."""
+    import socket
+
+    from installer.remote.connections import transport_problem
+    from installer.remote.ssh_paramiko import connect
+    from installer.remote.transport import Endpoint, TransportError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(TransportError) as caught:
+        connect(Endpoint(node="node1", host="127.0.0.1", port=port, auth="agent"), connect_timeout=5)
+    p = transport_problem(caught.value)
+    assert (p.code, p.message) == ("ssh-refused", f"127.0.0.1:{port} refused the connection: nothing listens there")
+    set_language("zh_CN")
+    assert p.render(localize=True) == (f"节点 node1: 错误: 127.0.0.1:{port} 拒绝连接：该端口没有服务在监听\n"
+                                       "    提示: 请检查节点上 sshd 是否在运行，以及 SSH 端口是否正确")
+
+
+def test_the_chinese_pictures_at_80x24_show_every_footer_key_whole():
+    """The footer does not wrap: at 80 columns too many or too long key names
+    cut the last one. The committed pictures (tests/__snapshots__, compared
+    with the app by test_wizard_snapshots.py) end their footer, on every page,
+    with a whole key description."""
+    import html
+    import re
+
+    set_language("zh_CN")
+    descriptions = {t(d) for d, where in i18n_messages.code_msgids().items() if "Binding" in _line(where)}
+    assert {"返回", "退出", "重查本节点"} <= descriptions
+    folder = repo_root() / "tests" / "__snapshots__" / "test_wizard_snapshots"
+    pictures = sorted(folder.glob("test_page_snapshot_zh_cn[[]*-80x24[]].svg"))
+    assert len(pictures) == 10
+    for svg in pictures:
+        rows: dict[int, list[tuple[float, str]]] = {}
+        for x, line, text in re.findall(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+                                        r'clip-path="url\(#terminal-line-(\d+)\)">([^<]*)</text>', svg.read_text(encoding="utf-8")):
+            rows.setdefault(int(line), []).append((float(x), html.unescape(text).replace("\xa0", " ")))
+        footer = "".join(text for _, text in sorted(rows[23])).strip()
+        assert footer.startswith("esc 返回  ^n 下一步  f1 帮助"), (svg.name, footer)
+        last = footer.rsplit("  ", 1)[-1].split(" ", 1)[-1]
+        assert last in descriptions, (svg.name, footer)
+
+
+def _line(where: str) -> str:
+    """The source line a msgid was found on (file:line)."""
+    path, _, line = where.rpartition(":")
+    return (repo_root() / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
