@@ -24,13 +24,28 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod 755 /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
+# What the node had before onsite's first install, for `onsite uninstall`
+# (ops/system-uninstall.sh): it removes the packages, users and groups the
+# install added, and only those.
+mkdir -p "$STATE_DIR"
+chmod 0700 "$STATE_DIR"
+if [ ! -f "$STATE_DIR/packages.before" ]; then
+    installed_packages > "$STATE_DIR/packages.before.tmp"
+    getent passwd | cut -d: -f1 | LC_ALL=C sort > "$STATE_DIR/users.before"
+    getent group | cut -d: -f1 | LC_ALL=C sort > "$STATE_DIR/groups.before"
+    mv "$STATE_DIR/packages.before.tmp" "$STATE_DIR/packages.before"
+fi
 # PostgreSQL's clusters are Patroni's to create.
 mkdir -p /etc/postgresql-common
 if ! grep -qx 'create_main_cluster = false' /etc/postgresql-common/createcluster.conf 2>/dev/null; then
     echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+    touch "$STATE_DIR/createcluster-line"
 fi
 export DEBIAN_FRONTEND=noninteractive
 dpkg --configure -a  # finish an install a dropped connection interrupted
 apt-get "${opts[@]}" -q update
 apt-get "${opts[@]}" -q -y install "${wanted[@]}"
-echo "installed: ${wanted[*]}"
+# The packages this install added (with their dependencies), for uninstall.
+installed_packages | LC_ALL=C comm -13 "$STATE_DIR/packages.before" - > "$STATE_DIR/packages.tmp"
+mv "$STATE_DIR/packages.tmp" "$STATE_DIR/packages"
+echo "installed: ${wanted[*]} ($(wc -l < "$STATE_DIR/packages") packages added to the node)"

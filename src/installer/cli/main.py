@@ -130,7 +130,7 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
-OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events")
+OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "events", "uninstall")
 
 
 def cmd_schema(args) -> int:
@@ -247,6 +247,7 @@ EXAMPLES = {
     "lab up": "onsite lab up --nodes 4 --subnet 198.18.0.0/24",
     "lab down": "onsite lab down",
     "lab status": "onsite lab status --format json",
+    "uninstall": "onsite uninstall site.yaml --keep-data --yes    (one node: --only node2; after a stop: --resume)",
 }
 
 
@@ -272,10 +273,12 @@ def _add_optional_commands(sub) -> None:
     from . import install as cli_install
     from . import lab as cli_lab
     from . import remote as cli_remote
+    from . import uninstall as cli_uninstall
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
     cli_lab.add_commands(sub)
+    cli_uninstall.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
