@@ -40,6 +40,18 @@ component_setup() {
     esac
 }
 
+# After its services stopped, before its files and data go.
+component_stopped() {
+    local pg=/usr/lib/postgresql/15/bin/pg_ctl data=/var/lib/postgresql/15/main
+    case $ONSITE_STEP in
+        patroni-uninstall)  # a PostgreSQL still shutting down after Patroni (or left by a killed one) stops first
+            if [ -f "$data/postmaster.pid" ] && [ -x "$pg" ] &&
+                runuser -u postgres -- "$pg" -D "$data" status > /dev/null 2>&1; then
+                runuser -u postgres -- "$pg" -D "$data" stop -m fast -w -t 120
+            fi ;;
+    esac
+}
+
 # After the common part: what a component needs beyond it.
 component_after() {
     local a
@@ -53,11 +65,6 @@ component_after() {
             a=/etc/freeradius/3.0/mods-config/files/authorize
             # shellcheck disable=SC2016  # a literal FreeRADIUS $INCLUDE line
             if [ -f "$a" ]; then sed -i '/^\$INCLUDE onsite$/d' "$a"; fi ;;
-        patroni-uninstall)  # a PostgreSQL that outlived Patroni (killed hard) stops too
-            if [ -f /var/lib/postgresql/15/main/postmaster.pid ] && [ -x /usr/lib/postgresql/15/bin/pg_ctl ]; then
-                runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/main status > /dev/null 2>&1 &&
-                    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/main stop -m fast
-            fi ;;
     esac
     if [ "${#ALWAYS[@]}" -gt 0 ]; then rm -rf -- "${ALWAYS[@]}"; fi
     true
@@ -67,10 +74,15 @@ component_after() {
 component_gone() {
     case $ONSITE_STEP in
         keepalived-uninstall) [ -z "$(plan_vip_addresses_here)" ] ;;
+        patroni-uninstall) port_free "$ONSITE_PORT_PATRONI_POSTGRES" && port_free "$ONSITE_PORT_PATRONI_REST" ;;
+        etcd-uninstall) port_free "$ONSITE_PORT_ETCD_CLIENT" && port_free "$ONSITE_PORT_ETCD_PEER" ;;
         radius-uninstall) ! radius_included ;;
         *) true ;;
     esac
 }
+
+# port_free PORT: nothing listens on this TCP port here.
+port_free() { [ -z "$(ss -Hltn "sport = :$1")" ]; }
 
 # onsite's include line is in the package's authorize file.
 radius_included() {

@@ -8,6 +8,7 @@ set -euo pipefail
 . lib/uninstall-components.sh
 component_setup
 for s in "${SERVICES[@]}"; do remove_service "$s"; done
+component_stopped
 if [ "${#FILES[@]}" -gt 0 ]; then remove_files "${FILES[@]}"; fi
 if [ "${#DATA[@]}" -gt 0 ]; then remove_data "${DATA[@]}"; fi
 component_after

@@ -43,8 +43,13 @@ if keep_data; then
     : > "$state/kept-owners"
     for d in "${DATA_DIRS[@]}"; do
         [ -d "$d" ] || continue
-        { getent passwd "$(stat -c %U "$d")" || true; } >> "$state/kept-owners"
-        { getent group "$(stat -c %G "$d")" | sed 's/^/group:/' || true; } >> "$state/kept-owners"
+        u=$(stat -c %U "$d") g=$(stat -c %G "$d")
+        { getent passwd "$u" || true; } >> "$state/kept-owners"
+        # owners the install created are named in the data, so that the next
+        # install's record does not count them as the node's own
+        : > "$d/.onsite-created-owner"
+        if [ -f "$state/users.before" ] && ! grep -qxF -- "$u" "$state/users.before"; then echo "user $u" >> "$d/.onsite-created-owner"; fi
+        if [ -f "$state/groups.before" ] && ! grep -qxF -- "$g" "$state/groups.before"; then echo "group $g" >> "$d/.onsite-created-owner"; fi
         mv -- "$d" "$kept_dir/$(printf '%s' "$d" | tr '/' '%')"
         echo "$d set aside while the packages are purged"
     done
@@ -76,14 +81,11 @@ if [ -d "$kept_dir" ]; then
     done
     rmdir "$kept_dir"
     while IFS=: read -r name _ uid gid _ home shell; do  # owners the purge deleted come back with their ids
-        case $name in
-            group) ;;
-            *) if ! getent passwd "$name" > /dev/null; then
-                   getent group "$gid" > /dev/null || groupadd -r -g "$gid" "$name"
-                   useradd -r -M -u "$uid" -g "$gid" -d "$home" -s "$shell" "$name"
-                   echo "user $name made again (uid $uid) for the kept data"
-               fi ;;
-        esac
+        if ! getent passwd "$name" > /dev/null; then
+            getent group "$gid" > /dev/null || groupadd -r -g "$gid" "$name"
+            useradd -r -M -u "$uid" -g "$gid" -d "$home" -s "$shell" "$name"
+            echo "user $name made again (uid $uid) for the kept data"
+        fi
     done < "$state/kept-owners"
 fi
 
@@ -97,9 +99,33 @@ if [ -f "$state/written" ]; then
     done < "$state/written"
 fi
 
+# -- folders left empty where onsite wrote files, and the snake-oil
+# certificate a package made during the install (none was there before)
+if [ -f "$state/written" ]; then
+    while IFS= read -r f; do
+        d=$(dirname "$f")
+        for _ in 1 2 3; do
+            case $d in /|/etc|/usr|/usr/local|/var|/var/lib|/opt|/run) break ;; esac
+            rmdir -- "$d" 2> /dev/null || break
+            echo "removed the empty folder $d"
+            d=$(dirname "$d")
+        done
+    done < "$state/written"
+fi
+if [ -f "$state/snakeoil.none" ] && [ -f /etc/ssl/certs/ssl-cert-snakeoil.pem ]; then
+    find /etc/ssl/certs -maxdepth 1 -lname '*ssl-cert-snakeoil.pem' -delete
+    rm -f /etc/ssl/certs/ssl-cert-snakeoil.pem /etc/ssl/private/ssl-cert-snakeoil.key
+    echo "removed the snake-oil certificate the install's packages made"
+fi
+if [ -s "$state/packages.removed" ]; then
+    echo "note: the install's apt removed packages this node had before (a conflict with the bundle's newer" \
+         "libraries); put them back from the customer's package source if needed:" \
+         "apt-get install $(tr '\n' ' ' < "$state/packages.removed")" >&2
+fi
+
 # -- users and groups the install's packages created
 keep_users=()
-if keep_data && [ -f "$state/kept-owners" ]; then mapfile -t keep_users < <(cut -d: -f1 "$state/kept-owners" | grep -v '^group$'); fi
+if keep_data && [ -f "$state/kept-owners" ]; then mapfile -t keep_users < <(cut -d: -f1 "$state/kept-owners"); fi
 kept() { local u; for u in "${keep_users[@]}"; do [ "$u" = "$1" ] && return 0; done; return 1; }
 if [ -f "$state/users.before" ]; then
     for u in $(getent passwd | cut -d: -f1 | sort | comm -13 "$state/users.before" -); do
