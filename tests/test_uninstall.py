@@ -121,6 +121,11 @@ def site_journals(answer: Path) -> list[str]:
     return sorted(p.name for p in (answer.parent / "onsite-journal").iterdir() if p.is_dir())
 
 
+def say(capsys, text: str) -> None:
+    with capsys.disabled():
+        print(text)
+
+
 def uninstall(answer: Path, *extra: str) -> int:
     return main(["uninstall", str(answer), "--yes", "--plain", *extra])
 
@@ -130,7 +135,7 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     before = picture(lab)
     t0 = time.monotonic()
     assert main(["install", str(answer), "--plain"]) == 0, capsys.readouterr().out[-3000:]
-    print(f"install: {time.monotonic() - t0:.0f} s")
+    say(capsys, f"install: {time.monotonic() - t0:.0f} s")
     assert differences(before, picture(lab))  # the picture sees an install
     capsys.readouterr()
 
@@ -148,7 +153,7 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     lab.run("escape", "umount /var/log/onsite/busy")
     assert uninstall(answer, "--resume") == 0, capsys.readouterr().err[-3000:]
     out = capsys.readouterr()
-    print(f"uninstall (with the failed run and the resume): {time.monotonic() - t0:.0f} s")
+    say(capsys, f"uninstall (with the failed run and the resume): {time.monotonic() - t0:.0f} s")
     assert "nothing left on node1, node2, node3, escape" in out.out + out.err
 
     after = picture(lab)
@@ -158,7 +163,7 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     # libpq5): named by the install and the uninstall, not put back.
     removed = {node: [x for x in d.pop("packages", []) if x.startswith("- ")] for node, d in diff.items()}
     assert all(not d for d in diff.values()), json.dumps(diff, indent=1)
-    print("packages the install removed and uninstall names:", removed)
+    say(capsys, f"packages the install removed (named by install and uninstall): {removed}")
 
     # onsite preflight agrees: no leftover on any node, the ports and VIPs free.
     assert main(["preflight", str(answer), "--format", "json"]) == 0
@@ -192,7 +197,7 @@ def test_a_fresh_install_passes_verify_and_keep_data_brings_the_rows_back(un, ca
     now = leader(lab)
     assert psql(lab, now, "select count(*), sum(i) from kept") == f"{ROWS}|{ROWS * (ROWS + 1) // 2}"
     assert lab.run("node1", "ETCDCTL_API=3 etcdctl get --prefix /onsite --keys-only | grep -c .").stdout == etcd_before
-    print(f"{ROWS} rows written on {first} before uninstall --keep-data are there after install (leader {now})")
+    say(capsys, f"{ROWS} rows written on {first} before uninstall --keep-data are there after install (leader {now})")
 
 
 def test_only_one_node_keeps_the_rest_running_and_is_refused_without_quorum(un, capsys):

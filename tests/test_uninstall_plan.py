@@ -82,3 +82,22 @@ def test_the_command_line_refuses_before_connecting(site, capsys):
     assert main(["uninstall", str(site), "--dry-run", "--keep-data"]) == 0
     out = capsys.readouterr()
     assert "system-uninstall" in out.out + out.err and "leftovers" in out.out + out.err
+
+
+def test_its_json_validates_against_the_documented_schema(site, capsys):
+    import json
+
+    import jsonschema
+
+    assert main(["schema", "--output", "uninstall"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema == json.loads((repo_root() / "schemas/cli/uninstall.schema.json").read_text())
+    assert main(["uninstall", str(site), "--dry-run", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert doc["command"] == "uninstall" and doc["leftovers"] is None
+    assert main(["uninstall", str(site), "--only", "nowhere", "--yes", "--format", "json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert doc["outcome"]["problems"][0]["code"] == "usage"

@@ -33,6 +33,7 @@ import dataclasses
 import datetime as dt
 import shlex
 
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError
 from ..remote.transport import TransportError
 from . import journal as journal_mod
@@ -110,16 +111,20 @@ class Forget(Phase):
             try:
                 res = op.connections().get(node).run(["sh", "-c", _FORGET], timeout=120)
             except TransportError as exc:
-                problems.append(Problem(message=f"{node}: could not remove {ENGINE_ROOT}: {exc.message}",
-                                        hint=f"{exc.hint}; then run onsite {op.verb} again", node=node, code="forget"))
+                problems.append(Problem(message=m("{node}: could not remove {path}: {why}", node=node, path=ENGINE_ROOT,
+                                                  why=exc.message),
+                                        hint=m("{hint}; then run onsite {verb} again", hint=exc.hint, verb=op.verb),
+                                        node=node, code="forget"))
                 continue
             if not res.ok:
-                problems.append(Problem(message=f"{node}: could not remove {ENGINE_ROOT}: {res.stderr.strip()[-300:]}",
-                                        hint=f"see what holds it on the node, then run onsite {op.verb} again",
+                problems.append(Problem(message=m("{node}: could not remove {path}: {why}", node=node, path=ENGINE_ROOT,
+                                                  why=res.stderr.strip()[-300:]),
+                                        hint=m("see what holds it on the node, then run onsite {verb} again", verb=op.verb),
                                         node=node, code="forget"))
         if problems:
             raise ProblemError(problems)
-        op.notice(f"removed {ENGINE_ROOT} and relay keys from {', '.join(uninstalled_nodes(op))}", self.name)
+        op.notice(m("removed {path} and relay keys from {nodes}", path=ENGINE_ROOT,
+                    nodes=", ".join(uninstalled_nodes(op))), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
         op.notice(f"would remove {ENGINE_ROOT} and relay keys from {', '.join(uninstalled_nodes(op))}", self.name)
@@ -151,11 +156,14 @@ class Leftovers(Phase):
         left = [r for r in report.results if r.status != "ok"]
         if left:
             raise ProblemError([Problem(
-                message=f"{r.node}: {r.check}: {r.detail}",
-                hint=("the bundle's uninstall steps did not remove it: remove it by hand (or fix the step), "
-                      f"then run onsite {op.verb} again to check"), node=r.node, code=f"leftover-{r.check}")
+                message=m("{node}: {check}: {detail}", node=r.node, check=r.check, detail=r.detail),
+                hint=m("the bundle's uninstall steps did not remove it: remove it by hand (or fix the step), "
+                       "then run onsite {verb} again to check", verb=op.verb), node=r.node, code=f"leftover-{r.check}")
                 for r in left])
-        op.notice(f"nothing left on {', '.join(nodes)}" + (" (data kept)" if op.day2.keep_data else ""), self.name)
+        if op.day2.keep_data:
+            op.notice(m("nothing left on {nodes} (data kept)", nodes=", ".join(nodes)), self.name)
+        else:
+            op.notice(m("nothing left on {nodes}", nodes=", ".join(nodes)), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
         op.notice(f"would check {', '.join(uninstalled_nodes(op))} for leftovers, ports and VIPs", self.name)
@@ -175,15 +183,16 @@ class ArchiveInstallJournal(Phase):
                 for key in list(installed.data["steps"]):
                     if key.split("/", 1)[0] == target:
                         installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}")
-                op.notice(f"{target}'s install steps are pending in {site}: onsite install --resume or "
-                          "onsite node replace puts it back", self.name)
+                op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume or "
+                            "onsite node replace puts it back", node=target, journal=str(site)), self.name)
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         archived = site.with_name(f"{site.name}-uninstalled-{stamp}")
         site.rename(archived)
         if op.journal_dir is not None:
             op.journal_dir = archived / op.journal_dir.relative_to(site)
-        op.notice(f"the install's journal is archived as {archived}: the next onsite install starts afresh", self.name)
+        op.notice(m("the install's journal is archived as {journal}: the next onsite install starts afresh",
+                    journal=str(archived)), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
         op.notice("would archive the install's journal" if not op.day2.target else
