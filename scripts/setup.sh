@@ -10,7 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/as-root.sh"
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo tmux zsh dpkg-dev shellcheck)
+packages=(python3 python3-venv openssh-server openssh-client iproute2 util-linux procps sudo tmux zsh dpkg-dev shellcheck
+          postgresql-client)  # the day-2 tests' client writes to the lab's PostgreSQL from this machine
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
