@@ -221,10 +221,11 @@ def test_only_one_node_keeps_the_rest_running_and_is_refused_without_quorum(un, 
 
     # The rest runs on: a client writes through the current leader and asks
     # RADIUS through the service VIP the whole time.
+    led = leader(lab)
     with ClientLoop(lab, answer) as loop:
         rc = uninstall(answer, "--only", "node2")
     assert rc == 0, capsys.readouterr().err[-3000:]
-    say(capsys, f"uninstall --only node2 under load: {loop.report.describe()}")
+    say(capsys, f"uninstall --only node2 (Patroni leader before: {led}) under load: {loop.report.describe()}")
     assert loop.report.acked > 0 and not loop.report.lost
     out = capsys.readouterr()
     assert "nothing left on node2" in out.out + out.err
