@@ -132,8 +132,13 @@ def uninstall(answer: Path, *extra: str) -> int:
 
 
 def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_journal(un, capsys):
+    """Also on nodes never installed (an install that stopped before them)."""
     lab, answer = un
     before = picture(lab)
+    # Never installed: every step copes ("nothing here"), nothing is left, not even the bundles it sent.
+    assert uninstall(answer) == 0, capsys.readouterr().err[-3000:]
+    assert not differences(before, picture(lab))
+    capsys.readouterr()
     t0 = time.monotonic()
     assert main(["install", str(answer), "--plain"]) == 0, capsys.readouterr().out[-3000:]
     say(capsys, f"install: {time.monotonic() - t0:.0f} s")
