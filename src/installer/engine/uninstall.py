@@ -174,17 +174,16 @@ class ArchiveInstallJournal(Phase):
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         site = op.site_journal_dir
-        if site is None or not site.exists():
-            return
+        if site is None or not Journal.exists(site):
+            return  # never installed from here: nothing to archive (this uninstall's journal stays in place)
         target = op.day2.target
         if target:
-            if Journal.exists(site):
-                installed = Journal.load(site)
-                for key in list(installed.data["steps"]):
-                    if key.split("/", 1)[0] == target:
-                        installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}")
-                op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume or "
-                            "onsite node replace puts it back", node=target, journal=str(site)), self.name)
+            installed = Journal.load(site)
+            for key in list(installed.data["steps"]):
+                if key.split("/", 1)[0] == target:
+                    installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}")
+            op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume or "
+                        "onsite node replace puts it back", node=target, journal=str(site)), self.name)
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         archived = site.with_name(f"{site.name}-uninstalled-{stamp}")
