@@ -151,8 +151,9 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     assert uninstall(answer) == 1
     err = capsys.readouterr().err
     assert "system-uninstall" in err and "escape" in err and "--resume" in err, err[-2000:]
-    [op_dir] = (answer.parent / "onsite-journal" / "lab-osun" / "operations").iterdir()
-    journal = Journal.load(op_dir)
+    ops = answer.parent / "onsite-journal" / "lab-osun" / "operations"
+    assert len(list(ops.glob("uninstall-*"))) == 1  # the first uninstall's journal, kept with its time stamp
+    journal = Journal.load(ops / "uninstall")
     assert journal.status("escape/system-uninstall") == "failed" and journal.status("node1/etcd-uninstall") == "done"
     assert uninstall(answer) == 2  # an unfinished uninstall is continued or restarted, not run again blindly
     assert "--resume" in capsys.readouterr().err
