@@ -186,11 +186,25 @@ http_has() {
 
 _mark() { printf '%s/files/%s' "$STATE_DIR" "$(printf '%s' "$1" | tr '/' '%')"; }
 
+# _written DEST: the record of every file onsite writes ($STATE_DIR/written,
+# one path a line), which `onsite uninstall` removes (ops/system-uninstall.sh);
+# a file that was there before onsite first wrote it is kept beside the
+# record ($STATE_DIR/orig/) and put back if its package stays.
+_written() {
+    local orig
+    mkdir -p "$STATE_DIR/orig"
+    grep -qxF -- "$1" "$STATE_DIR/written" 2>/dev/null && return 0
+    orig="$STATE_DIR/orig/$(printf '%s' "$1" | tr '/' '%')"
+    if [ -f "$1" ] && [ ! -e "$orig" ]; then cp -p -- "$1" "$orig"; fi
+    printf '%s\n' "$1" >> "$STATE_DIR/written"
+}
+
 # put_file DEST MODE OWNER < content. Exit 0: written (changed); 1: unchanged.
 put_file() {
     local dest=$1 mode=$2 owner=$3 tmp
     mkdir -p "$(dirname "$dest")" "$STATE_DIR/files"
     chmod 0700 "$STATE_DIR"
+    _written "$dest"
     tmp=$(mktemp "$dest.onsite.XXXXXX")
     cat > "$tmp"
     if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
@@ -210,6 +224,7 @@ seed_file() {
     local dest=$1 mode=$2 owner=$3 sum mark
     mkdir -p "$(dirname "$dest")" "$STATE_DIR/files"
     chmod 0700 "$STATE_DIR"
+    _written "$dest"
     local tmp
     tmp=$(mktemp "$dest.onsite.XXXXXX")
     cat > "$tmp"

@@ -25,3 +25,8 @@ wanted_packages() {
     fi
     for p in "${!want[@]}"; do echo "$p"; done | sort
 }
+
+# The packages installed on the node now, one name a line, sorted.
+installed_packages() {
+    dpkg-query -W -f '${db:Status-Status} ${Package}\n' | awk '$1 == "installed" {print $2}' | LC_ALL=C sort -u
+}

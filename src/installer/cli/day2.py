@@ -18,7 +18,7 @@ from pathlib import Path
 from ..engine.day2 import Day2Operation, Day2Options, day2_lifecycle
 from ..engine.lifecycle import EXIT_INVALID, Lifecycle, Outcome
 from ..engine.lock import command_line
-from ..model.problems import Problem
+from ..model.problems import Problem, Problems
 from .common import Pinning, load_valid, machine_output, print_problems, prompt, say
 from .install import drive, journal_dir, operation_document
 
@@ -69,8 +69,9 @@ def run_operation(args, operation: str, *, verb: str, options: Day2Options,
         return loaded, None, None
     confirm = _confirm(args, verb)
     if confirm is False:
-        print_problems([Problem(message=f"{verb} changes the site and there is no terminal to ask on",
-                                hint="add --yes to go on without asking", code="usage")], out=sys.stderr, summary=False)
+        print_problems(Problems([Problem(message=f"{verb} changes the site and there is no terminal to ask on",
+                                         hint="add --yes to go on without asking", code="usage")]),
+                       out=sys.stderr, summary=False)
         return EXIT_INVALID, None, None
     options.parallel = args.parallel
     options.transfer = args.transfer

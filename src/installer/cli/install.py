@@ -265,6 +265,9 @@ def operation_document(verb: str, op: InstallOperation, outcome: Outcome) -> dic
             "failures": [{"node": f.node, "step": f.step, "message": f.message, "log": str(f.log), "tail": f.tail}
                          for f in run.failures]}
         doc["transfer"] = op.transfer_note or None
+    if verb == "uninstall":
+        left = getattr(op, "leftovers", None)
+        doc["leftovers"] = [dataclasses.asdict(r) for r in left.results] if left is not None else None
     if verb in ("install", "verify"):
         doc["verify"] = op.verify_report.to_json() if op.verify_report is not None else None
     return doc

@@ -270,7 +270,7 @@ def cmd_plan(args) -> int:
 
 
 OUTPUT_SCHEMAS = ("install", "preflight", "verify", "push", "status", "sheet", "netcheck", "node-replace", "events",
-                  "switchover")
+                  "switchover", "uninstall")
 
 
 def cmd_netcheck(args) -> int:
@@ -459,6 +459,7 @@ EXAMPLES = {
     "node": "onsite node replace site.yaml node2 --accept-new-host-key node2",
     "node replace": "onsite node replace site.yaml node2 --host-key SHA256:... --yes",
     "switchover": "onsite switchover site.yaml vip:service --to node2",
+    "uninstall": "onsite uninstall site.yaml --keep-data --yes    (one node: --only node2; after a stop: --resume)",
 }
 
 
@@ -486,12 +487,14 @@ def _add_optional_commands(sub) -> None:
     from . import node as cli_node
     from . import remote as cli_remote
     from . import switchover as cli_switchover
+    from . import uninstall as cli_uninstall
 
     cli_remote.add_commands(sub)
     cli_install.add_commands(sub)
     cli_lab.add_commands(sub)
     cli_node.add_commands(sub)
     cli_switchover.add_commands(sub)
+    cli_uninstall.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,9 @@ Checks, each ok / warn / fail (fail blocks the install):
   hostname   unique across nodes (warn when it differs from the plan)
   clock      skew between nodes below 500 ms
   vips       no VIP answers yet (ARP probe from a node) or sits on a node
-  leftovers  signs of an earlier install, named (warn)
+  leftovers  signs of an earlier install, named (warn): the profile's
+             leftover paths, packages (installed or configuration left),
+             running processes and system users
   payload    (node "bundles") a vendor payload a step needs is missing from
              its bundle; found without the network by the caller
 The server as found (each with what it means for the install):
@@ -60,7 +62,16 @@ elif ip -o -4 addr show dev "$nic" | awk -v a="$addr" '{split($4,x,"/"); if (x[1
 else echo "nic noaddr $(ip -o -4 addr show dev "$nic" | awk '{print $4}' | tr '\n' ' ')"; fi
 ip -o -4 addr | awk '{split($4,x,"/"); print "addr", x[1]}'
 ss -Hlntup 2>/dev/null | awk '{print "listen", $1, $5, $7}'
-for p do if [ -e "$p" ]; then echo "leftover $p"; fi; done
+for p do
+    case $p in
+        pkg:*) s=$(dpkg-query -W -f '${db:Status-Status}' "${p#pkg:}" 2>/dev/null) || s=
+            case $s in ''|not-installed) ;; installed) echo "leftover package ${p#pkg:}" ;;
+                *) echo "leftover package ${p#pkg:} ($s)" ;; esac ;;
+        proc:*) n=${p#proc:}; if pgrep -x -- "$(printf '%.15s' "$n")" >/dev/null 2>&1; then echo "leftover process $n"; fi ;;
+        user:*) if getent passwd "${p#user:}" >/dev/null 2>&1; then echo "leftover user ${p#user:}"; fi ;;
+        *) if [ -e "$p" ]; then echo "leftover $p"; fi ;;
+    esac
+done
 '''
 
 _PROBE = r'''
@@ -109,11 +120,14 @@ class _Facts:
 
 def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener = ignore, parallel: int = 8,
         nodes: Sequence[str] | None = None, missing_payloads: Sequence[Problem] = (),
-        checks: Collection[str] | None = None, stop: threading.Event | None = None) -> PreflightReport:
+        checks: Collection[str] | None = None, stop: threading.Event | None = None,
+        keep: Collection[str] = ()) -> PreflightReport:
     """Check the nodes; `missing_payloads` (installer.engine.steps.missing_payloads)
     become blockers of their own, so every front end shows them in one place.
     `checks`: only these (by name; None: all). `stop` set: nodes not reached
-    yet are not asked."""
+    yet are not asked. `keep`: leftovers that are there on purpose (paths,
+    or `user NAME`, what uninstall --keep-data keeps); named as kept, not as
+    leftovers."""
     results: list[CheckResult] = []
 
     def emit(node: str, check: str, status: str, detail: str, hint: str = "") -> None:
@@ -140,9 +154,15 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
     views = {v.name: v for v in node_views(plan, profile)}
     for n in names:
         if n in facts:
-            _node_checks(plan, profile, views[n], facts[n], emit)
+            _node_checks(plan, profile, views[n], facts[n], emit, keep)
     _cluster_checks(plan, profile, conns, facts, emit)
     return PreflightReport(results)
+
+
+def leftover_args(profile: Profile) -> list[str]:
+    """The facts script's arguments for the profile's leftovers."""
+    return [*profile.leftovers, *(f"pkg:{p}" for p in profile.leftover_packages),
+            *(f"proc:{p}" for p in profile.leftover_processes), *(f"user:{u}" for u in profile.leftover_users)]
 
 
 def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: threading.Event | None = None) -> _Facts:
@@ -150,7 +170,7 @@ def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: t
         raise TransportError("stopped", name, "stopped before this node was checked", "run preflight again")
     t = conns.get(name)
     node = plan.node(name)
-    res = t.run(sh_script(_FACTS, node.nic, plan.address_of(node), *profile.leftovers), timeout=60)
+    res = t.run(sh_script(_FACTS, node.nic, plan.address_of(node), *leftover_args(profile)), timeout=60)
     raw = [tuple(line.split(" ", 1)) if " " in line else (line, "") for line in res.stdout.splitlines()]
     facts = _Facts(name, raw)  # type: ignore[arg-type]
     facts.clock_offset, facts.clock_error = _clock_offset(t)
@@ -225,7 +245,7 @@ def _server_checks(n: str, sf: ServerFacts, emit) -> None:
         emit(n, "sudo", *sudo)
 
 
-def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
+def _node_checks(plan, profile: Profile, view, f: _Facts, emit, keep: Collection[str] = ()) -> None:
     n = f.node
     if f.server is not None:
         _server_checks(n, f.server, emit)
@@ -296,11 +316,20 @@ def _node_checks(plan, profile: Profile, view, f: _Facts, emit) -> None:
     else:
         emit(n, "ports", "ok", m("{count} ports free", count=len(view.ports)))
     lefts = f.all("leftover")
+    kept = [x for x in lefts if _kept(x, keep)]
+    lefts = [x for x in lefts if not _kept(x, keep)]
+    if kept:
+        emit(n, "kept", "ok", "kept on purpose: " + ", ".join(kept))
     if lefts:
         emit(n, "leftovers", "warn", m("an earlier install left: {items}", items=", ".join(lefts)),
              m("resume it (onsite install --resume) or clean the node before a fresh install"))
     else:
         emit(n, "leftovers", "ok", m("no earlier install found"))
+
+
+def _kept(leftover: str, keep: Collection[str]) -> bool:
+    """A leftover that is kept on purpose: named in `keep`, or a path inside a kept folder."""
+    return leftover in keep or any(k.startswith("/") and leftover.startswith(k.rstrip("/") + "/") for k in keep)
 
 
 def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dict[str, _Facts], emit) -> None:

@@ -28,6 +28,9 @@ under `operations: {NAME: [...]}` in bundle.yaml, with two more fields:
                                   # others: every node with the roles but that one
                                   # one-other: the first of the others (a survivor
                                   #            to work through)
+                                  # target-or-all: the operation's node when it
+                                  #            names one, else every node with the
+                                  #            roles (uninstall [--only NODE])
       leader: steps/x.leader.sh   # exit 0 on the node that leads the service now:
                                   # a serial step runs there last (replicas first)
       what: [postgres, "vip:*"]   # the values of the operation's WHAT argument the
@@ -54,7 +57,7 @@ DEFAULT_TIMEOUT = 600
 _KNOWN = {"id", "title", "component", "roles", "depends_on", "scope", "mode", "script", "check", "timeout",
           "idempotent", "retries", "payload", "provides", "secrets", "leader"}
 _KNOWN_DAY2 = _KNOWN | {"nodes", "what"}
-NODE_SELECTORS = ("all", "target", "others", "one-other")
+NODE_SELECTORS = ("all", "target", "others", "one-other", "target-or-all")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,7 +319,7 @@ def instances(plan: Plan, steps: Sequence[Step], target: str | None = None) -> l
         nodes = [n.name for n in plan.nodes if "*" in s.roles or set(s.roles) & set(n.roles)]
         if s.component and plan.is_external(s.component):
             nodes = []
-        if s.nodes == "target":
+        if s.nodes == "target" or (s.nodes == "target-or-all" and target is not None):
             nodes = [n for n in nodes if n == target]
         elif s.nodes in ("others", "one-other"):
             nodes = [n for n in nodes if n != target][: 1 if s.nodes == "one-other" else None]

@@ -182,7 +182,14 @@ class Profile:
     requirements: dict[str, Requirement]
     max_disk_used_percent: int
     layout: tuple[LayoutNode, ...]
-    leftovers: tuple[str, ...] = ()
+    leftovers: tuple[str, ...] = ()  # paths an install leaves
+    # What else an install leaves (preflight names it; uninstall proves it gone):
+    leftover_packages: tuple[str, ...] = ()  # Debian packages installed or with configuration left
+    leftover_processes: tuple[str, ...] = ()  # programs running (process names)
+    leftover_users: tuple[str, ...] = ()  # system users the packages create
+    # What `uninstall --keep-data` keeps: the data folders and the users owning them.
+    data_paths: tuple[str, ...] = ()
+    data_users: tuple[str, ...] = ()
     state_paths: tuple[str, ...] = ()  # where the system keeps state; a fresh server has none of them
     supported_os: tuple[str, ...] = ("debian", "ubuntu")
     supported_arch: tuple[str, ...] = ("x86_64", "aarch64")
@@ -273,6 +280,11 @@ def _build(raw: dict[str, Any]) -> Profile:
         max_disk_used_percent=max_used,
         layout=tuple(LayoutNode(n["name"], n["slot"], tuple(n["roles"])) for n in raw["layout"]),
         leftovers=tuple(raw.get("leftovers") or ()),
+        leftover_packages=tuple(raw.get("leftover_packages") or ()),
+        leftover_processes=tuple(raw.get("leftover_processes") or ()),
+        leftover_users=tuple(raw.get("leftover_users") or ()),
+        data_paths=tuple(raw.get("data_paths") or ()),
+        data_users=tuple(raw.get("data_users") or ()),
         state_paths=tuple(raw.get("state_paths") or ()),
         supported_os=tuple(raw.get("supported_os") or ("debian",)),
         supported_arch=tuple(raw.get("supported_arch") or ("x86_64",)),

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+! grep -qxF -- "# BEGIN onsite $ONSITE_SITE" /etc/hosts

@@ -1,0 +1,12 @@
+#!/bin/bash
+# onsite uninstall: take the site's marked block out of /etc/hosts.
+set -euo pipefail
+begin="# BEGIN onsite $ONSITE_SITE"
+end="# END onsite $ONSITE_SITE"
+grep -qxF -- "$begin" /etc/hosts || { echo "no onsite block in /etc/hosts"; exit 0; }
+tmp=$(mktemp /etc/hosts.onsite.XXXXXX)
+awk -v b="$begin" -v e="$end" '$0==b{skip=1} !skip{print} $0==e{skip=0}' /etc/hosts > "$tmp"
+chmod 644 "$tmp"
+cat "$tmp" > /etc/hosts
+rm -f "$tmp"
+echo "removed the block of $ONSITE_SITE from /etc/hosts"
