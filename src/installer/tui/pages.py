@@ -604,7 +604,7 @@ class ReviewPage(Page):
                 self.query_one("#rv-estimate", Static).update(line)
                 self.query_one("#rv-bundles", Static).update(self._bundles_table(rv))
                 self.query_one("#rv-steps", Static).update(self._steps_text(rv))
-                self.show_installed_changes(rv.installed_changes)
+                self.show_installed_changes(rv.installed_changes, rv.change)
         self.query_one("#next", Button).disabled = plan is None
 
     def _nodes_table(self, plan, rv):
@@ -667,14 +667,23 @@ class ReviewPage(Page):
             out.append(f"{where}\n", style="cyan" if s.scope == "cluster" else "")
         return out
 
-    def show_installed_changes(self, changes: list[str] | None) -> None:
-        """THE PLACE for a site that is already installed: the change of this
-        plan against the installed one (engine.review.changes_against_installed;
-        the day-2 work gives it its full form). None: never installed from
-        this answer file."""
+    def show_installed_changes(self, changes: list[str] | None, change=None) -> None:
+        """For a site that is already installed: the change of this plan
+        against the installed one (engine.change through engine.review):
+        the fields old -> new, the steps concerned in their order (rolling,
+        the leader last) or why it cannot be applied in place. None: never
+        installed from this answer file."""
         box = self.query_one("#rv-installed", Static)
-        if changes is None:
+        if changes is None and change is None:
             box.update("")
+        elif change is not None:
+            ok = change.ok
+            text = Text("\n" + (t("Change against the installed site (Install applies it after a confirmation):") if ok
+                                else t("This change cannot be applied in place:")) + "\n",
+                        style="bold yellow" if ok else "bold red")
+            for line in change.lines():
+                text.append(f"  {localized(line)}\n")
+            box.update(text)
         elif not changes:
             box.update(Text("\n" + t("Installed already with this same plan: an install re-checks every step."), style="green"))
         else:
