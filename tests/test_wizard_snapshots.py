@@ -14,6 +14,7 @@ Update after an intended change: pytest tests/test_wizard_snapshots.py --snapsho
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -97,22 +98,20 @@ def _snapshot(page, size, snap_compare, runner_bundle, lang: str) -> bool:
             app.backend.outcome = RunOutcome(ran=33, skipped=0)
             app.backend.journal_dir = Path("/srv/onsite/onsite-journal/campus-north")
         app.go(app.page_index(page))
-        # the page is composed and has taken its focus (call_after_refresh):
-        # on a loaded machine that takes more than a fixed number of pauses
-        for _ in range(200):
+        # the page is composed and has taken its focus (call_after_refresh),
+        # and Review's worker has read the bundles: on a loaded machine that
+        # takes more than a fixed number of pauses, so wait for it (or fail)
+        deadline = time.monotonic() + 60
+        while not (app.screen.name == page and app.screen.focused is not None and (
+                page != "review" or app.screen.review is not None)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the {page} page did not settle within 60 s")
             await pilot.pause(0.02)
-            if app.screen.name == page and app.screen.focused is not None and (
-                    page != "review" or app.screen.review is not None):  # the worker has read the bundles
-                break
-        # A focused input's cursor blinks every 0.5 s: on a loaded machine the
-        # picture caught either phase (seen on main too). Steady, it is shown.
-        for field in app.screen.query("Input"):
-            field.cursor_blink = False
-        await pilot.pause()
         # A blinking cursor is drawn or not by the clock: on a loaded machine the
         # blink timer fires before the picture is taken. Steady, it is always drawn.
         for widget in app.screen.query("Input"):
             widget.cursor_blink = False
+        await pilot.pause()
         if page == "preflight":
             _feed_preflight(app.screen)
         elif page == "install":
