@@ -318,7 +318,7 @@ def _sandbox(tmp_path):
     lib = bundle / "lib/onsite.sh"
     text = lib.read_text().replace("STATE_DIR=/var/lib/onsite/state", f"STATE_DIR={root}/state")
     lib.write_text(text + "\n# test stubs\nchown() { :; }\nsvc_running() { :; }\nsvc_start() { :; }\n"
-                   'svc_apply() { echo "applied $1"; }\n')
+                   'svc_apply() { echo "applied $1"; }\nsvc_reload() { echo "reloaded $1"; }\n')
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin/keepalived").write_text("#!/bin/sh\nexit 0\n")
     (tmp_path / "bin/keepalived").chmod(0o755)
@@ -345,7 +345,8 @@ def test_keepalived_check_sees_a_changed_radius_secret_or_port_and_the_step_appl
     assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode != 0, "the check missed the change"
     res = _run_in(bundle, env, "steps/keepalived.sh")
     assert res.returncode == 0 and f"wrote {etc}/onsite-health.env" in res.stdout, res.stdout + res.stderr
-    assert "applied keepalived" not in res.stdout  # the health check reads the file each run: no restart
+    # the health check reads the file each run: no restart, no reload
+    assert "applied keepalived" not in res.stdout and "reloaded keepalived" not in res.stdout
     assert _run_in(bundle, env, "steps/keepalived.check.sh").returncode == 0
     # what the health check script sources is the new value, exactly
     got = subprocess.run(["bash", "-c", '. "$1"; printf "%s\\0%s\\0%s" "$RADIUS_SECRET" "$RADIUS_PORT" "$PROBE_PASSWORD"',
