@@ -163,6 +163,24 @@ def test_a_renamed_site_is_refused_not_installed_afresh(tmp_path, base_data, pro
     assert "cannot be applied in place: the site's name ('north' -> 'south')" in err and "uninstall" in err
 
 
+def test_an_uninstalled_site_or_an_earlier_journal_of_the_same_site_is_no_rename(tmp_path, base_data, profile):
+    """After `onsite uninstall` (its journal archived and marked) a new name
+    installs afresh; a journal kept by --restart of this same site is no
+    rename either."""
+    from installer.engine.change import renamed_site
+
+    old = Plan.from_data(base_data, profile)
+    renamed = Plan.from_data(changed(base_data, lambda d: d["site"].update(name="south")), profile)
+    here = tmp_path / "onsite-journal" / "south"
+    gone = Journal.create(tmp_path / "onsite-journal" / "north-uninstalled-20261124-030000", old, {}, [])
+    gone.data["uninstalled"] = "20261124-030000"
+    gone.save()
+    assert renamed_site(here, renamed) is None
+    Journal.create(tmp_path / "onsite-journal" / "north-20261124-030000", old, {}, [])  # --restart's copy
+    assert renamed_site(tmp_path / "onsite-journal" / "north", old) is None
+    assert renamed_site(here, renamed) is not None  # north's finished journal, not uninstalled: a rename
+
+
 def test_a_changed_ssh_access_is_no_change_on_the_nodes(base_data, profile, bundles):
     new = Plan.from_data(changed(base_data, lambda d: d["nodes"][1]["ssh"].update(
         host_key="SHA256:07/MmfCQwrCmfyLU+kxcVmBOzNAaup7FGhNOU93i/TE")), profile)

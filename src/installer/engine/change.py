@@ -393,8 +393,10 @@ def renamed_site(journal_dir: Path | None, plan: Plan) -> Problem | None:
             theirs = {ips.get(n.get("address")) for n in data.get("nodes") or [] if isinstance(n, dict)}
         except (OSError, ValueError, AttributeError, TypeError):
             continue
-        if j.complete and mine & theirs:
-            name = (data.get("site") or {}).get("name", other.parent.name)
+        site = data.get("site")
+        name = site.get("name", other.parent.name) if isinstance(site, dict) else other.parent.name
+        # an uninstalled site, or an earlier journal of this same site (kept by --restart), is no rename
+        if j.complete and mine & theirs and not j.data.get("uninstalled") and name != plan.site_name:
             return Problem(
                 message=m("cannot be applied in place: the site's name ({old} -> {new}): {old} is installed on "
                           "these nodes ({journal})", old=show(name), new=show(plan.site_name), journal=str(other.parent)),

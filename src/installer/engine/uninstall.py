@@ -186,6 +186,9 @@ class ArchiveInstallJournal(Phase):
                         "onsite node replace puts it back", node=target, journal=str(site)), self.name)
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        installed = Journal.load(site)
+        installed.data["uninstalled"] = stamp  # nothing of it is on the nodes now (engine.change.renamed_site)
+        installed.save()
         archived = site.with_name(f"{site.name}-uninstalled-{stamp}")
         site.rename(archived)
         if op.journal_dir is not None:
