@@ -22,8 +22,6 @@ from rich.text import Text
 from ..engine import events
 from ..engine.runner import StepFinished, StepOutput, StepStarted
 
-_STYLE = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✓", "green"), "skipped": ("=", "green"),
-          "failed": ("✗", "bold red"), "unknown": ("?", "yellow")}
 MAX_ROWS = 14
 
 
@@ -111,7 +109,7 @@ class LiveView:
                     cells.append(Text(""))
                     continue
                 st = self.state.get(key, "pending")
-                mark, style = _STYLE[st]
+                mark, style = events.mark(st), events.colour(st)
                 secs = now - self.started[key] if st == "running" else self.took.get(key)
                 cells.append(Text(f"{mark} {secs:.0f}s" if secs is not None and st != "pending" else mark, style=style))
             table.add_row(s, *cells)

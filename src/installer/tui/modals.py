@@ -36,23 +36,31 @@ class MessageModal(ModalScreen[None]):
 
 
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "no", "No")]
+    """A yes/no question. Esc and the no button answer False; subclasses change the body
+    (`body()`), the CSS classes and which button has the focus first."""
 
-    def __init__(self, title: str, text: str, yes: str | None = None, no: str | None = None) -> None:
-        super().__init__(classes="modal")
+    BINDINGS = [Binding("escape", "no", "No")]
+    FOCUS = "#no"
+
+    def __init__(self, title: str, text: str, yes: str | None = None, no: str | None = None, *,
+                 classes: str = "modal") -> None:
+        super().__init__(classes=classes)
         localize_bindings(self)
         self.title_text, self.text, self.yes, self.no = title, text, yes or t("Yes"), no or t("No")
+
+    def body(self) -> ComposeResult:
+        yield Static(self.text)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
+            yield from self.body()
             with Horizontal():
                 yield Button(self.yes, id="yes", variant="warning", compact=True)
                 yield Button(self.no, id="no", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.query_one(self.FOCUS, Button).focus()
 
     @on(Button.Pressed, "#yes")
     def _yes(self) -> None:

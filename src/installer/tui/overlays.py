@@ -23,6 +23,7 @@ from textual.widgets import Button, Label, Static
 
 from ..model import fieldpath, validate
 from ..model.i18n import t
+from .modals import ConfirmModal
 
 # The constraint and an example per schema kind (`x-kind`), in words.
 KINDS: dict[str, tuple[str, str]] = {
@@ -160,36 +161,21 @@ class KeysModal(_Overlay):
         super().__init__(t("Keys: {page}", page=page_title), body)
 
 
-class PreviewModal(ModalScreen[bool]):
+class PreviewModal(ConfirmModal):
     """What an import changes (old -> new, with the cell): apply or not."""
 
     BINDINGS = [Binding("escape", "no", "Cancel")]
+    FOCUS = "#yes"
 
     def __init__(self, title: str, lines: list[str], note: str = "") -> None:
-        super().__init__(classes="modal overlay")
-        self.title_text, self.lines, self.note = title, lines, note
+        super().__init__(title, "", t("Apply"), t("Cancel"), classes="modal overlay")
+        self.lines, self.note = lines, note
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            with VerticalScroll(classes="overlay-body"):
-                yield Static(Text("\n".join(self.lines)))
-            if self.note:
-                yield Static(Text(self.note, style="yellow"))
-            with Horizontal():
-                yield Button(t("Apply"), id="yes", variant="warning", compact=True)
-                yield Button(t("Cancel"), id="no", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def action_no(self) -> None:
-        self.dismiss(False)
+    def body(self) -> ComposeResult:
+        with VerticalScroll(classes="overlay-body"):
+            yield Static(Text("\n".join(self.lines)))
+        if self.note:
+            yield Static(Text(self.note, style="yellow"))
 
 
 __all__ = ["FieldHelpModal", "KeysModal", "PreviewModal", "field_help", "schema_of"]
