@@ -341,3 +341,26 @@ def add_transfer_options(p) -> None:
                    help="send bundles once; the nodes pass them on over their LAN")
     g.add_argument("--direct", dest="transfer", action="store_const", const="direct", help="send bundles to every node")
     p.set_defaults(transfer="auto")
+
+
+def add_lifecycle_options(p, *, resume: str, restart: str, dry_run: str, journal_dir: str, no_verify: str,
+                          yes: str, resumable: bool = True, extra=None) -> None:
+    """The options every lifecycle verb shares (install and the day-2 verbs), in one order;
+    `extra(p)` adds a verb's own options after --dry-run. Only the help texts differ."""
+    add_remote_options(p)
+    add_bundle_options(p)
+    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
+    add_transfer_options(p)
+    if resumable:
+        p.add_argument("--resume", action="store_true", help=resume)
+        p.add_argument("--restart", action="store_true", help=restart)
+    p.add_argument("--dry-run", action="store_true", help=dry_run)
+    if extra is not None:
+        extra(p)
+    p.add_argument("--break-lock", action="store_true",
+                   help="take over a stale lock (its process is gone, or a node lock has no heartbeat)")
+    p.add_argument("--journal-dir", help=journal_dir)
+    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
+    p.add_argument("--no-verify", action="store_true", help=no_verify)
+    p.add_argument("-y", "--yes", action="store_true", help=yes)
+    add_output_options(p)

@@ -24,23 +24,16 @@ from .install import drive, journal_dir, operation_document
 
 
 def add_day2_options(p, *, resumable: bool = True) -> None:
-    from .common import add_bundle_options, add_output_options, add_remote_options, add_transfer_options
+    from .common import add_lifecycle_options
 
-    add_remote_options(p)
-    add_bundle_options(p)
-    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
-    add_transfer_options(p)
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask before changing the site (needed without a terminal)")
-    if resumable:
-        p.add_argument("--resume", action="store_true", help="continue the operation its journal describes")
-        p.add_argument("--restart", action="store_true", help="start it again (the old journal is kept beside)")
-    p.add_argument("--dry-run", action="store_true", help="print what it would do; connect to nothing")
-    p.add_argument("--break-lock", action="store_true",
-                   help="take over a stale lock (its process is gone, or a node lock has no heartbeat)")
-    p.add_argument("--journal-dir", help="the install's journal folder (default: onsite-journal/<site> next to FILE)")
-    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view")
-    p.add_argument("--no-verify", action="store_true", help="do not verify the site afterwards")
-    add_output_options(p)
+    add_lifecycle_options(
+        p, resumable=resumable,
+        resume="continue the operation its journal describes",
+        restart="start it again (the old journal is kept beside)",
+        dry_run="print what it would do; connect to nothing",
+        journal_dir="the install's journal folder (default: onsite-journal/<site> next to FILE)",
+        no_verify="do not verify the site afterwards",
+        yes="do not ask before changing the site (needed without a terminal)")
 
 
 def _confirm(args, verb: str):

@@ -449,26 +449,22 @@ def cmd_support_bundle(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from .common import add_bundle_options, add_output_options, add_remote_options, add_transfer_options
+    from .common import add_bundle_options, add_lifecycle_options, add_output_options, add_remote_options
 
     p = sub.add_parser("install", help="lock, validate, preflight, push, run the install steps and verify")
-    add_remote_options(p)
-    add_bundle_options(p)
-    p.add_argument("--parallel", type=int, default=4, help="nodes at once (default: %(default)s)")
-    add_transfer_options(p)
-    p.add_argument("--resume", action="store_true", help="continue the install the journal describes")
-    p.add_argument("--restart", action="store_true", help="start again (the old journal is kept beside the new one)")
-    p.add_argument("--from", dest="from_step", metavar="STEP", help="start at STEP; earlier steps count as done")
-    p.add_argument("--dry-run", action="store_true", help="walk the phases and print what they would do; connect to nothing")
-    p.add_argument("--skip-preflight", action="store_true", help="do not check the nodes first")
-    p.add_argument("--break-lock", action="store_true",
-                   help="take over a stale lock (its process is gone, or a node lock has no heartbeat)")
-    p.add_argument("--journal-dir", help="where the journal and logs are (default: onsite-journal/<site> next to FILE)")
-    p.add_argument("--plain", action="store_true", help="timestamped lines instead of the live view (automatic when not a terminal)")
-    p.add_argument("--no-verify", action="store_true", help="do not run `onsite verify` after a complete install")
-    p.add_argument("-y", "--yes", action="store_true",
-                   help="apply a changed plan without asking (needed without a terminal; onsite plan FILE shows it)")
-    add_output_options(p)
+
+    def install_only(p) -> None:
+        p.add_argument("--from", dest="from_step", metavar="STEP", help="start at STEP; earlier steps count as done")
+        p.add_argument("--skip-preflight", action="store_true", help="do not check the nodes first")
+
+    add_lifecycle_options(
+        p, extra=install_only,
+        resume="continue the install the journal describes",
+        restart="start again (the old journal is kept beside the new one)",
+        dry_run="walk the phases and print what they would do; connect to nothing",
+        journal_dir="where the journal and logs are (default: onsite-journal/<site> next to FILE)",
+        no_verify="do not run `onsite verify` after a complete install",
+        yes="apply a changed plan without asking (needed without a terminal; onsite plan FILE shows it)")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("preflight", help="check every node before installing; exit 1 on a blocker")
