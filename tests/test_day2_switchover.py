@@ -9,7 +9,6 @@ changed plan first: the switchovers then work on the changed site)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import socket
@@ -25,32 +24,20 @@ from installer.engine.journal import Journal
 from installer.lab import Lab
 from installer.model import validate
 
-from .conftest import _need_lab, build_reference_bundles, repo_root
+from .conftest import repo_root
 from .day2_clients import ClientLoop
+from .reference_site import patroni_members, reference_lab, vip_holders
 
 pytestmark = pytest.mark.lab
 
-NAME, SUBNET, LOCK = "ossw", "198.18.103.0/24", "/run/onsite-test-swlab.lock"
+NAME, SUBNET = "ossw", "198.18.103.0/24"
 REDIS_KEY = "onsite-switchover-probe"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(lab, answer file) of an installed reference site."""
-    _need_lab()
-    lock = open(LOCK, "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    lab = Lab(tmp_path_factory.mktemp("swlab") / "state", name=NAME)
-    try:
-        lab.up(nodes=4, subnet=SUBNET)
-        build_reference_bundles(lab.answer_file)
-        t0 = time.monotonic()
-        assert main(["install", str(lab.answer_file), "--plain"]) == 0
-        print(f"reference install: {time.monotonic() - t0:.0f} s")
-        yield lab, lab.answer_file
-    finally:
-        lab.down()
-        lock.close()
+    yield from reference_lab(tmp_path_factory, NAME, SUBNET, install=True)
 
 
 def say(capsys, line: str) -> None:
@@ -77,12 +64,7 @@ def pids(lab: Lab) -> dict[str, dict[str, str]]:
 
 
 def patroni(lab: Lab) -> list[dict]:
-    res = lab.run("node1", ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"])
-    return json.loads(res.stdout)
-
-
-def vip_holders(lab: Lab, address: str) -> list[str]:
-    return [n.name for n in lab.nodes if f" {address}/" in lab.run(n.name, ["ip", "-o", "-4", "addr", "show"]).stdout]
+    return patroni_members(lab)
 
 
 def plan_of(answer: Path):

@@ -22,6 +22,7 @@ from installer.engine.journal import Journal
 from installer.model import validate
 
 from .conftest import journal_folder
+from .wizard_pilot import wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -194,14 +195,6 @@ def test_a_node_lock_of_another_laptop_refuses_the_install(lab, site, runner_bun
 # -- the wizard obeys the gates ----------------------------------------------------
 
 
-async def _wait(pilot, cond, timeout: float, what: str) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
-
-
 def test_no_key_or_click_leaves_preflight_with_a_blocker_and_the_wizard_install_runs_preflight(lab, site, runner_bundle):
     from installer.tui.app import OnsiteApp
 
@@ -215,9 +208,9 @@ def test_no_key_or_click_leaves_preflight_with_a_blocker_and_the_wizard_install_
             await pilot.pause()
             assert app.screen.name == "review"
             await pilot.press("ctrl+n")
-            await _wait(pilot, lambda: app.screen.name == "preflight", 10, "preflight page")
+            await wait_for(pilot, lambda: app.screen.name == "preflight", 10, "preflight page")
             page = app.screen
-            await _wait(pilot, lambda: page.report is not None, 60, "preflight to finish")
+            await wait_for(pilot, lambda: page.report is not None, 60, "preflight to finish")
             assert page.report.blockers
             for key in ("ctrl+n", "enter"):
                 await pilot.press(key)
@@ -232,7 +225,7 @@ def test_no_key_or_click_leaves_preflight_with_a_blocker_and_the_wizard_install_
             app.resume_requested = False
             app.screen.leave_reason = lambda target: None  # open the gate by hand, as a bug would
             app.go(app.page_index("install"))
-            await _wait(pilot, lambda: getattr(app.screen, "outcome", None) is not None, 60, "the install to stop")
+            await wait_for(pilot, lambda: getattr(app.screen, "outcome", None) is not None, 60, "the install to stop")
             assert app.screen.name == "install"
             assert app.screen.outcome.phase == "preflight" and not app.screen.outcome.ok
             assert not app.backend.running.is_set()
@@ -257,24 +250,24 @@ def test_the_install_page_cannot_be_left_while_it_runs_and_esc_offers_pause_or_a
             await pilot.click("#open")
             await pilot.pause()
             app.go(app.page_index("install"))
-            await _wait(pilot, lambda: hasattr(app.screen, "state_of"), 10, "the install page")
+            await wait_for(pilot, lambda: hasattr(app.screen, "state_of"), 10, "the install page")
             page = app.screen
-            await _wait(pilot, lambda: page.state_of.get("node1/slow") == "running", 90, "the slow step")
+            await wait_for(pilot, lambda: page.state_of.get("node1/slow") == "running", 90, "the slow step")
             await pilot.press("escape")
-            await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the pause/abort question")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the pause/abort question")
             await pilot.click("#choice-keep")
             await pilot.pause(0.2)
             assert app.screen is page
             for key, choice in (("ctrl+n", "keep"), ("escape", "pause")):  # every way out asks the same
                 await pilot.press(key)
-                await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, f"the question after {key}")
+                await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, f"the question after {key}")
                 await pilot.click(f"#choice-{choice}")
                 await pilot.pause(0.2)
                 assert app.screen is page, key
             assert app.go(app.page_index("welcome")) is False  # any code path passes the same gate
-            await _wait(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the question once more")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceModal", 5, "the question once more")
             await pilot.press("escape")  # the question's own Esc: no choice, nothing changes
-            await _wait(pilot, lambda: page.outcome is not None, 90, "the paused install to stop")
+            await wait_for(pilot, lambda: page.outcome is not None, 90, "the paused install to stop")
             assert page.outcome.status == "interrupted"
             assert app.screen is page
             assert page.leave_reason(app.page_index("welcome")) is None  # stopped: it may be left now

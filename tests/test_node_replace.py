@@ -12,7 +12,6 @@ tests run in order.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
 
@@ -24,12 +23,12 @@ from installer.engine.journal import Journal
 from installer.lab import Lab
 from installer.model import validate
 
-from .conftest import _need_lab, build_reference_bundles, repo_root
+from .conftest import repo_root
 from .day2_clients import ClientLoop
+from .reference_site import patroni_leader, patroni_members, psql, reference_lab, svc, wait_until
 
 pytestmark = pytest.mark.lab
 
-REF = "/var/lib/onsite/bundles/reference-1.0.0"
 ROWS = "onsite_replace_rows"
 SCHEMA = repo_root() / "schemas/cli/node-replace.schema.json"
 
@@ -37,33 +36,11 @@ SCHEMA = repo_root() / "schemas/cli/node-replace.schema.json"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(lab, answer file): the reference system installed on a 4-node lab."""
-    _need_lab()
-    lock = open("/run/onsite-test-rplab.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    state = tmp_path_factory.mktemp("rplab") / "state"
-    lab = Lab(state, name="osrp")
-    try:
-        lab.up(nodes=4, subnet="198.18.104.0/24")
-        build_reference_bundles(lab.answer_file)
-        assert main(["install", str(lab.answer_file), "--plain"]) == 0
-        yield lab, lab.answer_file
-    finally:
-        lab.down()
-        lock.close()
-
-
-def svc(lab: Lab, node: str, action: str, name: str) -> None:
-    lab.run(node, f"cd {REF} && . lib/onsite.sh && svc_{action} {name}", timeout=60)
-
-
-def patroni(lab: Lab, asking: str) -> list[dict]:
-    res = lab.run(asking, ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"], check=False)
-    return json.loads(res.stdout) if res.returncode == 0 and res.stdout.strip() else []
+    yield from reference_lab(tmp_path_factory, "osrp", "198.18.104.0/24", install=True)
 
 
 def leader(lab: Lab, asking: str = "node1") -> str | None:
-    found = [m["Member"] for m in patroni(lab, asking) if m["Role"] == "Leader" and m["State"] == "running"]
-    return found[0] if found else None
+    return patroni_leader(lab, asking)
 
 
 def writable_leader(lab: Lab) -> str | None:
@@ -76,28 +53,14 @@ def writable_leader(lab: Lab) -> str | None:
     return lead if res.stdout.strip() == "f" else None
 
 
-def psql(lab: Lab, node: str, sql: str) -> str:
-    return lab.run(node, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql]).stdout.strip()
-
-
 def etcd_members(lab: Lab, node: str) -> list[str]:
     res = lab.run(node, "ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 member list", check=False)
     return res.stdout.strip().splitlines()
 
 
-def wait_until(what: str, fn, timeout: float, every: float = 1.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        got = fn()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
-
-
 def test_rows_committed_before(site):
     lab, _answer = site
-    lead = wait_until("a PostgreSQL leader", lambda: writable_leader(lab), 60)
+    lead, _ = wait_until("a PostgreSQL leader", lambda: writable_leader(lab), 60, every=1)
     psql(lab, lead, f"create table {ROWS} (n int primary key); insert into {ROWS} select generate_series(1, 1000)")
     assert psql(lab, lead, f"select count(*) from {ROWS}") == "1000"
 
@@ -143,15 +106,15 @@ def test_replace_refuses_when_a_second_member_is_down(site, capsys):
     finally:
         svc(lab, "node3", "start", "etcd")
     # nothing was removed through the survivors
-    assert wait_until("etcd answers again", lambda: etcd_members(lab, "node1"), 60) == members
-    wait_until("a PostgreSQL leader accepting writes again", lambda: writable_leader(lab), 180)
+    assert wait_until("etcd answers again", lambda: etcd_members(lab, "node1"), 60, every=1)[0] == members
+    wait_until("a PostgreSQL leader accepting writes again", lambda: writable_leader(lab), 180, every=1)
 
 
 def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     lab, answer = site
     plan = validate.validate_file(answer).plan
     journal_dir = answer.parent / "onsite-journal" / plan.site_name
-    wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader(lab), 180)
+    wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader(lab), 180, every=1)
     with ClientLoop(lab, answer) as loop:
         time.sleep(3)
         new = lab.reset("node2").host_key  # while the site runs: processes killed, disk wiped, new host key
@@ -171,7 +134,7 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     lead = leader(lab)
     assert psql(lab, lead, f"select count(*) from {ROWS}") == "1000"
     # node2 is a streaming PostgreSQL replica, an etcd member, a Redis replica again
-    members = {m["Member"]: m for m in patroni(lab, "node2")}
+    members = {m["Member"]: m for m in patroni_members(lab, "node2")}
     assert members["node2"]["State"] in ("streaming", "running") and members["node2"]["Role"] != "Leader"
     assert sum(", started, " in line for line in etcd_members(lab, "node1")) == 3
     assert any(", started, node2," in line for line in etcd_members(lab, "node1"))

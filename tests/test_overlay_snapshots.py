@@ -13,8 +13,8 @@ import pytest
 from installer.tui.app import OnsiteApp
 from installer.tui.overlays import FieldHelpModal, KeysModal, PreviewModal
 
-from .test_wizard import wait_for
 from .test_wizard_sheet import DOCS, import_sheet, open_network
+from .wizard_pilot import wait_for
 
 OVERLAYS = ["keys", "field-help", "sheet-preview"]
 

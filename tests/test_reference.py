@@ -12,7 +12,6 @@ Building the bundle downloads its Debian packages with apt.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
 import urllib.parse
@@ -26,61 +25,17 @@ from installer.engine import probes
 from installer.lab import Lab
 from installer.model import validate
 
-from .conftest import _need_lab, build_reference_bundles
-
-REF = "/var/lib/onsite/bundles/reference-1.0.0"
+from .reference_site import patroni_leader, psql, reference_lab, svc, vip_holders, wait_until
 
 
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory):
     """(lab, answer file): a fresh 4-node lab with the reference bundles next to it."""
-    _need_lab()
-    lock = open("/run/onsite-test-reflab.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    state = tmp_path_factory.mktemp("reflab") / "state"
-    lab = Lab(state, name="osref")
-    try:
-        lab.up(nodes=4, subnet="198.18.101.0/24")
-        build_reference_bundles(lab.answer_file)
-        yield lab, lab.answer_file
-    finally:
-        lab.down()
-        lock.close()
-
-
-def svc(lab: Lab, node: str, action: str, name: str) -> None:
-    lab.run(node, f"cd {REF} && . lib/onsite.sh && svc_{action} {name}", timeout=60)
-
-
-def wait_until(what: str, fn, timeout: float, every: float = 0.5):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        got = fn()
-        if got:
-            return got, time.monotonic() - t0
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
-
-
-def vip_holders(lab: Lab, address: str) -> list[str]:
-    return [n.name for n in lab.nodes
-            if f" {address}/" in lab.run(n.name, ["ip", "-o", "-4", "addr", "show"]).stdout]
+    yield from reference_lab(tmp_path_factory, "osref", "198.18.101.0/24")
 
 
 def secret(lab: Lab, name: str) -> str:
     return lab.secret_file(name).read_text().strip()
-
-
-def psql(lab: Lab, node: str, sql: str) -> str:
-    return lab.run(node, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql]).stdout.strip()
-
-
-def patroni_leader(lab: Lab, asking: str) -> str | None:
-    res = lab.run(asking, ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"], check=False)
-    if res.returncode != 0:
-        return None
-    leaders = [m["Member"] for m in json.loads(res.stdout) if m["Role"] == "Leader" and m["State"] == "running"]
-    return leaders[0] if leaders else None
 
 
 def redis_cli(lab: Lab, node: str, port: int, *args: str) -> str:

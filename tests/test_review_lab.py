@@ -7,7 +7,6 @@ is removed "run again for this node" checks only that node and opens the way."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from rich.console import Console
@@ -20,16 +19,9 @@ from installer.model.planner import node_views
 
 from .conftest import ssh_connections
 from .test_lifecycle import block, unblock
+from .wizard_pilot import wait_for
 
 pytestmark = pytest.mark.lab
-
-
-async def _wait(pilot, cond, timeout: float, what: str) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
 
 
 def _plain(renderable, width: int = 76) -> str:
@@ -50,9 +42,9 @@ def test_review_shows_every_nodes_roles_ports_and_the_bundle_sizes_for_the_lab_p
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             await pilot.click("#open")
-            await _wait(pilot, lambda: app.screen.name == "review", 10, "the review page")
+            await wait_for(pilot, lambda: app.screen.name == "review", 10, "the review page")
             page = app.screen
-            await _wait(pilot, lambda: page.review is not None, 60, "the bundles to be read")
+            await wait_for(pilot, lambda: page.review is not None, 60, "the bundles to be read")
             rv = page.review
             assert [n.name for n in rv.nodes] == [v.name for v in views]
             for n, v in zip(rv.nodes, views, strict=True):
@@ -118,11 +110,11 @@ def test_preflight_matrix_shows_a_blocker_injected_on_one_node_and_runs_again_fo
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             await pilot.click("#open")
-            await _wait(pilot, lambda: app.screen.name == "review", 10, "the review page")
+            await wait_for(pilot, lambda: app.screen.name == "review", 10, "the review page")
             await pilot.press("ctrl+n")
-            await _wait(pilot, lambda: app.screen.name == "preflight", 10, "the preflight page")
+            await wait_for(pilot, lambda: app.screen.name == "preflight", 10, "the preflight page")
             page = app.screen
-            await _wait(pilot, lambda: page.report is not None and not page.checking, 90, "preflight to finish")
+            await wait_for(pilot, lambda: page.report is not None and not page.checking, 90, "preflight to finish")
             table = page.query_one("#preflight")
             names = [n.name for n in validate.validate_file(site).plan.nodes]
             assert page.rows == names  # a row per node; a column per check that arrived
@@ -153,7 +145,7 @@ def test_preflight_matrix_shows_a_blocker_injected_on_one_node_and_runs_again_fo
             await pilot.press("n")
             await pilot.pause(0.2)
             assert page.checking or page.report is not None
-            await _wait(pilot, lambda: page.report is not None and not page.checking, 90, "the node's preflight")
+            await wait_for(pilot, lambda: page.report is not None and not page.checking, 90, "the node's preflight")
             assert not page.blockers, [(r.node, r.check, r.detail) for r in page.blockers]
             after = {k: v for k, v in page.cells.items() if k[0] != "node2"}
             assert all(after[k] is before[k] for k in before)  # the other nodes were not asked again
@@ -209,15 +201,15 @@ def test_test_connection_in_the_wizard_gives_the_review_its_sending_time(lab, si
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             await pilot.click("#open")
-            await _wait(pilot, lambda: app.screen.name == "review", 10, "the review page")
+            await wait_for(pilot, lambda: app.screen.name == "review", 10, "the review page")
             app.go(app.page_index("ssh"))
-            await _wait(pilot, lambda: app.screen.name == "ssh", 10, "the SSH page")
-            await _wait(pilot, lambda: bool(app.screen.query("#test-0")), 10, "the Test connection button")
+            await wait_for(pilot, lambda: app.screen.name == "ssh", 10, "the SSH page")
+            await wait_for(pilot, lambda: bool(app.screen.query("#test-0")), 10, "the Test connection button")
             app.screen.query_one("#test-0").press()
-            await _wait(pilot, lambda: app.backend.link_rate is not None, 60, "the link to be measured")
+            await wait_for(pilot, lambda: app.backend.link_rate is not None, 60, "the link to be measured")
             assert "Test connection to node1" in app.backend.link_rate.source
             await pilot.press("ctrl+n")
-            await _wait(pilot, lambda: app.screen.name == "review" and app.screen.review is not None, 60, "the review")
+            await wait_for(pilot, lambda: app.screen.name == "review" and app.screen.review is not None, 60, "the review")
             e = app.screen.review.estimate
             assert e.send_seconds is not None and any("Test connection to node1" in b for b in e.basis)
             assert str(app.screen.query_one("#rv-estimate").content).startswith("Time: ")

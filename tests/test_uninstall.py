@@ -11,7 +11,6 @@ quorum. Three full installs in all (a few minutes each)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
 from pathlib import Path
@@ -22,30 +21,18 @@ from installer.cli import main
 from installer.engine.journal import PENDING, Journal
 from installer.lab import Lab
 
-from .conftest import _need_lab, build_reference_bundles
 from .day2_clients import ClientLoop
+from .reference_site import REF, patroni_leader, psql, reference_lab
 
 pytestmark = pytest.mark.lab
 
-REF = "/var/lib/onsite/bundles/reference-1.0.0"
 ROWS = 1000
 
 
 @pytest.fixture(scope="module")
 def un(tmp_path_factory):
     """(lab, answer file): a fresh 4-node lab with the reference bundles next to it."""
-    _need_lab()
-    lock = open("/run/onsite-test-unlab.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    state = tmp_path_factory.mktemp("unlab") / "state"
-    lab = Lab(state, name="osun")
-    try:
-        lab.up(nodes=4, subnet="198.18.102.0/24")
-        build_reference_bundles(lab.answer_file)
-        yield lab, lab.answer_file
-    finally:
-        lab.down()
-        lock.close()
+    yield from reference_lab(tmp_path_factory, "osun", "198.18.102.0/24")
 
 
 # What a node looks like, for before/after. Package databases, apt's and
@@ -105,17 +92,9 @@ def differences(before, after) -> dict[str, dict[str, list[str]]]:
 
 
 def leader(lab: Lab) -> str:
-    for n in ("node1", "node2", "node3"):
-        res = lab.run(n, ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"], check=False)
-        if res.returncode == 0:
-            found = [m["Member"] for m in json.loads(res.stdout) if m["Role"] == "Leader" and m["State"] == "running"]
-            if found:
-                return found[0]
-    raise AssertionError("no Patroni leader")
-
-
-def psql(lab: Lab, node: str, sql: str) -> str:
-    return lab.run(node, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql]).stdout.strip()
+    found = patroni_leader(lab)
+    assert found, "no Patroni leader"
+    return found
 
 
 def site_journals(answer: Path) -> list[str]:

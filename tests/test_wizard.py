@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from installer.model import validate
 from installer.tui.app import OnsiteApp
 
 from .conftest import runner_site
+from .wizard_pilot import wait_for
 
 HERE = Path(__file__).parent
 BASE = HERE / "corpus" / "base.yaml"
@@ -37,26 +37,6 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
     await pilot.pause()
     await pilot.press(*["space" if c == " " else c for c in text])
     await pilot.pause()
-
-
-def _screen_text(app) -> str:
-    """What the deployer would see: every Static and log line on the page, and notifications."""
-    parts = []
-    for w in app.screen.query("Static, RichLog"):
-        try:
-            parts.append(str(w.render()) if w.__class__.__name__ != "RichLog" else "\n".join(s.text for s in w.lines))
-        except Exception:  # noqa: BLE001 - best effort, for a failure message
-            pass
-    parts += [f"notification: {n.message}" for n in app._notifications]
-    return "\n".join(p for p in parts if p.strip())[-3000:]
-
-
-async def wait_for(pilot, condition, timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (on page {pilot.app.screen.name}):\n{_screen_text(pilot.app)}")
-        await pilot.pause(0.1)
 
 
 def test_from_welcome_to_a_saved_answer_file(tmp_path):

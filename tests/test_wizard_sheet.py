@@ -13,7 +13,7 @@ from installer.tui.overlays import FieldHelpModal, KeysModal, PreviewModal, fiel
 from installer.tui.state import WizardState
 
 from .conftest import repo_root
-from .test_wizard import wait_for
+from .wizard_pilot import wait_for
 
 DOCS = repo_root() / "docs"
 LAB_LIKE = "198.18.0.0/24"
