@@ -13,8 +13,8 @@ import pytest
 
 from installer.cli import main
 from installer.engine import bundle, journal, link, review
+from installer.engine.events import short_names
 from installer.model import validate
-from installer.tui.pages import short_names
 
 from .conftest import repo_root
 
@@ -153,6 +153,29 @@ def test_short_headers_fit_and_stay_unique():
         assert all(len(v) <= width for v in short.values()), short
         assert len(set(short.values())) == len(names), short
     assert short_names(["ssh", "disk-used"], 3) == {"ssh": "ssh", "disk-used": "dus"}
+
+
+def test_cli_preflight_is_a_matrix_that_fits_then_every_warning_and_blocker_unfolded(capsys, monkeypatch):
+    from installer.cli.install import preflight_matrix, show_preflight
+    from installer.engine.events import CheckResult
+
+    checks = [f"check-{i:02d}" for i in range(25)]  # more than fit one 80-column matrix
+    results = [CheckResult(node=n, check=c, status="ok", detail="fine") for n in ("node1", "a-very-long-node-name") for c in checks]
+    results[3] = CheckResult(node="node1", check="check-03", status="fail", detail="port 6443 taken by \x1b[31mevil",
+                             hint="stop what holds it")
+    results[30] = CheckResult(node="a-very-long-node-name", check="check-05", status="warn", detail="login shell prints")
+    lines = [line.plain for line in preflight_matrix(results, 80)]
+    assert all(len(line) <= 80 for line in lines if not line.startswith("c")), lines  # the legend may wrap
+    heads = [line for line in lines if line.startswith("node ")]
+    assert len(heads) == 2  # 25 checks at 3 characters do not fit 80 columns: two matrices
+    assert [line[:10] for line in lines if line.startswith("a-very")] == ["a-very-lon"] * 2
+    assert "✗" in lines[1] and "!" in lines[2]
+    monkeypatch.setenv("COLUMNS", "80")
+    show_preflight(results)
+    out = capsys.readouterr().out
+    assert "1 warning:\n  a-very-long-node-name: check-05: login shell prints" in out
+    assert "1 blocker:\n  node1: check-03: port 6443 taken by" in out and "→ stop what holds it" in out
+    assert "\x1b[31m" not in out and "checks passed" not in out
 
 
 def _app_on_review(state_text: str, bundles=None):

@@ -41,6 +41,7 @@ from ..engine.lock import command_line
 from ..engine.verify import MARK
 from ..model import validate
 from ..model.i18n import localized, t
+from ..model.problems import clean
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -149,30 +150,62 @@ class Renderer:
             self.view = None
 
 
+def preflight_matrix(results: list[CheckResult], width: int) -> list:
+    """Summary first, as on the wizard's Preflight page: a node x check matrix of
+    marks (nodes in the order their results came, checks likewise), cut into
+    several matrices when the checks do not fit `width` at 3 characters each,
+    and a legend for the shortened check names."""
+    from rich.text import Text
+
+    nodes = list(dict.fromkeys(r.node for r in results))
+    checks = list(dict.fromkeys(r.check for r in results))
+    cells = {(r.node, r.check): r.status for r in results}
+    name_w = min(10, max([len(n) for n in nodes] + [len(t("node"))]))
+    per_row = max(1, (width - name_w - 1) // 4)
+    lines: list[Text] = []
+    for start in range(0, len(checks), per_row):
+        part = checks[start:start + per_row]
+        col = max(3, min(5, (width - name_w - 1) // len(part) - 1))
+        shorts = events.short_names(part, col)
+        head = Text(t("node")[:name_w].ljust(name_w) + " ", style="bold")
+        for c in part:
+            head.append(shorts[c].center(col) + " ", style="bold")
+        lines.append(head)
+        for n in nodes:
+            row = Text(clean(n)[:name_w].ljust(name_w) + " ")
+            for c in part:
+                st = cells.get((n, c))
+                row.append((events.mark(st) if st else "").center(col) + " ", style=events.colour(st) if st else "")
+            lines.append(row)
+        legend = [f"{shorts[c]} = {c}" for c in part if shorts[c] != c]
+        if legend:
+            lines.append(Text("  ".join(legend), style="dim"))
+    return lines
+
+
 def show_preflight(results: list[CheckResult]) -> None:
+    """The matrix, then every warning and every blocker unfolded: where, what, the remedy."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     console = Console(highlight=False)
-    table = Table(title=t("preflight"), show_lines=False)
-    for col in (t("node"), t("check"), t("result"), t("detail")):
-        table.add_column(col, overflow="fold")
-    for r in sorted(results, key=lambda r: (r.node, r.check)):
-        detail = localized(r.detail) + (f"\n→ {localized(r.hint)}" if r.hint and r.status != "ok" else "")
-        table.add_row(r.node, r.check, Text(t(r.status), style=events.colour(r.status)), Text(detail))
-    console.print(table)
-    blockers = [r for r in results if r.status == "fail"]
-    if not blockers:
-        console.print(t("preflight: {checks} checks passed on {nodes} nodes", checks=len(results), nodes=len({r.node for r in results})),
-                      markup=False)
-        return
-    # The blockers once more, unfolded: what to fix, where, and how.
-    console.print(counted(len(blockers), "{n} blocker:", "{n} blockers:"), markup=False)
-    for r in blockers:
-        console.print(f"  {r.node}: {r.check}: {localized(r.detail)}", soft_wrap=True, markup=False)
-        if r.hint:
-            console.print(f"    → {localized(r.hint)}", soft_wrap=True, markup=False)
+    nodes = {r.node for r in results}
+    console.print(t("preflight: {checks} checks on {nodes} nodes", checks=len(results), nodes=len(nodes)), markup=False)
+    for line in preflight_matrix(results, console.width):
+        console.print(line)
+    for status in ("warn", "fail"):
+        found = [r for r in results if r.status == status]
+        if not found:
+            continue
+        title = counted(len(found), "{n} warning:", "{n} warnings:") if status == "warn" else \
+            counted(len(found), "{n} blocker:", "{n} blockers:")
+        console.print(Text(title, style=events.colour(status)))
+        for r in found:
+            console.print(clean(f"  {r.node}: {r.check}: {localized(r.detail)}", keep_lines=True), soft_wrap=True, markup=False)
+            if r.hint:
+                console.print(clean(f"    → {localized(r.hint)}", keep_lines=True), soft_wrap=True, markup=False)
+    if not any(r.status == "fail" for r in results):
+        console.print(t("preflight: {checks} checks passed on {nodes} nodes", checks=len(results), nodes=len(nodes)), markup=False)
 
 
 def journal_dir(args, plan) -> Path:

@@ -150,6 +150,29 @@ def colour(status: str) -> str:
     return STATUS.get(status, ("?", "yellow"))[1]
 
 
+def short_names(names: list[str], width: int) -> dict[str, str]:
+    """Column headers of at most `width` characters for check names, unique:
+    the name itself when it fits; a hyphenated one by its parts' initials and
+    the start of its last part (disk-used -> dused, dus); else its start. A
+    clash takes a digit at the end."""
+    out: dict[str, str] = {}
+    for name in names:
+        if len(name) <= width:
+            short = name
+        elif "-" in name:
+            parts = [p for p in name.split("-") if p]
+            head = "".join(p[0] for p in parts[:-1])[: max(width - 1, 1)]
+            short = (head + parts[-1])[:width]
+        else:
+            short = name[:width]
+        k = 1
+        while short in out.values():
+            k += 1
+            short = short[: width - len(str(k))] + str(k)
+        out[name] = short
+    return out
+
+
 def human_bytes(n: float) -> str:
     """1234567 -> '1.2 MB' (decimal units, as disk and link speeds are sold)."""
     for unit in ("B", "KB", "MB", "GB"):

@@ -728,29 +728,6 @@ class _EventDrain:
         return out
 
 
-def short_names(names: list[str], width: int) -> dict[str, str]:
-    """Column headers of at most `width` characters for check names, unique:
-    the name itself when it fits; a hyphenated one by its parts' initials and
-    the start of its last part (disk-used -> dused, dus); else its start. A
-    clash takes a digit at the end."""
-    out: dict[str, str] = {}
-    for name in names:
-        if len(name) <= width:
-            short = name
-        elif "-" in name:
-            parts = [p for p in name.split("-") if p]
-            head = "".join(p[0] for p in parts[:-1])[: max(width - 1, 1)]
-            short = (head + parts[-1])[:width]
-        else:
-            short = name[:width]
-        k = 1
-        while short in out.values():
-            k += 1
-            short = short[: width - len(str(k))] + str(k)
-        out[name] = short
-    return out
-
-
 class PreflightPage(Page):
     """Summary first: a node x check matrix of marks (the checks are whatever
     CheckResult events arrive, a column per check name with a short header),
@@ -888,7 +865,7 @@ class PreflightPage(Page):
         count = max(len(self.checks), 1)
         name_w = min(10, max([len(r) for r in rows] + [4]), max(4, total - 4 * count))
         width = max(3, min(5, (total - name_w) // count - 1))
-        shorts = short_names(self.checks, width)
+        shorts = events.short_names(self.checks, width)
         shape = (tuple(rows), tuple(self.checks), width)
         cursor = table.cursor_coordinate
         if shape != self._shape:
