@@ -272,6 +272,55 @@ def test_reference_install_and_verify_on_servers_as_customers_have_them(with_bun
             assert held <= MUST_HOLD[name], f"{n.name}: {name} in {sorted(held - MUST_HOLD[name])}"
 
 
+def _canaries_set(lab: Lab, answer) -> dict[str, str]:
+    """The canary values the install test above wrote (read back from the lab's secret files)."""
+    values = {name: lab.secret_file(name).read_text().strip() for name in validate.validate_file(answer).plan.secrets}
+    values["ssh"] = lab.secret_file("ssh-deploy").read_text().strip()
+    assert all(v.startswith("Canary-") for v in values.values()), "needs the install test before it"
+    return values
+
+
+def test_switchover_and_uninstall_on_the_same_servers_leave_no_secret_behind(with_bundles, capsys, tmp_path):
+    """The day-2 verbs through hardened sshd (MaxSessions 1), sudo with a password
+    and requiretty, noisy shells and an SSH password login: a switchover of the
+    PostgreSQL leader, then an uninstall. The secrets stay where they must while
+    it runs (argv and environments watched), and after the uninstall no node
+    holds any of them, nor does anything onsite wrote on the installer."""
+    lab, answer = with_bundles
+    canaries = _canaries_set(lab, answer)
+    watch = _ProcessWatch(lab, canaries)
+    watch.start()
+    t0 = time.monotonic()
+    try:
+        rc = main(["switchover", str(answer), "postgres", "--yes", "--plain"])
+        out = capsys.readouterr()
+        assert rc == 0, (out.out + out.err)[-3000:]
+        assert "verify passed" in out.out + out.err
+        t1 = time.monotonic()
+        rc = main(["uninstall", str(answer), "--yes", "--plain"])
+        out2 = capsys.readouterr()
+        assert rc == 0, (out2.out + out2.err)[-3000:]
+        assert "nothing left on node1, node2, node3, escape" in out2.out + out2.err
+    finally:
+        watch.stop.set()
+        watch.join(timeout=60)
+    print(f"switchover postgres {t1 - t0:.0f} s, uninstall {time.monotonic() - t1:.0f} s on the mixed lab")
+    assert watch.scans >= 8 and watch.found == [], watch.found[:10]
+    screen = out.out + out.err + out2.out + out2.err
+    installer_side = [p for p in [answer, *(answer.parent / "onsite-journal").rglob("*")] if p.is_file()]
+    assert any("operations" in p.parts for p in installer_side)  # the day-2 journals are searched too
+    for name, value in canaries.items():
+        assert value not in screen, f"{name} on the screen"
+        for p in installer_side:
+            assert value not in p.read_text(errors="replace"), f"{name} in {p}"
+    for n in lab.nodes:
+        upper = Path(n.dir) / "upper"
+        for name, value in canaries.items():
+            res = subprocess.run(["grep", "-rlF", "--", value, str(upper), str(Path(n.dir) / "home")],
+                                 capture_output=True, text=True)
+            assert res.stdout.split() == [], f"{n.name}: {name} left in {res.stdout.split()}"
+
+
 def test_a_nopasswd_user_never_receives_the_sudo_password(servers):
     lab, _ = servers
     t = connect(endpoint(lab, "node3", sudo_password="canary-not-for-nopasswd"))
