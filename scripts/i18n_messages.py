@@ -9,6 +9,7 @@ Where the words come from (tests/test_i18n.py checks the same):
   counted(n, "{n} thing", "{n} things") in the CLI;
 - Binding(key, action, "Description"): the footer's key names;
 - screens/pages.yaml: page titles, help, field labels and field help;
+- schemas/answer-file.v1.schema.json: the descriptions (a missing field's hint);
 - DYNAMIC below: words passed to t() through a variable (a status, a verb).
 """
 
@@ -75,8 +76,33 @@ def pages_msgids() -> dict[str, str]:
     return found
 
 
+def schema_msgids() -> dict[str, str]:
+    """The answer-file schema's descriptions: the hint of a missing field
+    (model/validate.py shows a required property's description). One with
+    braces ({component: {...}}) is no template and belongs to no required
+    field: left out (it stays English where `onsite schema` shows it)."""
+    import json
+
+    found: dict[str, str] = {}
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "description" and isinstance(value, str) and "{" not in value:
+                    found.setdefault(value, where)
+                else:
+                    walk(value, where)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, where)
+
+    name = "schemas/answer-file.v1.schema.json"
+    walk(json.loads((ROOT / name).read_text(encoding="utf-8")), name)
+    return found
+
+
 def all_msgids() -> dict[str, str]:
-    return {**{d: "scripts/i18n_messages.py:DYNAMIC" for d in DYNAMIC}, **pages_msgids(), **code_msgids()}
+    return {**{d: "scripts/i18n_messages.py:DYNAMIC" for d in DYNAMIC}, **pages_msgids(), **schema_msgids(), **code_msgids()}
 
 
 def _po_string(text: str) -> str:

@@ -33,25 +33,25 @@ def resolve(ref: str, label: str, prompt: Prompt | None = None) -> str:
         name = ref[4:]
         value = os.environ.get(name)
         if value is None:
-            raise SecretError(f"{label}: environment variable {name} is not set", f"export {name}=... before running onsite")
+            raise SecretError(m("{label}: environment variable {name} is not set", label=label, name=name), m("export {name}=... before running onsite", name=name))
         return value
     if ref.startswith("file:"):
         path = Path(os.path.expanduser(ref[5:]))
         try:
             st = path.stat()
             if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise SecretError(f"{label}: {path} can be read by other users", f"chmod 600 {path}")
+                raise SecretError(m("{label}: {path} can be read by other users", label=label, path=path), m("chmod 600 {path}", path=path))
             return path.read_text().rstrip("\n")
         except FileNotFoundError:
-            raise SecretError(f"{label}: secret file {path} does not exist", "create it (mode 0600) or change the reference") from None
+            raise SecretError(m("{label}: secret file {path} does not exist", label=label, path=path), m("create it (mode 0600) or change the reference")) from None
         except OSError as exc:
-            raise SecretError(f"{label}: cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+            raise SecretError(m("{label}: cannot read {path}: {strerror}", label=label, path=path, strerror=exc.strerror), m("check the file's permissions")) from None
     if ref == "prompt":
         if prompt is None:
-            raise SecretError(f"{label}: needs to be typed in, but there is no terminal to ask on",
-                              "use env:NAME or file:PATH for unattended runs")
+            raise SecretError(m("{label}: needs to be typed in, but there is no terminal to ask on", label=label),
+                              m("use env:NAME or file:PATH for unattended runs"))
         return prompt(label)
-    raise SecretError(f"{label}: {ref!r} is not a secret reference", "write env:NAME, file:PATH or prompt")
+    raise SecretError(m("{label}: {ref} is not a secret reference", label=label, ref=f"{ref!r}"), m("write env:NAME, file:PATH or prompt"))
 
 
 def resolve_all(plan, profile, prompt: Prompt | None = None) -> dict[str, str]:
@@ -64,8 +64,7 @@ def resolve_all(plan, profile, prompt: Prompt | None = None) -> dict[str, str]:
         try:
             value = resolve(ref, m("secret {name} ({title})", name=name, title=profile.secrets.get(name, name)), prompt)
             if len(value) < MIN_SECRET_LENGTH:
-                raise SecretError(f"secret {name} has {len(value)} characters: too short to mask in logs safely "
-                                  f"(at least {MIN_SECRET_LENGTH})", f"use a longer value for {name}")
+                raise SecretError(m("secret {name} has {length} characters: too short to mask in logs safely (at least {minimum})", name=name, length=len(value), minimum=MIN_SECRET_LENGTH), m("use a longer value for {name}", name=name))
             out[name] = value
         except SecretError as exc:
             problems.add(Problem(message=exc.message, hint=exc.hint, path=("secrets", name), code="secret"))

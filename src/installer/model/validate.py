@@ -34,7 +34,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import yamlio
-from .i18n import joined, m
+from .i18n import Msg, joined, m
 from .plan import POD_SUBNET, SERVICE_SUBNET, Plan
 from .problems import PathPart, Problem, ProblemError, Problems, Severity, format_path, show
 from .profile import Profile, ProfileNotFound, available_profiles, load_profile
@@ -133,8 +133,8 @@ def validate_document(doc: yamlio.Document) -> Validation:
 
 def _validate_document(doc: yamlio.Document, ctx: _Context) -> Validation:
     if not isinstance(doc.data, dict):
-        ctx.error((), "an answer file is a set of `key: value` sections (version, site, network, ips, nodes, vips)",
-                  "run `onsite init -o FILE` to see the expected layout", code="not-a-mapping")
+        ctx.error((), m("an answer file is a set of `key: value` sections (version, site, network, ips, nodes, vips)"),
+                  m("run `onsite init -o FILE` to see the expected layout"), code="not-a-mapping")
         return Validation(problems=ctx.problems, document=doc)
     _schema_problems(ctx)
     if not ctx.problems.ok:
@@ -302,7 +302,7 @@ def _translate(ctx: _Context, err: jsonschema.ValidationError) -> None:
             if isinstance(inst, dict) and name not in inst:
                 prop = err.schema.get("properties", {}).get(name, {})
                 desc = prop.get("description", "")
-                hint = desc or (m("add `{name}:` to {where}", name=name, where=format_path(path)) if path
+                hint = m(desc) if desc else (m("add `{name}:` to {where}", name=name, where=format_path(path)) if path
                                 else m("add `{name}:` to the file", name=name))
                 ctx.error(path, m("`{name}` is missing", name=name), hint, code="missing")
         return
@@ -400,13 +400,13 @@ RESERVED_NAMES = frozenset({"localhost", "localhost4", "localhost6", "localdomai
 # The site-LAN policy: what a subnet of named addresses may be. Public unicast
 # ranges are allowed (some campuses number their LANs so); what is refused can
 # never be a LAN of servers, or admits far more than one site.
-_SPECIAL_NETS: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
+_SPECIAL_NETS: tuple[tuple[ipaddress.IPv4Network, Msg], ...] = tuple(
     (ipaddress.IPv4Network(n), why) for n, why in (
-        ("0.0.0.0/8", "\"this network\" (0.0.0.0/8), which no host can use"),
-        ("127.0.0.0/8", "loopback (127.0.0.0/8): it never leaves a machine"),
-        ("169.254.0.0/16", "link-local (169.254.0.0/16): addresses a host picks for itself"),
-        ("224.0.0.0/4", "multicast (224.0.0.0/4)"),
-        ("240.0.0.0/4", "reserved (240.0.0.0/4) or the broadcast address"),
+        ("0.0.0.0/8", m("\"this network\" (0.0.0.0/8), which no host can use")),
+        ("127.0.0.0/8", m("loopback (127.0.0.0/8): it never leaves a machine")),
+        ("169.254.0.0/16", m("link-local (169.254.0.0/16): addresses a host picks for itself")),
+        ("224.0.0.0/4", m("multicast (224.0.0.0/4)")),
+        ("240.0.0.0/4", m("reserved (240.0.0.0/4) or the broadcast address")),
     ))
 MIN_LAN_PREFIX = 8
 MAX_LAN_PREFIX = 29  # six addresses and a gateway
@@ -417,26 +417,28 @@ def site_lan_problem(net: ipaddress.IPv4Network, *, cluster: bool = False) -> tu
     cluster=True, a Kubernetes pod or service network)."""
     for special, why in _SPECIAL_NETS:
         if net.overlaps(special):
-            return f"is {why}" if net.subnet_of(special) else f"includes {why}", "use the site's private LAN, e.g. 10.20.30.0/24"
+            return (m("is {why}", why=why) if net.subnet_of(special) else m("includes {why}", why=why),
+                    m("use the site's private LAN, e.g. 10.20.30.0/24"))
     if net.prefixlen < MIN_LAN_PREFIX:
-        return (f"spans {net.num_addresses:,} addresses (/{net.prefixlen}); a site LAN is /{MIN_LAN_PREFIX} or smaller",
-                "write the subnet the nodes are really in, e.g. 10.20.30.0/24")
+        return (m("spans {count} addresses (/{prefix}); a site LAN is /{max_prefix} or smaller",
+                  count=f"{net.num_addresses:,}", prefix=net.prefixlen, max_prefix=MIN_LAN_PREFIX),
+                m("write the subnet the nodes are really in, e.g. 10.20.30.0/24"))
     if not cluster and net.prefixlen > MAX_LAN_PREFIX:
-        return (f"holds {net.num_addresses} addresses; the plan needs at least six and a gateway",
-                f"use a /{MAX_LAN_PREFIX} or larger subnet")
+        return (m("holds {count} addresses; the plan needs at least six and a gateway", count=net.num_addresses),
+                m("use a /{prefix} or larger subnet", prefix=MAX_LAN_PREFIX))
     if cluster and net.prefixlen > 24:
-        return "is too small for Kubernetes (a /24 or larger)", "use a /16 (pods) or /12 (services), as kubeadm does"
+        return m("is too small for Kubernetes (a /24 or larger)"), m("use a /16 (pods) or /12 (services), as kubeadm does")
     return None
 
 
 def _server_address_problem(addr: ipaddress.IPv4Address, net: ipaddress.IPv4Network | None) -> str:
     if net is not None and net.prefixlen < 31 and addr == net.network_address:
-        return f"the network address of {net}, not a host"
+        return m("the network address of {subnet}, not a host", subnet=net)
     if net is not None and net.prefixlen < 31 and addr == net.broadcast_address:
-        return f"the broadcast address of {net}, not a host"
+        return m("the broadcast address of {subnet}, not a host", subnet=net)
     for special, why in _SPECIAL_NETS:
         if addr in special:
-            return f"in {why}"
+            return m("in {why}", why=why)
     return ""
 
 
@@ -473,7 +475,7 @@ class _Semantics:
         self.net = self._network("subnet", self.plan.subnet)
         lan_problem = site_lan_problem(self.net)
         if lan_problem:
-            self.ctx.error(("network", "subnet"), f"{self.net} {lan_problem[0]}", lan_problem[1], code="subnet-policy")
+            self.ctx.error(("network", "subnet"), m("{subnet} {problem}", subnet=self.net, problem=lan_problem[0]), lan_problem[1], code="subnet-policy")
         self.check_cluster_ranges(site_ok=not lan_problem)
         for slot, value in self.plan.ips.items():
             self.addr[slot] = ipaddress.IPv4Address(value)
@@ -502,13 +504,13 @@ class _Semantics:
                     continue  # a host name
                 bad = _server_address_problem(addr, net)
                 if bad:
-                    self.ctx.error(("network", kind, j), f"{kind.upper()} server {addr} is {bad}",
-                                   f"write the address of the site's {kind.upper()} server", code="server-address")
+                    self.ctx.error(("network", kind, j), m("{kind} server {address} is {problem}", kind=kind.upper(), address=addr, problem=bad),
+                                   m("write the address of the site's {kind} server", kind=kind.upper()), code="server-address")
                     continue
                 for slot, a in self.addr.items():
                     if a == addr:
-                        self.ctx.error(("ips", slot), f"{slot} ({a}) is the address of a {kind.upper()} server (network.{kind}[{j}])",
-                                       f"give {slot} another address: that one belongs to another machine", code="server-clash")
+                        self.ctx.error(("ips", slot), m("{slot} ({address}) is the address of a {server_kind} server (network.{kind}[{index}])", slot=slot, address=a, server_kind=kind.upper(), kind=kind, index=j),
+                                       m("give {slot} another address: that one belongs to another machine", slot=slot), code="server-clash")
 
     def check_cluster_ranges(self, site_ok: bool = True) -> None:
         """Kubernetes' pod and service networks: real networks, apart from
@@ -518,14 +520,13 @@ class _Semantics:
         for field, net, title in (("pod_subnet", pod, "pod"), ("service_subnet", svc, "service")):
             bad = site_lan_problem(net, cluster=True)
             if bad:
-                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} {bad[0]}", bad[1], code="subnet-policy")
+                self.ctx.error(("network", field), m("the Kubernetes {title} network {net} {problem}", title=title, net=net, problem=bad[0]), bad[1], code="subnet-policy")
             elif site_ok and self.net is not None and net.overlaps(self.net):
-                self.ctx.error(("network", field), f"the Kubernetes {title} network {net} overlaps the site subnet {self.net}",
-                               f"set network.{field} to a private range the site does not use (kubeadm's default is "
-                               f"{POD_SUBNET if title == 'pod' else SERVICE_SUBNET})", code="subnet-overlap")
+                self.ctx.error(("network", field), m("the Kubernetes {title} network {net} overlaps the site subnet {subnet}", title=title, net=net, subnet=self.net),
+                               m("set network.{field} to a private range the site does not use (kubeadm's default is {default})", field=field, default=POD_SUBNET if title == 'pod' else SERVICE_SUBNET), code="subnet-overlap")
         if pod.overlaps(svc):
-            self.ctx.error(("network", "service_subnet"), f"the Kubernetes service network {svc} overlaps the pod network {pod}",
-                           "give them ranges apart, e.g. 10.244.0.0/16 and 10.96.0.0/12", code="subnet-overlap")
+            self.ctx.error(("network", "service_subnet"), m("the Kubernetes service network {svc} overlaps the pod network {pod}", svc=svc, pod=pod),
+                           m("give them ranges apart, e.g. 10.244.0.0/16 and 10.96.0.0/12"), code="subnet-overlap")
 
     def _reserved(self, a: ipaddress.IPv4Address) -> str:
         net = self.net
@@ -582,8 +583,8 @@ class _Semantics:
                 self.ctx.error(("nodes", i, "address"), m("{slot} is not on the IP sheet", slot=n.address),
                                m("a node address is one of {slots}", slots=", ".join(self.p.node_slots)), code="unknown-slot")
             elif slot.kind != "node":
-                self.ctx.error(("nodes", i, "address"), f"{n.address} is a VIP ({slot.title}), not a node address",
-                               f"a node address is one of {', '.join(self.p.node_slots)}; VIPs float between nodes",
+                self.ctx.error(("nodes", i, "address"), m("{address} is a VIP ({title}), not a node address", address=n.address, title=slot.title),
+                               m("a node address is one of {node_slots}; VIPs float between nodes", node_slots=', '.join(self.p.node_slots)),
                                code="vip-as-node")
             elif n.address not in self.plan.ips:
                 pass  # reported under ips
@@ -645,13 +646,13 @@ class _Semantics:
             slot = self.p.slots.get(v.address)
             if slot is None:
                 self.ctx.error(("vips", i, "address"), m("{slot} is not on the IP sheet", slot=v.address),
-                               f"VIP addresses are {', '.join(self.p.vip_slots)}", code="unknown-slot")
+                               m("VIP addresses are {vip_slots}", vip_slots=', '.join(self.p.vip_slots)), code="unknown-slot")
             elif slot.kind != "vip":
-                self.ctx.error(("vips", i, "address"), f"{v.address} is a node's address ({slot.title}); a VIP is never a node's own address",
-                               f"{v.name} is {spec.slot} on the IP sheet", code="node-as-vip")
+                self.ctx.error(("vips", i, "address"), m("{address} is a node's address ({title}); a VIP is never a node's own address", address=v.address, title=slot.title),
+                               m("{vip} is {slot} on the IP sheet", vip=v.name, slot=spec.slot), code="node-as-vip")
             elif v.address != spec.slot:
-                self.ctx.error(("vips", i, "address"), f"{v.name} is {spec.slot} ({self.p.slots[spec.slot].title}) in profile {self.p.name}, not {v.address}",
-                               f"write `address: {spec.slot}`", code="vip-slot")
+                self.ctx.error(("vips", i, "address"), m("{vip} is {slot} ({title}) in profile {profile}, not {address}", vip=v.name, slot=spec.slot, title=self.p.slots[spec.slot].title, profile=self.p.name, address=v.address),
+                               m("write `address: {slot}`", slot=spec.slot), code="vip-slot")
             if v.router_id in router_ids:
                 self.ctx.error(("vips", i, "router_id"), m("VRRP router id {id} is already used by vips[{other}]", id=v.router_id,
                                                            other=router_ids[v.router_id]),
@@ -665,12 +666,12 @@ class _Semantics:
                     self.ctx.error(("vips", i, "members", j), m("no node is named {name}", name=show(member)),
                                    _choices_hint(member, node_roles), code="unknown-member")
                 elif not allowed & node_roles[member]:
-                    self.ctx.error(("vips", i, "members", j), f"node {member} holds none of the roles {v.name} serves ({', '.join(spec.member_roles)})",
-                                   "remove it from members, or give it one of those roles", code="member-role")
+                    self.ctx.error(("vips", i, "members", j), m("node {member} holds none of the roles {vip} serves ({roles})", member=member, vip=v.name, roles=', '.join(spec.member_roles)),
+                                   m("remove it from members, or give it one of those roles"), code="member-role")
             for name in v.priorities:
                 if name not in v.members:
-                    self.ctx.error(("vips", i, "priorities", name), f"{show(name)} has a priority but is not a member of {v.name}",
-                                   "list it under members, or remove its priority", code="priority-not-member")
+                    self.ctx.error(("vips", i, "priorities", name), m("{node} has a priority but is not a member of {vip}", node=show(name), vip=v.name),
+                                   m("list it under members, or remove its priority"), code="priority-not-member")
             if spec.backup_roles:
                 backups = [m for m in v.members if m in node_roles and node_roles[m] & set(spec.backup_roles)
                            and not node_roles[m] & (set(spec.member_roles) - set(spec.backup_roles))]
@@ -680,9 +681,8 @@ class _Semantics:
                     for b in backups:
                         if v.priority(b) >= lowest:
                             self.ctx.error(("vips", i, "priorities"),
-                                           f"backup node {b} has priority {v.priority(b)}, not below the cluster nodes' lowest ({lowest}); "
-                                           f"it would take {v.address} while the cluster is healthy",
-                                           f"give {b} a priority below {lowest}", code="backup-priority")
+                                           m("backup node {node} has priority {priority}, not below the cluster nodes' lowest ({lowest}); it would take {address} while the cluster is healthy", node=b, priority=v.priority(b), lowest=lowest, address=v.address),
+                                           m("give {node} a priority below {lowest}", node=b, lowest=lowest), code="backup-priority")
         for name, spec in self.p.vips.items():
             if name not in seen_names:
                 self.ctx.error(("vips",), m("VIP {name} ({title}, {slot}) is not configured", name=name, title=spec.title, slot=spec.slot),
@@ -693,25 +693,25 @@ class _Semantics:
         for cname, settings in self.plan.components.items():
             comp = self.p.components.get(cname)
             if comp is None:
-                self.ctx.error(("components", cname), f"unknown component {show(cname)}", _choices_hint(cname, self.p.components),
+                self.ctx.error(("components", cname), m("unknown component {component}", component=show(cname)), _choices_hint(cname, self.p.components),
                                code="unknown-component", at_key=True)
                 continue
             for key, value in settings.items():
                 path = ("components", cname, key)
                 if SECRET_WORDS.search(key):
-                    self.ctx.error(path, f"{show(key)} looks like a secret; answer files never hold secrets",
-                                   f"remove it; the profile's secrets are referenced under `secrets:` ({', '.join(self.p.secrets)})",
+                    self.ctx.error(path, m("{key} looks like a secret; answer files never hold secrets", key=show(key)),
+                                   m("remove it; the profile's secrets are referenced under `secrets:` ({secrets})", secrets=', '.join(self.p.secrets)),
                                    code="literal-secret", at_key=True)
                     continue
                 if key == "external":
                     if not isinstance(value, bool):
-                        self.ctx.error(path, f"expected true or false, found {_found(value)}", "write true or false", code="type")
+                        self.ctx.error(path, m("expected true or false, found {value}", value=_found(value)), m("write true or false"), code="type")
                     continue
                 if key not in comp.settings:
                     known = list(comp.settings) + ["external"]
-                    hint = (f"it is a plan field now: write it as network.{key}" if key in ("pod_subnet", "service_subnet")
+                    hint = (m("it is a plan field now: write it as network.{key}", key=key) if key in ("pod_subnet", "service_subnet")
                             else _choices_hint(key, known))
-                    self.ctx.error(path, f"unknown setting {show(key)} for {cname}", hint, code="unknown-setting", at_key=True)
+                    self.ctx.error(path, m("unknown setting {key} for {component}", key=show(key), component=cname), hint, code="unknown-setting", at_key=True)
                     continue
                 spec = comp.setting_specs[key]
                 wrong = spec.problem(value)
@@ -720,26 +720,26 @@ class _Semantics:
                 code, what, hint = wrong
                 note = self.ctx.doc.number_notes.get(path) or (yamlio.number_note(value) if isinstance(value, str) else "")
                 if code == "type" and spec.type == "int" and note:
-                    self.ctx.error(path, f"expected a whole number, found {show(value)}", note, code="number")
+                    self.ctx.error(path, m("expected a whole number, found {value}", value=show(value)), note, code="number")
                 elif code == "type":
-                    self.ctx.error(path, f"{what}, found {_found(value)}", hint, code="type")
+                    self.ctx.error(path, m("{what}, found {value}", what=what, value=_found(value)), hint, code="type")
                 elif code == "enum":
-                    self.ctx.error(path, f"{show(value)} {what}", _choices_hint(str(value), spec.choices), code="enum")
+                    self.ctx.error(path, m("{value} {what}", value=show(value), what=what), _choices_hint(str(value), spec.choices), code="enum")
                 else:
-                    self.ctx.error(path, f"{show(value)} {what}", hint, code=code)
+                    self.ctx.error(path, m("{value} {what}", value=show(value), what=what), hint, code=code)
 
     # ports
     def check_ports(self) -> None:
         for cname, ports in self.plan.ports.items():
             comp = self.p.components.get(cname)
             if comp is None:
-                self.ctx.error(("ports", cname), f"unknown component {show(cname)}", _choices_hint(cname, self.p.components),
+                self.ctx.error(("ports", cname), m("unknown component {component}", component=show(cname)), _choices_hint(cname, self.p.components),
                                code="unknown-component", at_key=True)
                 continue
             for pname in ports:
                 if pname not in comp.ports:
-                    self.ctx.error(("ports", cname, pname), f"{cname} has no port named {show(pname)}",
-                                   _choices_hint(pname, comp.ports) if comp.ports else f"{cname} listens on no port",
+                    self.ctx.error(("ports", cname, pname), m("{component} has no port named {port}", component=cname, port=show(pname)),
+                                   _choices_hint(pname, comp.ports) if comp.ports else m("{component} listens on no port", component=cname),
                                    code="unknown-port", at_key=True)
         for i, node in enumerate(self.plan.nodes):
             # sshd listens on every node: its port takes part like any other.
@@ -767,7 +767,7 @@ class _Semantics:
     def check_secrets(self) -> None:
         for name in self.plan.secrets:
             if name not in self.p.secrets:
-                self.ctx.error(("secrets", name), f"unknown secret {show(name)}", _choices_hint(name, self.p.secrets), code="unknown-secret", at_key=True)
+                self.ctx.error(("secrets", name), m("unknown secret {name}", name=show(name)), _choices_hint(name, self.p.secrets), code="unknown-secret", at_key=True)
         roles_in_plan = {r for n in self.plan.nodes for r in n.roles}
         needed: dict[str, str] = {}
         for comp in self.p.components_for_roles(roles_in_plan):

@@ -133,34 +133,36 @@ def number_note(text: str) -> str:
         return ""
     if _INT.fullmatch(t):
         digits = len(t.lstrip("+-"))
-        return f"it has {digits} digits, more than any setting takes" if digits > MAX_INT_DIGITS else ""
+        return m("it has {digits} digits, more than any setting takes", digits=digits) if digits > MAX_INT_DIGITS else ""
     if len(t) > 64:
-        return "it is a very long number"
+        return m("it is a very long number")
     if _PADDED.fullmatch(t):
         n = int(t)
         if set(t) <= set("+-01234567"):
             octal = int(t.lstrip("+-"), 8) * (-1 if t.startswith("-") else 1)
-            return f"it has a leading zero, and YAML 1.1 tools read {t} as the octal number {octal}: write {n}, without the zero"
-        return f"it has a leading zero: write {n}"
+            return m("it has a leading zero, and YAML 1.1 tools read {text} as the octal number {octal}: write {number}, without the zero",
+                     text=t, octal=octal, number=n)
+        return m("it has a leading zero: write {number}", number=n)
     if _UNDERSCORED.fullmatch(t):
-        return f"it has '_' between digits: write {int(t.replace('_', ''))}"
+        return m("it has '_' between digits: write {number}", number=int(t.replace('_', '')))
     if _BASED.fullmatch(t):
         try:
-            return f"it is written in base {({'x': 16, 'o': 8, 'b': 2})[t.lstrip('+-')[1]]}: write {int(t.replace('_', ''), 0)}"
+            return m("it is written in base {base}: write {number}", base={'x': 16, 'o': 8, 'b': 2}[t.lstrip('+-')[1]],
+                     number=int(t.replace('_', ''), 0))
         except ValueError:
-            return "it is written in another base: write a decimal number"
+            return m("it is written in another base: write a decimal number")
     if _SEXAGESIMAL.fullmatch(t):
-        return (f"YAML 1.1 reads {t} as a base-60 number (like a time): quote it if it is text, "
-                "write the whole number if it is one")
+        return m("YAML 1.1 reads {text} as a base-60 number (like a time): quote it if it is text, write the whole number if it is one",
+                 text=t)
     if _SPECIAL_FLOAT.fullmatch(t):
-        return "it is a special decimal value (infinity or not-a-number), not a whole number"
+        return m("it is a special decimal value (infinity or not-a-number), not a whole number")
     if _FLOAT.fullmatch(t) and any(c in t for c in ".eE"):
         try:
             value = float(t.replace("_", ""))
         except ValueError:
             return ""
         whole = _whole(value)
-        return f"it is a decimal number: write {whole}" if whole else "it is a decimal number with a fraction, not a whole number"
+        return m("it is a decimal number: write {number}", number=whole) if whole else m("it is a decimal number with a fraction, not a whole number")
     return ""
 
 
@@ -174,12 +176,12 @@ class _Refused(Exception):
 def _check_text(text: str, mark, *, key: bool = False) -> None:
     limit = MAX_KEY_CHARS if key else MAX_SCALAR_CHARS
     if len(text) > limit:
-        raise _Refused(mark, f"a {'key' if key else 'value'} is longer than {limit} characters",
-                       "an answer file holds short values; check that this is the right file", "too-long")
+        raise _Refused(mark, m("a {what} is longer than {limit} characters", what=m("key") if key else m("value"), limit=limit),
+                       m("an answer file holds short values; check that this is the right file"), "too-long")
     bad = _SURROGATE.search(text)
     if bad:
-        raise _Refused(mark, f"{'key' if key else 'value'} holds \\u{ord(bad.group()):04x}, half of a UTF-16 pair, not a character",
-                       "write the character itself (the file is UTF-8), or \\U0001F600 for one beyond U+FFFF", "yaml-value")
+        raise _Refused(mark, m("{what} holds \\u{code}, half of a UTF-16 pair, not a character", what=m("key") if key else m("value"), code=f"{ord(bad.group()):04x}"),
+                       m("write the character itself (the file is UTF-8), or \\U0001F600 for one beyond U+FFFF"), "yaml-value")
 
 
 def _tag_text(tag: str) -> str:
@@ -212,17 +214,17 @@ def _scalar(event, path, doc: Document) -> Any:
     if kind == "int":
         if _INT.fullmatch(text.strip()) and len(text.strip().lstrip("+-")) <= MAX_INT_DIGITS:
             return int(text)
-        why = number_note(text) or "it is not a whole number written in digits"
-        raise _Refused(event.start_mark, f"the tag !!int does not fit {show(text)}: {why}", "remove the tag and write a whole number", "yaml-tag")
+        why = number_note(text) or m("it is not a whole number written in digits")
+        raise _Refused(event.start_mark, m("the tag !!int does not fit {text}: {why}", text=show(text), why=why), m("remove the tag and write a whole number"), "yaml-tag")
     if kind == "bool":
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
-        raise _Refused(event.start_mark, f"the tag !!bool does not fit {show(text)}", "remove the tag and write true or false", "yaml-tag")
+        raise _Refused(event.start_mark, m("the tag !!bool does not fit {text}", text=show(text)), m("remove the tag and write true or false"), "yaml-tag")
     if kind == "null":
         if text in _NULL:
             return None
-        raise _Refused(event.start_mark, f"the tag !!null does not fit {show(text)}", "remove the tag and the value", "yaml-tag")
-    raise _Refused(event.start_mark, f"YAML tag {show(_tag_text(tag))} is not allowed", "remove the !tag; answer files hold plain values", "yaml-tag")
+        raise _Refused(event.start_mark, m("the tag !!null does not fit {text}", text=show(text)), m("remove the tag and the value"), "yaml-tag")
+    raise _Refused(event.start_mark, m("YAML tag {tag} is not allowed", tag=show(_tag_text(tag))), m("remove the !tag; answer files hold plain values"), "yaml-tag")
 
 
 # -- composing: events to data, without recursion -------------------------------------------
@@ -253,21 +255,21 @@ def _compose(source, doc: Document, max_items: int = MAX_ITEMS) -> Any:
             break
         values += 1
         if values & 1023 == 0 and time.monotonic() > deadline:
-            raise _Refused(event.start_mark, f"reading the file took longer than {MAX_READ_SECONDS:g} s",
-                           "an answer file is read in milliseconds; check that this is the right file", "too-slow")
+            raise _Refused(event.start_mark, m("reading the file took longer than {seconds} s", seconds=f"{MAX_READ_SECONDS:g}"),
+                           m("an answer file is read in milliseconds; check that this is the right file"), "too-slow")
         if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
             continue
         if isinstance(event, yaml.DocumentStartEvent):
             if have_root:
-                raise _Refused(event.start_mark, "the file holds more than one YAML document (a second `---`)",
-                               "keep one answer file per file", "yaml-documents")
+                raise _Refused(event.start_mark, m("the file holds more than one YAML document (a second `---`)"),
+                               m("keep one answer file per file"), "yaml-documents")
             continue
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(event.start_mark, "YAML aliases (*name) are not allowed in answer files",
-                           "write the value out in full where it is needed", "yaml-alias")
+            raise _Refused(event.start_mark, m("YAML aliases (*name) are not allowed in answer files"),
+                           m("write the value out in full where it is needed"), "yaml-alias")
         if values > MAX_VALUES:
-            raise _Refused(event.start_mark, f"the file holds more than {MAX_VALUES} keys and values; an answer file holds a few hundred",
-                           "check that this is the right file", "too-many")
+            raise _Refused(event.start_mark, m("the file holds more than {limit} keys and values; an answer file holds a few hundred", limit=MAX_VALUES),
+                           m("check that this is the right file"), "too-many")
         parent = stack[-1] if stack else None
         if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             done = stack.pop()
@@ -291,11 +293,11 @@ def _compose(source, doc: Document, max_items: int = MAX_ITEMS) -> Any:
             else:
                 kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
                 if event.tag not in (None, "!", _TAG + kind):
-                    raise _Refused(event.start_mark, f"YAML tag {show(_tag_text(event.tag))} is not allowed",
-                                   "remove the !tag; answer files hold plain values", "yaml-tag")
+                    raise _Refused(event.start_mark, m("YAML tag {tag} is not allowed", tag=show(_tag_text(event.tag))),
+                                   m("remove the !tag; answer files hold plain values"), "yaml-tag")
                 if len(stack) >= MAX_DEPTH:
-                    raise _Refused(event.start_mark, f"the document nests too deeply (more than {MAX_DEPTH} levels)",
-                                   "an answer file is a few levels deep; check indentation", "yaml-depth")
+                    raise _Refused(event.start_mark, m("the document nests too deeply (more than {limit} levels)", limit=MAX_DEPTH),
+                                   m("an answer file is a few levels deep; check indentation"), "yaml-depth")
                 stack.append(_Frame({} if kind == "map" else [], path))
                 continue
         # `value` is complete: put it in its parent.
@@ -306,8 +308,8 @@ def _compose(source, doc: Document, max_items: int = MAX_ITEMS) -> Any:
             parent.key = None
         else:
             if len(parent.container) >= max_items:
-                raise _Refused(event.start_mark, f"a list has more than {max_items} entries",
-                               "an answer file's lists are short; check that this is the right file", "too-many")
+                raise _Refused(event.start_mark, m("a list has more than {limit} entries", limit=max_items),
+                               m("an answer file's lists are short; check that this is the right file"), "too-many")
             parent.container.append(value)
     return root if have_root else _EMPTY
 
@@ -318,23 +320,23 @@ _EMPTY = object()
 def _take_key(event, frame: _Frame, doc: Document) -> None:
     mark = event.start_mark
     if not isinstance(event, yaml.ScalarEvent):
-        raise _Refused(mark, "a key is a list or a section, not text", "keys are plain words before the colon", "yaml-key")
+        raise _Refused(mark, m("a key is a list or a section, not text"), m("keys are plain words before the colon"), "yaml-key")
     text = event.value
     _check_text(text, mark, key=True)
     plain = event.tag is None and event.implicit[0]
     if plain and text == "<<":
-        raise _Refused(mark, "YAML merge keys (<<) are not allowed in answer files", "write the keys out in full", "yaml-merge")
+        raise _Refused(mark, m("YAML merge keys (<<) are not allowed in answer files"), m("write the keys out in full"), "yaml-merge")
     not_text = (event.tag not in (None, "!", _TAG + "str")) or (
         plain and (text in _NULL or text in _TRUE or text in _FALSE or text in _BOOL_WORDS or _INT.fullmatch(text) or number_note(text)))
     if not_text:
-        raise _Refused(mark, f"key {show(text)} is not text",
-                       "put the key in quotes; keys such as yes/no/on/off or numbers need quotes", "yaml-key")
+        raise _Refused(mark, m("key {text} is not text", text=show(text)),
+                       m("put the key in quotes; keys such as yes/no/on/off or numbers need quotes"), "yaml-key")
     if text in frame.seen:
         raise _Refused(mark, m("key {key} appears twice in the same section (first on line {line})", key=show(text), line=frame.seen[text]),
                        m("keep one of them; YAML would silently use the last"), "yaml-duplicate-key")
     if len(frame.seen) >= MAX_ITEMS:
-        raise _Refused(mark, f"a section has more than {MAX_ITEMS} keys",
-                       "an answer file's sections are short; check that this is the right file", "too-many")
+        raise _Refused(mark, m("a section has more than {limit} keys", limit=MAX_ITEMS),
+                       m("an answer file's sections are short; check that this is the right file"), "too-many")
     frame.seen[text] = mark.line + 1
     frame.key = text
     doc.key_positions[frame.path + (text,)] = (mark.line + 1, mark.column + 1)
@@ -364,14 +366,13 @@ def parse_text(text: str, file: str = "<text>", *, max_items: int = MAX_ITEMS) -
         except yaml.reader.ReaderError as exc:
             line, col = _reader_position(text, exc)
             raise ProblemError(
-                Problem(message=f"not valid YAML: character {show(chr(exc.character)) if isinstance(exc.character, int) else ''} "
-                        "is a control character, not text",
-                        hint="remove it; write escapes such as \\t only inside double quotes", file=file, line=line, column=col,
+                Problem(message=m("not valid YAML: character {character} is a control character, not text", character=show(chr(exc.character)) if isinstance(exc.character, int) else ''),
+                        hint=m("remove it; write escapes such as \\t only inside double quotes"), file=file, line=line, column=col,
                         code="yaml-syntax")
             ) from None
         except yaml.YAMLError as exc:  # anything else the parser raises
             raise ProblemError(
-                Problem(message=f"not valid YAML: {show(str(exc), 120)}", hint="save the file as plain UTF-8 text", file=file,
+                Problem(message=m("not valid YAML: {error}", error=show(str(exc), 120)), hint=m("save the file as plain UTF-8 text"), file=file,
                         code="yaml-syntax")
             ) from None
     finally:
@@ -394,10 +395,10 @@ def _refuse_special(st: os.stat_result, name: str) -> None:
         raise ProblemError(Problem(message=m("this is a folder, not an answer file"), hint=m("name the .yaml file"), file=name,
                                    code="not-a-file"))
     if not stat.S_ISREG(mode):
-        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise ProblemError(Problem(message=f"this is {what}, not an answer file",
-                                   hint="name a regular .yaml file; to read from a pipe, give `-` and redirect it to stdin",
+        what = (m("a named pipe (FIFO)") if stat.S_ISFIFO(mode) else m("a device") if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else m("a socket") if stat.S_ISSOCK(mode) else m("not a regular file"))
+        raise ProblemError(Problem(message=m("this is {what}, not an answer file", what=what),
+                                   hint=m("name a regular .yaml file; to read from a pipe, give `-` and redirect it to stdin"),
                                    file=name, code="not-a-file"))
 
 
@@ -418,16 +419,16 @@ def read_file(path: str | Path, display: str | None = None, *, max_items: int = 
                     code="not-found")
         ) from None
     except NotADirectoryError:
-        raise ProblemError(Problem(message="file not found (a folder on the path is a file)", hint="check the path", file=name,
+        raise ProblemError(Problem(message=m("file not found (a folder on the path is a file)"), hint=m("check the path"), file=name,
                                    code="not-found")) from None
     except OSError as exc:
-        raise ProblemError(Problem(message=f"cannot read the file: {exc.strerror}", hint="check permissions", file=name, code="unreadable")) from None
+        raise ProblemError(Problem(message=m("cannot read the file: {strerror}", strerror=exc.strerror), hint=m("check permissions"), file=name, code="unreadable")) from None
     try:
         _refuse_special(os.fstat(fd), name)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             raw = fh.read(MAX_ANSWER_FILE_BYTES + 1)
     except OSError as exc:
-        raise ProblemError(Problem(message=f"cannot read the file: {exc.strerror}", hint="check permissions", file=name, code="unreadable")) from None
+        raise ProblemError(Problem(message=m("cannot read the file: {strerror}", strerror=exc.strerror), hint=m("check permissions"), file=name, code="unreadable")) from None
     finally:
         os.close(fd)
     return read_bytes(raw, name, max_items=max_items)
@@ -439,14 +440,14 @@ def read_bytes(raw: bytes, name: str, *, max_items: int = MAX_ITEMS) -> Document
     if len(raw) > MAX_ANSWER_FILE_BYTES:
         raise ProblemError(
             Problem(
-                message=f"the file is larger than {MAX_ANSWER_FILE_BYTES // 1024} KiB; an answer file is a few KiB",
-                hint="check that this is the right file",
+                message=m("the file is larger than {limit} KiB; an answer file is a few KiB", limit=MAX_ANSWER_FILE_BYTES // 1024),
+                hint=m("check that this is the right file"),
                 file=name,
                 code="too-large",
             )
         )
     if b"\x00" in raw:
-        raise ProblemError(Problem(message="the file contains NUL bytes; it is not a text file", hint="check that this is the right file", file=name, code="binary"))
+        raise ProblemError(Problem(message=m("the file contains NUL bytes; it is not a text file"), hint=m("check that this is the right file"), file=name, code="binary"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
