@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from ..model import yamlio
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError
 
 MANIFEST = "manifest.yaml"
@@ -90,7 +91,7 @@ def sha256_file(path: Path) -> str:
 def _safe_relpath(rel: str, where: str) -> str:
     p = Path(rel)
     if p.is_absolute() or ".." in p.parts or not rel or "\n" in rel or "\0" in rel:
-        raise _fail(f"unsafe path {rel!r} in the bundle", "paths must stay inside the bundle", where)
+        raise _fail(m("unsafe path {path} in the bundle", path=f"{rel!r}"), m("paths must stay inside the bundle"), where)
     return p.as_posix()
 
 
@@ -105,7 +106,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except ProblemError:
         raise
     if not isinstance(doc.data, dict):
-        raise _fail("expected `key: value` sections", "see the bundle format in installer/bundle.py", str(path))
+        raise _fail(m("expected `key: value` sections"), m("see the bundle format in installer/bundle.py"), str(path))
     return doc.data
 
 
@@ -114,11 +115,11 @@ def _check_header(data: dict[str, Any], where: str) -> tuple[str, str, list[str]
     version = str(data.get("version", ""))
     components = data.get("components") or []
     if not isinstance(name, str) or not NAME.match(name):
-        raise _fail(f"bundle name {name!r} is missing or invalid", "lower-case letters, digits, '.', '_' and '-'", where)
+        raise _fail(m("bundle name {name} is missing or invalid", name=f"{name!r}"), m("lower-case letters, digits, '.', '_' and '-'"), where)
     if not NAME.match(version):
-        raise _fail(f"bundle version {version!r} is missing or invalid", "e.g. 1.0.0", where)
+        raise _fail(m("bundle version {version} is missing or invalid", version=f"{version!r}"), m("e.g. 1.0.0"), where)
     if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
-        raise _fail("components must be a list of component names", "e.g. [web, db], or [\"*\"] for every node", where)
+        raise _fail(m("components must be a list of component names"), m("e.g. [web, db], or [\"*\"] for every node"), where)
     return name, version, components
 
 
@@ -129,7 +130,7 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
     src = Path(src)
     source = src / SOURCE
     if not source.is_file():
-        raise _fail(f"{src} has no {SOURCE}", f"write {SOURCE} with name, version, components and steps", str(src))
+        raise _fail(m("{folder} has no {file}", folder=src, file=SOURCE), m("write {file} with name, version, components and steps", file=SOURCE), str(src))
     data = _read_yaml(source)
     name, version, components = _check_header(data, str(source))
     files: list[BundleFile] = []
@@ -151,7 +152,7 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent)) if as_tar else out
     if not as_tar:
         if out.exists():
-            raise _fail(f"{out} already exists", "remove it or choose another output", str(out))
+            raise _fail(m("{path} already exists", path=out), m("remove it or choose another output"), str(out))
         out.mkdir(parents=True)
     try:
         for f in files:
@@ -190,16 +191,16 @@ def _load_private_key(path: Path):
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise _fail(f"cannot read signing key {path}: {exc.strerror}", "name an ed25519 private key (ssh-keygen -t ed25519)") from None
+        raise _fail(m("cannot read signing key {path}: {strerror}", path=path, strerror=exc.strerror), m("name an ed25519 private key (ssh-keygen -t ed25519)")) from None
     try:
         key = serialization.load_ssh_private_key(raw, password=None)
     except ValueError:
         try:
             key = serialization.load_pem_private_key(raw, password=None)
         except (ValueError, TypeError):
-            raise _fail(f"{path} is not an unencrypted ed25519 private key", "make one with: ssh-keygen -t ed25519 -N '' -f KEY") from None
+            raise _fail(m("{path} is not an unencrypted ed25519 private key", path=path), m("make one with: ssh-keygen -t ed25519 -N '' -f KEY")) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise _fail(f"{path} is not an ed25519 key", "bundles are signed with ed25519 keys")
+        raise _fail(m("{path} is not an ed25519 key", path=path), m("bundles are signed with ed25519 keys"))
     return key
 
 
@@ -210,7 +211,7 @@ def _load_public_key(path: Path):
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise _fail(f"cannot read public key {path}: {exc.strerror}", "name the .pub file of the signing key") from None
+        raise _fail(m("cannot read public key {path}: {strerror}", path=path, strerror=exc.strerror), m("name the .pub file of the signing key")) from None
     from cryptography.exceptions import UnsupportedAlgorithm
 
     try:
@@ -219,10 +220,10 @@ def _load_public_key(path: Path):
         try:
             key = serialization.load_pem_public_key(raw)
         except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise _fail(f"{path} is not an ed25519 public key (a private key, or another kind?)",
-                        "use the signing key's .pub file") from None
+            raise _fail(m("{path} is not an ed25519 public key (a private key, or another kind?)", path=path),
+                        m("use the signing key's .pub file")) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise _fail(f"{path} is not an ed25519 public key", "bundles are signed with ed25519 keys")
+        raise _fail(m("{path} is not an ed25519 public key", path=path), m("bundles are signed with ed25519 keys"))
     return key
 
 
@@ -234,7 +235,7 @@ def load(root: Path) -> Bundle:
     root = Path(root)
     mf = root / MANIFEST
     if not mf.is_file():
-        raise _fail(f"{root} is not a bundle: {MANIFEST} is missing", "build one with `onsite bundle build SRC -o OUT`", str(root))
+        raise _fail(m("{folder} is not a bundle: {file} is missing", folder=root, file=MANIFEST), m("build one with `onsite bundle build SRC -o OUT`"), str(root))
     data = _read_yaml(mf)
     name, version, components = _check_header(data, str(mf))
     files = []
@@ -242,7 +243,7 @@ def load(root: Path) -> Bundle:
         try:
             files.append(BundleFile(_safe_relpath(str(f["path"]), str(mf)), int(f["size"]), str(f["sha256"])))
         except (KeyError, TypeError, ValueError):
-            raise _fail(f"files[{i}] needs path, size and sha256", "rebuild the bundle", str(mf)) from None
+            raise _fail(m("files[{index}] needs path, size and sha256", index=i), m("rebuild the bundle"), str(mf)) from None
     return Bundle(root, name, version, components, files, list(data.get("steps") or []), (root / SIGNATURE).exists(),
                   list(data.get("verify") or []), _operations(data, str(mf)))
 
@@ -250,7 +251,7 @@ def load(root: Path) -> Bundle:
 def _operations(data: dict[str, Any], where: str) -> dict[str, Any]:
     ops = data.get("operations") or {}
     if not isinstance(ops, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in ops.items()):
-        raise _fail("operations must map an operation's name to its list of steps", "fix bundle.yaml and rebuild", where)
+        raise _fail(m("operations must map an operation's name to its list of steps"), m("fix bundle.yaml and rebuild"), where)
     return ops
 
 
@@ -269,31 +270,31 @@ def verify(path: Path, pubkey: Path | None = None) -> Bundle:
     for f in bundle.files:
         p = path / f.path
         if not p.is_file():
-            problems.append(Problem(message=f"{f.path} is missing", hint="the bundle is incomplete: copy it again", file=str(path), code="bundle-missing"))
+            problems.append(Problem(message=m("{path} is missing", path=f.path), hint=m("the bundle is incomplete: copy it again"), file=str(path), code="bundle-missing"))
         elif p.stat().st_size != f.size:
-            problems.append(Problem(message=f"{f.path} has {p.stat().st_size} bytes, the manifest says {f.size}",
-                                    hint="the copy is damaged or truncated: copy it again", file=str(path), code="bundle-size"))
+            problems.append(Problem(message=m("{path} has {actual} bytes, the manifest says {size}", path=f.path, actual=p.stat().st_size, size=f.size),
+                                    hint=m("the copy is damaged or truncated: copy it again"), file=str(path), code="bundle-size"))
         elif sha256_file(p) != f.sha256:
-            problems.append(Problem(message=f"{f.path} does not match its sha256 in the manifest",
-                                    hint="the copy is damaged or was changed: copy it again from the source", file=str(path), code="bundle-hash"))
+            problems.append(Problem(message=m("{path} does not match its sha256 in the manifest", path=f.path),
+                                    hint=m("the copy is damaged or was changed: copy it again from the source"), file=str(path), code="bundle-hash"))
     for p in path.rglob("*"):
         rel = p.relative_to(path).as_posix()
         if p.is_file() and rel not in listed and rel not in (MANIFEST, SIGNATURE):
-            problems.append(Problem(message=f"{rel} is not listed in the manifest", hint="remove it, or rebuild the bundle",
+            problems.append(Problem(message=m("{rel} is not listed in the manifest", rel=rel), hint=m("remove it, or rebuild the bundle"),
                                     file=str(path), code="bundle-unlisted"))
     if pubkey is not None:
         sig = path / SIGNATURE
         if not sig.exists():
-            problems.append(Problem(message="the bundle is not signed, but a trusted key was given",
-                                    hint="sign it: onsite bundle build SRC -o OUT --sign KEY", file=str(path), code="bundle-unsigned"))
+            problems.append(Problem(message=m("the bundle is not signed, but a trusted key was given"),
+                                    hint=m("sign it: onsite bundle build SRC -o OUT --sign KEY"), file=str(path), code="bundle-unsigned"))
         else:
             from cryptography.exceptions import InvalidSignature
 
             try:
                 _load_public_key(pubkey).verify(base64.b64decode(sig.read_text().strip()), (path / MANIFEST).read_bytes())
             except (InvalidSignature, ValueError):
-                problems.append(Problem(message="the manifest's signature does not verify with the trusted key",
-                                        hint="the bundle was changed after signing, or signed with another key: do not install it",
+                problems.append(Problem(message=m("the manifest's signature does not verify with the trusted key"),
+                                        hint=m("the bundle was changed after signing, or signed with another key: do not install it"),
                                         file=str(path), code="bundle-signature"))
     if problems:
         raise ProblemError(problems)
@@ -323,7 +324,7 @@ def _extract(tar_path: Path, dest: Path) -> None:
         for member in tar.getmembers():
             _safe_relpath(member.name, str(tar_path))
             if not (member.isfile() or member.isdir()):
-                raise _fail(f"{member.name}: links and devices are not allowed in a bundle", "rebuild the bundle", str(tar_path))
+                raise _fail(m("{name}: links and devices are not allowed in a bundle", name=member.name), m("rebuild the bundle"), str(tar_path))
         # Members are vetted above (plain files and folders, paths inside);
         # the "data" filter adds its checks where Python has it (3.11.4+).
         if hasattr(tarfile, "data_filter"):
@@ -339,9 +340,9 @@ def _apt(args: list[str], cwd: Path | None = None) -> str:
     try:
         proc = subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=900)
     except FileNotFoundError:
-        raise _fail(f"{args[0]} is not available", "add-debs runs on a Debian-family machine with apt") from None
+        raise _fail(m("{command} is not available", command=args[0]), m("add-debs runs on a Debian-family machine with apt")) from None
     if proc.returncode != 0:
-        raise _fail(f"`{' '.join(args[:3])} ...` failed: {proc.stderr.strip()[-400:]}", "check the package names and `apt-get update`")
+        raise _fail(m("`{command} ...` failed: {error}", command=' '.join(args[:3]), error=proc.stderr.strip()[-400:]), m("check the package names and `apt-get update`"))
     return proc.stdout
 
 
@@ -369,9 +370,8 @@ def resolve_debs(packages: list[str]) -> list[str]:
     names = _closure(packages)
     unknown = [p for p in packages if p not in names]
     if unknown:
-        raise ProblemError(Problem(message=f"apt knows no package {', '.join(unknown)}",
-                                   hint="check the spelling (apt-cache search NAME), or refresh the package lists with "
-                                        "apt-get update", code="bundle"), exit_code=2)  # the command line is wrong
+        raise ProblemError(Problem(message=m("apt knows no package {unknown}", unknown=', '.join(unknown)),
+                                   hint=m("check the spelling (apt-cache search NAME), or refresh the package lists with apt-get update"), code="bundle"), exit_code=2)  # the command line is wrong
     base = base_system()
     return sorted(n for n in names if n in packages or n not in base)
 

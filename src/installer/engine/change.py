@@ -310,8 +310,8 @@ def plan_change(installed_plan_data: dict[str, Any], new_plan: Plan, profile: Pr
         old_hash = old_plan.fingerprint()
     except Exception:  # noqa: BLE001 - a journal from another version: the fields still show
         return Change(None, new_plan.fingerprint(), fields, [Problem(
-            message="the installed plan recorded in the journal cannot be read by this version of onsite",
-            hint="apply the change with the onsite version that installed the site", code="change-not-in-place")],
+            message=m("the installed plan recorded in the journal cannot be read by this version of onsite"),
+            hint=m("apply the change with the onsite version that installed the site"), code="change-not-in-place")],
             [], None)
     refused = _refusals(old_plan, new_plan, installed_plan_data, new_data) if fields else []
     change = Change(old_hash, new_plan.fingerprint(), fields, refused, [], None)

@@ -109,7 +109,7 @@ class Day2Operation(InstallOperation):
 
     def summary(self) -> list[str]:
         """What will run, in order: one line per (node, step)."""
-        out = [f"{self.operation} on {self.plan.site_name}: {len(self.instances)} step runs"]
+        out = [m("{operation} on {site_name}: {runs} step runs", operation=self.operation, site_name=self.plan.site_name, runs=len(self.instances))]
         out += [f"  {i.node:<10} {i.step.id:<28} {i.step.title}" for i in self.instances]
         return out
 
@@ -125,26 +125,25 @@ class ValidateDay2(Validate):
         names = [n.name for n in op.plan.nodes]
         for flag, value in (("NODE", o.target), ("--to", o.to)):
             if value is not None and value not in names:
-                raise ProblemError(Problem(message=f"{flag} {show(value)}: no such node in the plan",
-                                           hint=f"nodes: {', '.join(names)}", code="usage"), exit_code=EXIT_INVALID)
+                raise ProblemError(Problem(message=m("{flag} {node}: no such node in the plan", flag=flag, node=show(value)),
+                                           hint=m("nodes: {names}", names=', '.join(names)), code="usage"), exit_code=EXIT_INVALID)
         site = op.site_journal_dir
         op.installed = Journal.load(site) if site is not None and Journal.exists(site) else None
         if o.needs_install:
             if op.installed is None or not op.installed.complete:
                 raise ProblemError(Problem(
-                    message=f"{op.plan.site_name} has no finished install on record"
-                            + (f" ({site})" if site else ""),
-                    hint=f"{op.operation} works on an installed site: finish the install first (onsite install FILE), "
-                         "and run this from the folder of the answer file it was installed with",
+                    message=m("{site_name} has no finished install on record ({site})", site_name=op.plan.site_name, site=site) if site
+                    else m("{site_name} has no finished install on record", site_name=op.plan.site_name),
+                    hint=m("{operation} works on an installed site: finish the install first (onsite install FILE), and run this from the folder of the answer file it was installed with", operation=op.operation),
                     code="not-installed"), exit_code=EXIT_INVALID)
             if op.installed.data.get("plan_hash") != op.plan.fingerprint():
                 from .journal import plan_changes
 
                 changes = plan_changes(op.installed.data.get("plan"), op.plan.to_data())
                 raise ProblemError(Problem(
-                    message=f"the answer file differs from the plan the site was installed with: {', '.join(changes[:8])}"
-                            + (" ..." if len(changes) > 8 else ""),
-                    hint="apply the change first (onsite install FILE shows and applies it), or put the file back",
+                    message=m("the answer file differs from the plan the site was installed with: {changes}",
+                              changes=", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")),
+                    hint=m("apply the change first (onsite install FILE shows and applies it), or put the file back"),
                     code="plan-changed"), exit_code=EXIT_INVALID)
         op.existing = Journal.load(op.journal_dir) if op.journal_dir and Journal.exists(op.journal_dir) else None
         op.mode = "fresh"
@@ -155,30 +154,27 @@ class ValidateDay2(Validate):
         if not op.options.resume:
             c = op.existing.counts()
             raise ProblemError(Problem(
-                message=f"an earlier {op.operation} stopped before the end ({c.get(DONE, 0)} done, "
-                        f"{c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
-                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending; {op.journal_dir})",
-                hint=f"continue it with onsite {op.verb} --resume, or start it again with --restart",
+                message=m("an earlier {operation} stopped before the end ({done} done, {failed} failed, {unknown} unknown, {pending} pending; {journal_dir})", operation=op.operation, done=c.get(DONE, 0), failed=c.get(FAILED, 0), unknown=c.get(UNKNOWN, 0), pending=c.get(PENDING, 0) + c.get(RUNNING, 0), journal_dir=op.journal_dir),
+                hint=m("continue it with onsite {verb} --resume, or start it again with --restart", verb=op.verb),
                 code="journal-incomplete"), exit_code=EXIT_INVALID)
         if op.existing.data.get("plan_hash") != op.plan.fingerprint():
             raise ProblemError(Problem(
-                message=f"the plan changed since this {op.operation} began ({op.journal_dir})",
-                hint="put the answer file back as it was to continue, or start again with --restart",
+                message=m("the plan changed since this {operation} began ({journal_dir})", operation=op.operation, journal_dir=op.journal_dir),
+                hint=m("put the answer file back as it was to continue, or start again with --restart"),
                 code="plan-changed"), exit_code=EXIT_INVALID)
         op.mode = "resume"
 
 
 class ResolveOperation(Phase):
-    name, title = "operation", "Find the operation's steps"
+    name, title = "operation", m("Find the operation's steps")
 
     def run(self, op: Day2Operation) -> None:
         steps = load_steps(op.bundles, set(op.profile.roles), operation=op.operation)
         if not steps:
-            found = ", ".join(b.id for b in op.bundles) or "none"
+            found = ", ".join(b.id for b in op.bundles) or m("none")
             raise ProblemError(Problem(
-                message=f"no bundle declares how to {op.operation} (bundles found: {found})",
-                hint=f"use the bundles the site was installed with (their bundle.yaml lists `operations: "
-                     f"{{{op.operation}: [...]}}`), next to the answer file or named with --bundle",
+                message=m("no bundle declares how to {operation} (bundles found: {found})", operation=op.operation, found=found),
+                hint=m("use the bundles the site was installed with (their bundle.yaml lists `operations: {{{operation}: [...]}}`), next to the answer file or named with --bundle", operation=op.operation),
                 code="operation-missing"), exit_code=EXIT_INVALID)
         what = op.day2.what
         choices = offered(steps)
@@ -223,18 +219,18 @@ class Reachable(Preflight):
 
 
 class Confirm(Phase):
-    name, title = "confirm", "Confirm"
+    name, title = "confirm", m("Confirm")
 
     def skip(self, op: Day2Operation) -> str | None:  # type: ignore[override]
-        return None if op.confirm is not None else "confirmed beforehand"
+        return None if op.confirm is not None else m("confirmed beforehand")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         if not op.confirm(op.summary()):
-            raise Interrupted(f"{op.operation} not confirmed: nothing was changed", f"run onsite {op.verb} again to do it")
+            raise Interrupted(m("{operation} not confirmed: nothing was changed", operation=op.operation), m("run onsite {verb} again to do it", verb=op.verb))
 
 
 class OpenOpJournal(Phase):
-    name, title = "journal", "Open the operation's journal"
+    name, title = "journal", m("Open the operation's journal")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         existing = op.existing
@@ -253,14 +249,14 @@ class OpenOpJournal(Phase):
             existing.mark_running_unknown()
             existing.ensure_steps(keys)
             op.journal = existing
-        op.notice(f"journal: {op.journal_dir}", self.name)
+        op.notice(m("journal: {journal_dir}", journal_dir=op.journal_dir), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
-        op.notice(f"would {'continue' if op.mode == 'resume' else 'create'} the journal {op.journal_dir}", self.name)
+        op.notice(m("would {what} the journal {journal_dir}", what=m("continue") if op.mode == 'resume' else m("create"), journal_dir=op.journal_dir), self.name)
 
 
 class RunOperation(RunSteps):
-    name, title = "steps", "Run the operation's steps"
+    name, title = "steps", m("Run the operation's steps")
 
 
 class VerifyAfter(Verify):

@@ -136,7 +136,7 @@ class InstallOperation(Operation):
     def connections(self) -> Connections:
         if self.conns is None:
             if self.connect is None:
-                raise ProblemError(Problem(message="no way to reach the nodes was given", code="internal"))
+                raise ProblemError(Problem(message=m("no way to reach the nodes was given"), code="internal"))
             self.conns = Connections(self.plan, self.connect, prompt=self.prompt, known_hosts=self.known_hosts)
         return self.conns
 
@@ -175,11 +175,12 @@ class LockSite(Phase):
         op.site_lock = SiteLock(op.lock_path, op.holder)
         stale = op.site_lock.acquire(break_lock=op.options.break_lock)
         if stale is not None:
-            op.notice(f"broke the stale lock of {stale.describe()}", self.name)
+            op.notice(m("broke the stale lock of {holder}", holder=stale.describe()), self.name)
 
     def dry_run(self, op: InstallOperation) -> None:
         other = SiteLock.read(op.lock_path) if op.lock_path else None
-        op.notice(f"would lock {op.lock_path}" + (f" (now named by {other.describe()})" if other else ""), self.name)
+        op.notice(m("would lock {path} (now named by {holder})", path=op.lock_path, holder=other.describe()) if other
+                  else m("would lock {path}", path=op.lock_path), self.name)
 
 
 class Validate(Phase):
@@ -188,12 +189,12 @@ class Validate(Phase):
     def run(self, op: InstallOperation) -> None:
         if op.plan is None or op.profile is None or not op.problems.ok:
             errors = [p for p in op.problems.sorted() if p.is_error] or [
-                Problem(message="the plan is not valid", hint="run onsite validate FILE", code="invalid")]
+                Problem(message=m("the plan is not valid"), hint=m("run onsite validate FILE"), code="invalid")]
             raise ProblemError(errors, exit_code=EXIT_INVALID)
         names = [n.name for n in op.plan.nodes]
         unknown = [n for n in (op.options.only or []) if n not in names]
         if unknown:
-            raise _usage(f"--only {show(unknown[0])}: no such node in the plan", f"nodes: {', '.join(names)}")
+            raise _usage(m("--only {node}: no such node in the plan", node=show(unknown[0])), m("nodes: {names}", names=', '.join(names)))
         if op.journal_dir is not None and Journal.exists(op.journal_dir):
             op.existing = Journal.load(op.journal_dir)
         self._journal_rules(op)
@@ -224,17 +225,15 @@ class Validate(Phase):
         if existing.data.get("plan_hash") != op.plan.fingerprint():
             changes = journal_mod.plan_changes(existing.data.get("plan"), op.plan.to_data())
             raise ProblemError(Problem(
-                message=f"the plan changed since this install began ({op.journal_dir}): " + ", ".join(changes[:8])
-                + (" ..." if len(changes) > 8 else ""),
-                hint="put the answer file back as it was to continue, or start again with --restart", code="plan-changed"),
+                message=m("the plan changed since this install began ({journal_dir}): {changes}", journal_dir=op.journal_dir,
+                          changes=", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")),
+                hint=m("put the answer file back as it was to continue, or start again with --restart"), code="plan-changed"),
                 exit_code=EXIT_INVALID)
         if not existing.complete and not op.options.resume:
             c = existing.counts()
             raise ProblemError(Problem(
-                message=f"an earlier install of {op.plan.site_name} stopped before the end "
-                        f"({c.get(DONE, 0)} done, {c.get(FAILED, 0)} failed, {c.get(UNKNOWN, 0)} unknown, "
-                        f"{c.get(PENDING, 0) + c.get(RUNNING, 0)} pending)",
-                hint="continue it with --resume, or start again with --restart", code="journal-incomplete"),
+                message=m("an earlier install of {site_name} stopped before the end ({done} done, {failed} failed, {unknown} unknown, {pending} pending)", site_name=op.plan.site_name, done=c.get(DONE, 0), failed=c.get(FAILED, 0), unknown=c.get(UNKNOWN, 0), pending=c.get(PENDING, 0) + c.get(RUNNING, 0)),
+                hint=m("continue it with --resume, or start again with --restart"), code="journal-incomplete"),
                 exit_code=EXIT_INVALID)
         op.mode = "resume" if not existing.complete else "rerun"
 
@@ -258,7 +257,7 @@ class ResolveBundles(Phase):
         if op.options.from_step:
             order = [s.id for s in op.steps]
             if op.options.from_step not in order:
-                raise _usage(f"--from {show(op.options.from_step)}: no such step", f"steps: {', '.join(order)}")
+                raise _usage(m("--from {step}: no such step", step=show(op.options.from_step)), m("steps: {order}", order=', '.join(order)))
             before = set(order[: order.index(op.options.from_step)])
             op.assume_done = [i.key for i in insts if i.step.id in before]
         op.missing_payloads = missing_payloads(op.bundles, insts)
@@ -269,13 +268,11 @@ class ResolveBundles(Phase):
         missing = self.missing_components(op)
         if missing:
             where = (", ".join(str(p) for p in op.bundle_paths) if op.bundle_paths else
-                     f"{op.answer_file.resolve().parent / 'bundles'}/*" if op.answer_file else "(no answer file)")
-            found = ", ".join(b.id for b in op.bundles) or "none"
+                     f"{op.answer_file.resolve().parent / 'bundles'}/*" if op.answer_file else m("(no answer file)"))
+            found = ", ".join(b.id for b in op.bundles) or m("none")
             raise ProblemError([Problem(
-                message=f"no bundle installs {c}, which the plan puts on {', '.join(nodes)} (bundles looked for in {where}; "
-                        f"found: {found})",
-                hint=f"copy the bundle that installs {c} next to the answer file (bundles/), name it with --bundle, "
-                     f"or mark it `{c}: {{external: true}}` under components: if it is provided outside this install",
+                message=m("no bundle installs {component}, which the plan puts on {nodes} (bundles looked for in {where}; found: {found})", component=c, nodes=', '.join(nodes), where=where, found=found),
+                hint=m("copy the bundle that installs {component} next to the answer file (bundles/), name it with --bundle, or mark it `{component}: {{external: true}}` under components: if it is provided outside this install", component=c),
                 path=("components", c), code="component-missing") for c, nodes in missing], exit_code=EXIT_INVALID)
         if op.missing_payloads:
             raise ProblemError(op.missing_payloads, exit_code=EXIT_INVALID)
@@ -307,10 +304,10 @@ class ApplyChange(Phase):
     """A changed plan: show it (fields, nodes, steps, order), have it
     confirmed, and make the run rolling (installer.engine.change)."""
 
-    name, title = "change", "Show the change of plan"
+    name, title = "change", m("Show the change of plan")
 
     def skip(self, op: InstallOperation) -> str | None:
-        return None if op.change is not None or continuing_change(op) else "the plan is the installed one"
+        return None if op.change is not None or continuing_change(op) else m("the plan is the installed one")
 
     def run(self, op: InstallOperation, confirm: bool = True) -> None:
         from .change import plan_change, rolling
@@ -348,8 +345,7 @@ class Preflight(Phase):
     def run(self, op: InstallOperation) -> None:
         checks = RESUME_CHECKS if op.mode != "fresh" else None
         if checks:
-            op.notice("the site runs parts of the system already: checking reachability, host keys, root or sudo "
-                      "and disk only", self.name)
+            op.notice(m("the site runs parts of the system already: checking reachability, host keys, root or sudo and disk only"), self.name)
         report = preflight_mod.run(op.plan, op.profile, op.connections(), listener=op.listener, nodes=op.options.only,
                                    missing_payloads=op.missing_payloads, checks=checks, stop=op.stopping)
         op.preflight = report
@@ -359,12 +355,12 @@ class Preflight(Phase):
                                           [dataclasses.asdict(r) for r in report.results])
         op.check_stop("the install")
         if not report.ok:
-            raise ProblemError([Problem(message=f"{r.node}: {r.check}: {r.detail}", hint=r.hint, node=r.node,
+            raise ProblemError([Problem(message=m("{node}: {check}: {detail}", node=r.node, check=r.check, detail=r.detail), hint=r.hint, node=r.node,
                                         code=f"preflight-{r.check}") for r in report.blockers])
 
     def dry_run(self, op: InstallOperation) -> None:
-        kind = "reachability, host keys, root or sudo, disk" if op.mode != "fresh" else "every check"
-        op.notice(f"would check {len(op.nodes)} nodes ({kind})", self.name)
+        kind = m("reachability, host keys, root or sudo, disk") if op.mode != "fresh" else m("every check")
+        op.notice(m("would check {nodes} nodes ({kind})", nodes=len(op.nodes), kind=kind), self.name)
 
 
 class LockNodes(Phase):
@@ -374,10 +370,10 @@ class LockNodes(Phase):
         op.node_locks = NodeLocks(op.connections(), op.holder or Holder.me(op.command, op.plan.site_name), op.nodes)
         op.node_locks.acquire(break_lock=op.options.break_lock)
         if op.node_locks.broken:
-            op.notice(f"broke stale node locks on {', '.join(op.node_locks.broken)}", self.name)
+            op.notice(m("broke stale node locks on {nodes}", nodes=', '.join(op.node_locks.broken)), self.name)
 
     def dry_run(self, op: InstallOperation) -> None:
-        op.notice(f"would lock {len(op.nodes)} nodes", self.name)
+        op.notice(m("would lock {nodes} nodes", nodes=len(op.nodes)), self.name)
 
 
 class OpenJournal(Phase):
@@ -421,17 +417,16 @@ class OpenJournal(Phase):
                     bundles={b.name: b.version for b in op.bundles})
         data["steps"] = {k: ({"status": PENDING} if k in checked else r) for k, r in data["steps"].items() if k in keys}
         existing.ensure_steps(keys)  # saves
-        op.notice(f"the installed plan's journal is kept as {kept}", "journal")
+        op.notice(m("the installed plan's journal is kept as {kept}", kept=kept), "journal")
         op.mode = "resume"  # the runner re-checks done steps like a rerun
         return existing
 
     def dry_run(self, op: InstallOperation) -> None:
         if op.mode == "change":
-            op.notice(f"would keep the installed plan's journal beside {op.journal_dir / 'journal.json'} and record "
-                      "the new plan there", self.name)
+            op.notice(m("would keep the installed plan's journal beside {journal} and record the new plan there", journal=op.journal_dir / 'journal.json'), self.name)
             return
-        what = "continue" if op.mode == "resume" else "re-check" if op.mode == "rerun" else "create"
-        op.notice(f"would {what} the journal {op.journal_dir}", self.name)
+        what = m("continue") if op.mode == "resume" else m("re-check") if op.mode == "rerun" else m("create")
+        op.notice(m("would {what} the journal {journal_dir}", what=what, journal_dir=op.journal_dir), self.name)
 
 
 class Deliver(Phase):
@@ -453,16 +448,16 @@ class Deliver(Phase):
         if done.why:
             op.notice(done.why, self.name)
         for note in done.notes:
-            op.notice(f"note: {note}", self.name)
+            op.notice(m("note: {note}", note=note), self.name)
         if op.stopping.is_set():
-            raise Interrupted("stopped during the push; no step ran (what arrived stays on the nodes)",
-                              f"continue with onsite {op.verb} --resume")
+            raise Interrupted(m("stopped during the push; no step ran (what arrived stays on the nodes)"),
+                              m("continue with onsite {verb} --resume", verb=op.verb))
         if not done.report.ok:
             raise ProblemError(done.report.problems)
 
     def dry_run(self, op: InstallOperation) -> None:
         size = sum(b.total_bytes for b in op.bundles)
-        op.notice(f"would send {', '.join(b.id for b in op.bundles)} ({size / 1e6:.1f} MB) to the nodes that need them",
+        op.notice(m("would send {bundles} ({size} MB) to the nodes that need them", bundles=', '.join(b.id for b in op.bundles), size=f"{size / 1e6:.1f}"),
                   self.name)
 
 
@@ -480,14 +475,14 @@ class RunSteps(Phase):
         op.run_outcome = outcome
         if outcome.failures:
             raise ProblemError([Problem(
-                message=f"step {f.step} failed on {f.node}: {f.message}",
-                hint=f"log: {f.log}; fix the cause, then continue with onsite {op.verb} --resume",
+                message=m("step {step} failed on {node}: {message}", step=f.step, node=f.node, message=f.message),
+                hint=m("log: {log}; fix the cause, then continue with onsite {verb} --resume", log=f.log, verb=op.verb),
                 node=f.node, step=f.step, code="step-failed") for f in outcome.failures])
         if outcome.stopped or outcome.aborted or outcome.pending:
             c = op.journal.counts()
-            raise Interrupted(f"{'aborted' if outcome.aborted else 'stopped'}: {c.get(DONE, 0)} done, "
-                              f"{c.get(UNKNOWN, 0)} unknown, {c.get(PENDING, 0)} pending",
-                              f"continue with onsite {op.verb} --resume")
+            raise Interrupted(m("{what}: {done} done, {unknown} unknown, {pending} pending", what=m("aborted") if outcome.aborted else m("stopped"),
+                              done=c.get(DONE, 0), unknown=c.get(UNKNOWN, 0), pending=c.get(PENDING, 0)),
+                              m("continue with onsite {verb} --resume", verb=op.verb))
         counts = {"ran": outcome.ran, "skipped": outcome.skipped}
         op.notice(m("install complete: {ran} steps ran, {skipped} already in place", **counts) if op.verb == "install"
                   else m("{verb} complete: {ran} steps ran, {skipped} already in place", verb=op.verb, **counts), self.name)
@@ -501,8 +496,8 @@ class RunSteps(Phase):
             op.runner.abort()
 
     def dry_run(self, op: InstallOperation) -> None:
-        op.notice(f"would install {op.plan.site_name}: {len(op.instances)} step runs on "
-                  f"{len({i.node for i in op.instances})} nodes from {', '.join(b.id for b in op.bundles)}", self.name)
+        op.notice(m("would install {site_name}: {runs} step runs on {nodes} nodes from {bundles}", site_name=op.plan.site_name, runs=len(op.instances),
+                        nodes=len({i.node for i in op.instances}), bundles=', '.join(b.id for b in op.bundles)), self.name)
         for node, step, how, title in op.dry_run_table():
             op.notice(f"  {node:<10} {step:<24} {how:<10} {title}", self.name)
 
@@ -514,7 +509,7 @@ class Verify(Phase):
         if not op.options.verify:
             return "--no-verify"
         if op.options.only:
-            return "--only: the system is checked as a whole after a full install"
+            return m("--only: the system is checked as a whole after a full install")
         return None
 
     def run(self, op: InstallOperation) -> None:
@@ -525,16 +520,16 @@ class Verify(Phase):
         op.verify_report = report
         if op.journal_dir is not None:
             js, md = verify.write(report, op.plan, op.profile, op.journal_dir)
-            op.notice(f"verify {'passed' if report.ok else 'FAILED'}: report {md}, data {js}", self.name)
+            op.notice(m("verify {result}: report {report}, data {data}", result=m("passed") if report.ok else m("FAILED"), report=md, data=js), self.name)
         if not report.ok:
-            raise ProblemError([Problem(message=f"verify: {c.name}: {c.summary}", hint=c.hint, node=c.node,
+            raise ProblemError([Problem(message=m("verify: {name}: {summary}", name=c.name, summary=c.summary), hint=c.hint, node=c.node,
                                         code="verify-failed") for c in report.checks if c.status == verify.FAILED])
 
     def dry_run(self, op: InstallOperation) -> None:
         from . import verify
 
         names = [c.id for c in verify.declared_checks(op.bundles)]
-        op.notice(f"would verify: {', '.join(names) or 'nothing declared by the bundles'}", self.name)
+        op.notice(m("would verify: {checks}", checks=', '.join(names) or m("nothing declared by the bundles")), self.name)
 
 
 class Unlock(Phase):
@@ -553,8 +548,7 @@ class Unlock(Phase):
             op.site_lock.release()
             op.site_lock = None
         if left:
-            op.notice(f"the node lock stays on {', '.join(left)} (unreachable); it turns stale and the next run "
-                      "with --break-lock removes it", self.name)
+            op.notice(m("the node lock stays on {nodes} (unreachable); it turns stale and the next run with --break-lock removes it", nodes=', '.join(left)), self.name)
 
     def dry_run(self, op: InstallOperation) -> None:
         pass

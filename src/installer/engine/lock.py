@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError, show
 from ..remote.connections import Connections
 from ..remote.transport import TransportError
@@ -78,7 +79,8 @@ class Holder:
         return json.dumps(dataclasses.asdict(self))
 
     def describe(self) -> str:
-        return f"{show(self.command, 80)} (pid {self.pid} on {show(self.host)}, since {show(self.started)})"
+        return m("{command} (pid {pid} on {host}, since {started})", command=show(self.command, 80), pid=self.pid, host=show(self.host),
+                 started=show(self.started))
 
 
 def machine_id() -> str:
@@ -127,17 +129,14 @@ class SiteLock:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         raise
                     other = Holder.from_json(os.pread(fd, 65536, 0).decode("utf-8", "replace"))
-                    raise _locked(f"another onsite is working on this site: {other.describe() if other else 'unknown holder'}",
-                                  "wait for it to finish, or stop it (Ctrl-C in its terminal); only one operation "
-                                  "runs on a site at a time", "locked") from None
+                    raise _locked(m("another onsite is working on this site: {holder}", holder=other.describe() if other else m("unknown holder")),
+                                  m("wait for it to finish, or stop it (Ctrl-C in its terminal); only one operation runs on a site at a time"), "locked") from None
             previous = os.pread(fd, 65536, 0).decode("utf-8", "replace").strip()
             stale = Holder.from_json(previous) if previous else None
             if previous and not break_lock:
                 raise _locked(
-                    f"a stale lock: {stale.describe() if stale else 'an unreadable holder'} ended without unlocking "
-                    f"({self.path})",
-                    "make sure that onsite no longer runs (it may have been killed or the laptop restarted), then "
-                    "run the same command with --break-lock", "stale-lock")
+                    m("a stale lock: {holder} ended without unlocking ({path})", holder=stale.describe() if stale else m("an unreadable holder"), path=self.path),
+                    m("make sure that onsite no longer runs (it may have been killed or the laptop restarted), then run the same command with --break-lock"), "stale-lock")
             os.ftruncate(fd, 0)
             os.pwrite(fd, (self.holder.to_json() + "\n").encode(), 0)
             os.fsync(fd)
@@ -219,7 +218,7 @@ class NodeLocks:
                 # connection kept its unlock from the node): ours to take over
                 verdict, rest = self._ask(node, 0, True)
         except TransportError as exc:
-            return Problem(message=f"{node}: could not take the node lock: {exc.message}", hint=exc.hint,
+            return Problem(message=m("{node}: could not take the node lock: {message}", node=node, message=exc.message), hint=exc.hint,
                            code="node-lock", node=node)
         if verdict in ("taken", "broken"):
             with self._lock:
@@ -229,17 +228,17 @@ class NodeLocks:
             return None
         age, _, cur = rest.partition(" ")
         other = Holder.from_json(cur)
-        who = other.describe() if other else "an unknown holder"
+        who = other.describe() if other else m("an unknown holder")
         if verdict == "stale":
-            return Problem(message=f"{node}: a stale node lock of {who}: no heartbeat for {show(age)} s",
-                           hint="make sure no other laptop works on this site, then run the same command with --break-lock",
+            return Problem(message=m("{node}: a stale node lock of {who}: no heartbeat for {age} s", node=node, who=who, age=show(age)),
+                           hint=m("make sure no other laptop works on this site, then run the same command with --break-lock"),
                            code="stale-lock", node=node)
         if verdict == "held":
-            return Problem(message=f"{node}: another installer works on this site: {who} (heartbeat {show(age)} s ago)",
-                           hint="wait for it to finish; only one operation runs on a site at a time", code="locked",
+            return Problem(message=m("{node}: another installer works on this site: {who} (heartbeat {age} s ago)", node=node, who=who, age=show(age)),
+                           hint=m("wait for it to finish; only one operation runs on a site at a time"), code="locked",
                            node=node)
-        return Problem(message=f"{node}: the node lock could not be taken", node=node, code="node-lock",
-                       hint=f"check that {NODE_LOCK} can be written on the node")
+        return Problem(message=m("{node}: the node lock could not be taken", node=node), node=node, code="node-lock",
+                       hint=m("check that {lock_file} can be written on the node", lock_file=NODE_LOCK))
 
     def _ask(self, node: str, stale: float, break_lock: bool) -> tuple[str, str]:
         res = self.conns.get(node).run(

@@ -167,7 +167,7 @@ def leftover_args(profile: Profile) -> list[str]:
 
 def _gather(plan: Plan, profile: Profile, conns: Connections, name: str, stop: threading.Event | None = None) -> _Facts:
     if stop is not None and stop.is_set():
-        raise TransportError("stopped", name, "stopped before this node was checked", "run preflight again")
+        raise TransportError("stopped", name, m("stopped before this node was checked"), m("run preflight again"))
     t = conns.get(name)
     node = plan.node(name)
     res = t.run(sh_script(_FACTS, node.nic, plan.address_of(node), *leftover_args(profile)), timeout=60)
@@ -319,7 +319,7 @@ def _node_checks(plan, profile: Profile, view, f: _Facts, emit, keep: Collection
     kept = [x for x in lefts if _kept(x, keep)]
     lefts = [x for x in lefts if not _kept(x, keep)]
     if kept:
-        emit(n, "kept", "ok", "kept on purpose: " + ", ".join(kept))
+        emit(n, "kept", "ok", m("kept on purpose: {items}", items=", ".join(kept)))
     if lefts:
         emit(n, "leftovers", "warn", m("an earlier install left: {items}", items=", ".join(lefts)),
              m("resume it (onsite install --resume) or clean the node before a fresh install"))
@@ -364,7 +364,7 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
     prober = next(iter(facts), None)
     answers: dict[str, str] = {}
     silent: set[str] = set()
-    why = "no node could be reached to probe from"
+    why = m("no node could be reached to probe from")
     if prober is not None and vip_addrs:
         try:
             t = conns.get(prober)
@@ -375,9 +375,10 @@ def _cluster_checks(plan: Plan, profile: Profile, conns: Connections, facts: dic
                     answers[parts[1]] = parts[3] if len(parts) > 3 else "?"
                 elif len(parts) == 3 and parts[0] == "vip" and parts[2] == "silent":
                     silent.add(parts[1])
-            why = f"the probe on {prober} exited {res.exit_status}" if not res.ok else f"the probe on {prober} gave no answer"
+            why = (m("the probe on {node} exited {status}", node=prober, status=res.exit_status) if not res.ok
+                   else m("the probe on {node} gave no answer", node=prober))
         except TransportError as exc:
-            why = f"the probe on {prober} failed: {exc.message}"
+            why = m("the probe on {node} failed: {error}", node=prober, error=exc.message)
     for addr, vip in vip_addrs.items():
         where = prober or "-"
         if addr in held:

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError
 from ..model.profile import Profile
@@ -175,8 +176,8 @@ def push(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Connect
 
 
 def interrupted_problem(node: str) -> Problem:
-    return Problem(message="the push was interrupted; what arrived is kept",
-                   hint="push again (or run the install again): it resumes", node=node, code="push-interrupted")
+    return Problem(message=m("the push was interrupted; what arrived is kept"),
+                   hint=m("push again (or run the install again): it resumes"), node=node, code="push-interrupted")
 
 
 def _fail(node: str, message: str, hint: str, code: str) -> ProblemError:
@@ -205,8 +206,8 @@ def _push_node(conns: Connections, node: str, bundles: list[Bundle], result: Nod
 def _check(t: Transport, argv: list[str], node: str, what: str, timeout: float = 600) -> str:
     res = t.run(argv, timeout=timeout)
     if not res.ok:
-        raise _fail(node, f"{what} failed: {res.stderr.strip()[-300:] or f'exit {res.exit_status}'}",
-                    "check the node's disk and permissions under " + REMOTE_ROOT, "push-remote")
+        raise _fail(node, m("{what} failed: {error}", what=what, error=res.stderr.strip()[-300:] or f'exit {res.exit_status}'),
+                    m("check the node's disk and permissions under {root}", root=REMOTE_ROOT), "push-remote")
     return res.stdout
 
 
@@ -225,7 +226,7 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         raise _link_problem(node, links)
     if runs != "python3":  # the python3 receiver makes its folders itself, never through a link
         dirs = sorted({r.rsplit("/", 1)[0] for _, _, r in items})
-        _check(t, ["mkdir", "-p", "--", *dirs], node, "creating the bundle folders")
+        _check(t, ["mkdir", "-p", "--", *dirs], node, m("creating the bundle folders"))
     todo: list[tuple[Bundle, BundleFile, str, int]] = []
     for (b, f, r), (kind, value) in zip(items, states, strict=True):
         if kind == "H" and value == f.sha256:
@@ -239,10 +240,10 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         return
     # the root may not exist yet (the receiver makes it): ask for the nearest folder that does
     avail = int(_check(t, ["sh", "-c", 'd=$1; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -P -B1 -- "$d" | tail -1',
-                           "onsite", REMOTE_ROOT], node, "checking free space").split()[3])
+                           "onsite", REMOTE_ROOT], node, m("checking free space")).split()[3])
     if need + SPACE_MARGIN > avail:
-        raise _fail(node, f"not enough free space in {REMOTE_ROOT}: needs {_mb(need + SPACE_MARGIN)}, has {_mb(avail)}",
-                    "free space on the node, or mount a larger disk there, then push again", "push-disk-space")
+        raise _fail(node, m("not enough free space in {root}: needs {needed}, has {available}", root=REMOTE_ROOT, needed=_mb(need + SPACE_MARGIN), available=_mb(avail)),
+                    m("free space on the node, or mount a larger disk there, then push again"), "push-disk-space")
     progress = NodeProgress(node, [(f.path, f.size - off) for _, f, _, off in todo], listener, stop)
     try:
         if runs == "python3":
@@ -250,15 +251,15 @@ def _push_node_inner(conns: Connections, node: str, bundles: list[Bundle], resul
         else:
             _send_each(t, node, todo, result, progress)
     except LocalFileError as exc:
-        raise _fail(node, str(exc), "rebuild or copy the bundle again (onsite bundle verify checks it)", "push-local") from None
+        raise _fail(node, str(exc), m("rebuild or copy the bundle again (onsite bundle verify checks it)"), "push-local") from None
 
 
 def node_state(t: Transport, node: str, paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
     """(receiver the node can run: python3 | sh, [(H|P|E|N, value)] per path)."""
-    lines = _check(t, sh_script(STATE_SCRIPT, *paths), node, "reading the files' state", timeout=3600).splitlines()
+    lines = _check(t, sh_script(STATE_SCRIPT, *paths), node, m("reading the files' state"), timeout=3600).splitlines()
     if len(lines) != len(paths) + 1 or not lines[0].startswith("receiver "):
-        raise _fail(node, f"reading the files' state gave {len(lines)} lines for {len(paths)} files",
-                    "check the node's shell and disk under " + REMOTE_ROOT, "push-remote")
+        raise _fail(node, m("reading the files' state gave {lines} lines for {files} files", lines=len(lines), files=len(paths)),
+                    m("check the node's shell and disk under {root}", root=REMOTE_ROOT), "push-remote")
     return lines[0].split()[1], [(k, v) for k, _, v in (line.partition(" ") for line in lines[1:])]
 
 
@@ -316,9 +317,8 @@ def _send_stream(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, s
     stream_fail = verdicts.get((node, "-"))
     if stream_fail is not None:
         raise _verdict_problem(node, "", stream_fail)
-    raise _fail(node, f"the receiver stopped after {result.files_sent} of {len(todo)} files: "
-                f"{res.stderr.strip()[-300:] or f'exit {res.exit_status}'}",
-                "check python3 and the disk under " + REMOTE_ROOT + " on the node, then push again", "push-remote")
+    raise _fail(node, m("the receiver stopped after {sent} of {total} files: {error}", sent=result.files_sent, total=len(todo), error=res.stderr.strip()[-300:] or f'exit {res.exit_status}'),
+                m("check python3 and the disk under {root} on the node, then push again", root=REMOTE_ROOT), "push-remote")
 
 
 def parse_verdicts(stdout: str) -> dict[tuple[str, int | str], list[str]]:
@@ -335,24 +335,24 @@ def parse_verdicts(stdout: str) -> dict[tuple[str, int | str], list[str]]:
 
 def _link_problem(node: str, paths: Sequence[str]) -> ProblemError:
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return _fail(node, f"{shown} on the node {'is a symbolic link' if len(paths) == 1 else 'are symbolic links'}: "
-                 f"onsite writes nothing through a link under {REMOTE_ROOT}",
-                 "find out who put it there, remove it (rm on the node), then push again", "push-symlink")
+    return _fail(node, m("{paths} on the node {what}: onsite writes nothing through a link under {root}", paths=shown,
+                                  what=m("is a symbolic link") if len(paths) == 1 else m("are symbolic links"), root=REMOTE_ROOT),
+                 m("find out who put it there, remove it (rm on the node), then push again"), "push-symlink")
 
 
 def _verdict_problem(node: str, remote: str, verdict: list[str]) -> ProblemError:
     kind, text = verdict[0], verdict[1] if len(verdict) > 1 else ""
     if kind == "unsafe":
-        return _fail(node, f"{text}: onsite writes nothing through a link under {REMOTE_ROOT}",
-                     "find out who put it there, remove it (rm on the node), then push again", "push-symlink")
+        return _fail(node, m("{text}: onsite writes nothing through a link under {root}", text=text, root=REMOTE_ROOT),
+                     m("find out who put it there, remove it (rm on the node), then push again"), "push-symlink")
     if kind == "nospace":
-        return _fail(node, f"the disk filled up while writing {remote}; the partial copy was removed",
-                     "free space on the node, then push again", "push-disk-full")
+        return _fail(node, m("the disk filled up while writing {path}; the partial copy was removed", path=remote),
+                     m("free space on the node, then push again"), "push-disk-full")
     if kind == "damaged":
-        return _fail(node, f"{remote} arrived damaged (sha256 differs); the partial copy was removed",
-                     "push again; if it repeats, check the node's disk and memory", "push-hash")
-    return _fail(node, f"writing {remote or 'the bundle files'} failed: {kind} {text}".rstrip(),
-                 "check the node's disk and permissions under " + REMOTE_ROOT, "push-write")
+        return _fail(node, m("{path} arrived damaged (sha256 differs); the partial copy was removed", path=remote),
+                     m("push again; if it repeats, check the node's disk and memory"), "push-hash")
+    return _fail(node, m("writing {path} failed: {error}", path=remote or m("the bundle files"), error=f"{kind} {text}".rstrip()),
+                 m("check the node's disk and permissions under {root}", root=REMOTE_ROOT), "push-write")
 
 
 def _send_each(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str, int]], result: NodeResult,
@@ -370,8 +370,8 @@ def _send_each(t: Transport, node: str, todo: list[tuple[Bundle, BundleFile, str
             if "No space left" in res.stderr:
                 t.run(["rm", "-f", "--", part])
                 raise _verdict_problem(node, r, ["nospace"])
-            raise _fail(node, f"writing {r} failed: {res.stderr.strip()[-300:]}", "check the node's disk", "push-write")
-        verdict = _check(t, sh_script(_FINISH, part, r, f.sha256), node, f"verifying {f.path}", timeout=3600)
+            raise _fail(node, m("writing {path} failed: {error}", path=r, error=res.stderr.strip()[-300:]), m("check the node's disk"), "push-write")
+        verdict = _check(t, sh_script(_FINISH, part, r, f.sha256), node, m("verifying {path}", path=f.path), timeout=3600)
         if verdict.strip() == "unsafe":
             raise _link_problem(node, [r])
         if verdict.strip() != "ok":

@@ -43,6 +43,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError
 from ..model.profile import Profile
@@ -98,10 +99,10 @@ def _fingerprint(public: str) -> str | None:
 def relay_possible(plan: Plan, nodes: Sequence[str]) -> str | None:
     """Why relay cannot be used here, or None."""
     if len(nodes) < 2:
-        return "one node only"
+        return m("one node only")
     users = {plan.node(n).ssh.user for n in nodes}
     if users != {"root"}:
-        return "relay needs root logins on every node"
+        return m("relay needs root logins on every node")
     return None
 
 
@@ -136,7 +137,7 @@ class Relay:
             keys = [" ".join(line.split()[:2]) for line in res.stdout.splitlines() if len(line.split()) >= 2]
             mine = [k for k in keys if pinned is None or _fingerprint(k) == pinned]
             if not res.ok or not mine:
-                raise TransportError("protocol", n, "cannot read the node's verified host key for the relay", "use --direct")
+                raise TransportError("protocol", n, m("cannot read the node's verified host key for the relay"), m("use --direct"))
             host_keys[n] = mine[0]
         known = "".join(f"{self._address(n)} {host_keys[n]}\n" for n in chain)
         addresses = ",".join(self._address(n) for n in chain)
@@ -176,7 +177,7 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
                                          entry if receives else ""],
                                         stdin=key_line if forwards else b"\n", timeout=60)
             if not res.ok:
-                raise TransportError("protocol", n, f"relay setup failed: {res.stderr.strip()[-200:]}", "use --direct")
+                raise TransportError("protocol", n, m("relay setup failed: {error}", error=res.stderr.strip()[-200:]), m("use --direct"))
 
     def cleanup(self) -> list[str]:
         """Remove the temporary key and receiver everywhere they were put."""
@@ -194,9 +195,9 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
                 if not res.ok:
                     raise TransportError("protocol", n, res.stderr.strip(), "")
             except TransportError:
-                warnings.append(f"{n}: could not remove the temporary relay key (the node is unreachable); it only "
-                                f"accepts bundle files from the plan's nodes, and the next push removes it "
-                                f"(or delete the line ending in {MARK}{self.id} from /root/.ssh/authorized_keys)")
+                warnings.append(m("{node}: could not remove the temporary relay key (the node is unreachable); it only accepts bundle "
+                                  "files from the plan's nodes, and the next push removes it (or delete the line ending in {mark} from "
+                                  "/root/.ssh/authorized_keys)", node=n, mark=f"{MARK}{self.id}"))
         self.prepared = []
         return warnings
 
@@ -219,11 +220,11 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
             pass  # see below, after the cleanup
         except TransportError as exc:
             for n in chain:
-                fallback.setdefault(n, f"relay setup failed on {exc.node}: {exc.message}")
+                fallback.setdefault(n, m("relay setup failed on {node}: {error}", node=exc.node, error=exc.message))
             relayed = []
         except ProblemError as exc:
             for n in chain:
-                fallback.setdefault(n, f"the relay could not start: {exc.problems.errors[0].message}")
+                fallback.setdefault(n, m("the relay could not start: {error}", error=exc.problems.errors[0].message))
             relayed = []
         finally:
             warnings = self.cleanup()
@@ -235,8 +236,8 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
             return RelayReport(push_mod.PushReport(results), relayed, {}, warnings)
         direct = [n for n in chain if n not in relayed and n not in self.distrusted]
         for n in direct:
-            fallback.setdefault(n, "not relayed")
-            self.listener(RelayFallback(n, f"pushing directly: {fallback[n]}"))
+            fallback.setdefault(n, m("not relayed"))
+            self.listener(RelayFallback(n, m("pushing directly: {reason}", reason=fallback[n])))
         if direct:
             rep = push_mod.push(self.plan, self.profile, self.bundles, self.conns, listener=self.listener, nodes=direct,
                                 stop=self.stop)
@@ -259,18 +260,16 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
                 _, state = push_mod.node_state(self.conns.get(n), n, paths)
             except (TransportError, ProblemError) as exc:
                 message = exc.message if isinstance(exc, TransportError) else exc.problems.errors[0].message
-                results[n].problem = Problem(message=f"{n}: the relayed files could not be checked: {message}",
-                                             hint="push again (onsite push --direct) before installing", node=n,
+                results[n].problem = Problem(message=m("{node}: the relayed files could not be checked: {message}", node=n, message=message),
+                                             hint=m("push again (onsite push --direct) before installing"), node=n,
                                              code="relay-unconfirmed")
                 self.distrusted.append(n)
                 continue
             wrong = [f.path for i, (b, f) in enumerate(items) if b in self.wanted[n] and state[i] != ("H", f.sha256)]
             if wrong:
                 results[n].problem = Problem(
-                    message=f"{n}: after the relay its files do not match the bundles' manifests ({len(wrong)} files, "
-                            f"e.g. {wrong[0]}), although the chain reported them received",
-                    hint="a node of the chain may be compromised or broken: check the nodes before it, then push "
-                         "again with --direct; no step runs until every node's files match", node=n,
+                    message=m("{node}: after the relay its files do not match the bundles' manifests ({count} files, e.g. {example}), although the chain reported them received", node=n, count=len(wrong), example=wrong[0]),
+                    hint=m("a node of the chain may be compromised or broken: check the nodes before it, then push again with --direct; no step runs until every node's files match"), node=n,
                     code="relay-mismatch")
                 self.distrusted.append(n)
                 continue
@@ -297,13 +296,13 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
                 try:
                     receiver, state = fut.result()
                 except TransportError as exc:  # cannot even be reached: goes direct (and fails there, clearly)
-                    fallback[n] = f"not reachable ({exc.message})"
+                    fallback[n] = m("not reachable ({error})", error=exc.message)
                     continue
                 except ProblemError as exc:
                     fallback[n] = exc.problems.errors[0].message
                     continue
                 if receiver != "python3":
-                    fallback[n] = "the node has no python3 (3.6 or newer) for the relay's receiver"
+                    fallback[n] = m("the node has no python3 (3.6 or newer) for the relay's receiver")
                     continue
                 out[n] = state
         return out
@@ -350,7 +349,7 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
                                                       progress=self._check_stop, on_stdout=on_line)
         except TransportError as exc:
             for n in chain:
-                fallback.setdefault(n, f"the relay broke at {chain[0]}: {exc.message}")
+                fallback.setdefault(n, m("the relay broke at {node}: {error}", node=chain[0], error=exc.message))
             results[chain[0]].problem = transport_problem(exc, step="push")
             self.conns.drop(chain[0])
             return []
@@ -362,7 +361,8 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
             if bad is not None:
                 k, f = bad
                 why = verdicts.get((n, k)) or verdicts.get((n, "-"))
-                fallback[n] = f"the relay did not bring it {f.path}" + (f" ({' '.join(why).strip()})" if why else "")
+                fallback[n] = (m("the relay did not bring it {path} ({why})", path=f.path, why=" ".join(why).strip()) if why
+                               else m("the relay did not bring it {path}", path=f.path))
                 continue
             ok_nodes.append(n)
             results[n].files_sent = len(mine)
@@ -401,7 +401,7 @@ def deliver(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Conn
     use_relay, why = choose(plan, profile, bundles, conns, mode=mode, nodes=nodes)
     if use_relay:
         r = relay_push(plan, profile, bundles, conns, listener=listener, nodes=nodes, stop=stop)
-        return Delivery(r.report, why, [f"{n}: {reason}" for n, reason in r.fallback.items()] + r.cleanup_warnings)
+        return Delivery(r.report, why, [m("{node}: {reason}", node=n, reason=reason) for n, reason in r.fallback.items()] + r.cleanup_warnings)
     report = push_mod.push(plan, profile, bundles, conns, parallel=parallel, listener=listener, nodes=nodes, stop=stop)
     return Delivery(report, why, purge_leftovers(conns, [n for n in report.results if report.results[n].problem is None]))
 
@@ -419,7 +419,7 @@ def purge_leftovers(conns: Connections, nodes: Sequence[str]) -> list[str]:
         try:
             conns.get(n).run(["sh", "-c", _PURGE], timeout=30)
         except TransportError:
-            notes.append(f"{n}: could not check for a relay key left by an interrupted push; the next push does")
+            notes.append(m("{node}: could not check for a relay key left by an interrupted push; the next push does", node=n))
     return notes
 
 
@@ -438,15 +438,15 @@ def choose(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Conne
     """
     wanted = [n for n, bs in push_mod.bundles_for_nodes(plan, profile, bundles).items() if bs and (nodes is None or n in nodes)]
     if mode == "direct":
-        return False, "direct push (--direct)"
+        return False, m("direct push (--direct)")
     why_not = relay_possible(plan, wanted)
     if why_not:
-        return False, f"direct push: {why_not}"
+        return False, m("direct push: {reason}", reason=why_not)
     if mode == "relay":
-        return True, "relay (--relay)"
+        return True, m("relay (--relay)")
     total = sum(f.size for b in bundles for f in b.files)
     if total < SMALL:
-        return False, f"direct push: the bundles are small ({total >> 20} MiB)"
+        return False, m("direct push: the bundles are small ({size} MiB)", size=total >> 20)
     import os
     import tempfile
     from pathlib import Path
@@ -469,8 +469,9 @@ def choose(plan: Plan, profile: Profile, bundles: Sequence[Bundle], conns: Conne
                 list(pool.map(send, wanted))
             together = PROBE_BYTES * len(wanted) / (time.monotonic() - t0)
         except TransportError as exc:
-            return False, f"direct push: the probe failed on {exc.node} ({exc.message})"
-    measured = f"{one / 1e6:.0f} MB/s to one node, {together / 1e6:.0f} MB/s to all {len(wanted)} together"
+            return False, m("direct push: the probe failed on {node} ({error})", node=exc.node, error=exc.message)
+    measured = m("{one} MB/s to one node, {together} MB/s to all {count} together", one=f"{one / 1e6:.0f}", together=f"{together / 1e6:.0f}",
+                 count=len(wanted))
     if together < 0.6 * len(wanted) * one:
-        return True, f"relay: the installer's link is the bottleneck ({measured})"
-    return False, f"direct push: the installer's link is not the bottleneck ({measured})"
+        return True, m("relay: the installer's link is the bottleneck ({measured})", measured=measured)
+    return False, m("direct push: the installer's link is not the bottleneck ({measured})", measured=measured)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.profile import Profile
 from ..remote.connections import Connections
@@ -251,7 +252,7 @@ class Runner:
             self.instances.remove(inst)
             self.instances.append(inst)
         if leaders:
-            self.listener(Notice(f"{inst.step.id}: {', '.join(i.node for i in leaders)} leads now and goes last", "steps"))
+            self.listener(Notice(m("{step}: {nodes} leads now and goes last", step=inst.step.id, nodes=', '.join(i.node for i in leaders)), "steps"))
 
     def _dep_done_elsewhere(self, step_id: str) -> bool:
         """A dependency outside this run (--only): done per the journal."""
@@ -280,8 +281,8 @@ class Runner:
                 bdir = f"{REMOTE_ROOT}/{step.bundle}"
                 if step.check and self._check(t, bdir, step, write):
                     write("onsite", f"check {step.check} passes: the result is in place, step not run")
-                    self.journal.update(key, status=DONE, checked=now(), message="in place (check passed)")
-                    self.listener(StepFinished(inst.node, step.id, DONE, time.monotonic() - t0, None, "in place", True))
+                    self.journal.update(key, status=DONE, checked=now(), message=m("in place (check passed)"))
+                    self.listener(StepFinished(inst.node, step.id, DONE, time.monotonic() - t0, None, m("in place"), True))
                     return DONE, True, None
                 attempts = self.journal.record(key).get("attempts", 0)
                 last_exit: int | None = None
@@ -299,25 +300,26 @@ class Runner:
                         write("noise", line)
                     write("onsite", f"exit status {res.exit_status}")
                     if self._abort.is_set():
-                        raise TransportError("dropped", inst.node, "aborted while it ran")
+                        raise TransportError("dropped", inst.node, m("aborted while it ran"))
                     if res.ok:
                         break
                     if attempt <= step.retries and not self._stop.is_set():
                         write("onsite", "the step is idempotent: trying again")
                         continue
-                    return self._failed(inst, t0, log_path, f"exited with status {res.exit_status}", res.exit_status)
+                    return self._failed(inst, t0, log_path, m("exited with status {status}", status=res.exit_status), res.exit_status)
                 if step.check and not self._check(t, bdir, step, write):
-                    return self._failed(inst, t0, log_path, f"finished, but its check {step.check} does not pass", last_exit)
+                    return self._failed(inst, t0, log_path, m("finished, but its check {check} does not pass", check=step.check), last_exit)
                 self.journal.update(key, status=DONE, ended=now(), exit_code=last_exit, message="")
                 self.listener(StepFinished(inst.node, step.id, DONE, time.monotonic() - t0, last_exit))
                 return DONE, False, None
             except TransportError as exc:
                 if exc.kind == "command-timeout":
                     write("onsite", exc.message)
-                    return self._failed(inst, t0, log_path, f"timed out after {step.timeout} s and was stopped", None)
+                    return self._failed(inst, t0, log_path, m("timed out after {seconds} s and was stopped", seconds=step.timeout), None)
                 if exc.kind == "dropped":
                     self.conns.drop(inst.node)  # dead: the next use reconnects (a live one is shared by other steps)
-                msg = "aborted while it ran" if self._abort.is_set() else f"{exc.message}; the step may or may not have finished"
+                msg = (m("aborted while it ran") if self._abort.is_set()
+                       else m("{error}; the step may or may not have finished", error=exc.message))
                 write("onsite", msg)
                 status = UNKNOWN if self.journal.status(key) == RUNNING else FAILED
                 self.journal.update(key, status=status, ended=now(), message=msg)
@@ -358,8 +360,8 @@ class Runner:
             text = envfile.render(envfile.variables(self.plan, self.profile, node, {}) | self.extra_env)  # no secret in it
             res = t.run(["sh", "-c", _WRITE_ENV, "onsite", self.env_path], stdin=text.encode(), timeout=60)
             if not res.ok:
-                raise TransportError("protocol", node, f"cannot write {self.env_path}: {res.stderr.strip()}",
-                                     "check the node's disk under /var/lib/onsite")
+                raise TransportError("protocol", node, m("cannot write {path}: {error}", path=self.env_path, error=res.stderr.strip()),
+                                     m("check the node's disk under /var/lib/onsite"))
             self._env_written.add(node)
 
     def _remove_env_files(self) -> None:

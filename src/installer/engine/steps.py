@@ -48,6 +48,7 @@ import fnmatch
 import re
 from collections.abc import Collection, Sequence
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import Problem, ProblemError
 from .bundle import Bundle
@@ -94,7 +95,7 @@ class Instance:
 
 
 def _bad(bundle: Bundle, where: str, message: str, hint: str = "") -> Problem:
-    return Problem(message=f"{where}: {message}", hint=hint or "fix the step in the bundle's bundle.yaml and rebuild it",
+    return Problem(message=m("{where}: {message}", where=where, message=message), hint=hint or m("fix the step in the bundle's bundle.yaml and rebuild it"),
                    file=str(bundle.root / "manifest.yaml"), code="step")
 
 
@@ -114,18 +115,18 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
         for i, raw in enumerate(section):
             where = f"steps[{i}]" if operation is None else f"operations.{operation}[{i}]"
             if not isinstance(raw, dict):
-                problems.append(_bad(b, where, "a step is a set of `key: value` fields"))
+                problems.append(_bad(b, where, m("a step is a set of `key: value` fields")))
                 continue
             sid = raw.get("id")
             where = f"step {sid!r}" if isinstance(sid, str) else where
             unknown = set(raw) - known
             if unknown:
-                problems.append(_bad(b, where, f"unknown field(s) {', '.join(sorted(unknown))}", f"known: {', '.join(sorted(known))}"))
+                problems.append(_bad(b, where, m("unknown field(s) {fields}", fields=', '.join(sorted(unknown))), m("known: {fields}", fields=', '.join(sorted(known)))))
             if not isinstance(sid, str) or not STEP_ID.match(sid):
-                problems.append(_bad(b, where, "id must be lower-case letters, digits and '-'"))
+                problems.append(_bad(b, where, m("id must be lower-case letters, digits and '-'")))
                 continue
             if sid in seen:
-                problems.append(_bad(b, where, f"id is also used in bundle {seen[sid]}", "step ids are unique across bundles"))
+                problems.append(_bad(b, where, m("id is also used in bundle {bundle}", bundle=seen[sid]), m("step ids are unique across bundles")))
                 continue
             seen[sid] = b.id
             roles = raw.get("roles") or ["*"]
@@ -146,61 +147,61 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
             what = raw.get("what") or []
             ok = True
             if not (isinstance(what, list) and all(isinstance(x, str) and x for x in what)):
-                problems.append(_bad(b, where, "what must be a list of the operation's WHAT values (shell patterns)"))
+                problems.append(_bad(b, where, m("what must be a list of the operation's WHAT values (shell patterns)")))
                 ok = False
             if selector not in NODE_SELECTORS:
-                problems.append(_bad(b, where, f"nodes {selector!r} is not one of {', '.join(NODE_SELECTORS)}"))
+                problems.append(_bad(b, where, m("nodes {selector} is not one of {choices}", selector=f"{selector!r}", choices=', '.join(NODE_SELECTORS))))
                 ok = False
             if leader is not None and (not isinstance(leader, str) or leader not in files):
-                problems.append(_bad(b, where, f"leader {leader!r} is not a file of the bundle", "put the script in the bundle's folder"))
+                problems.append(_bad(b, where, m("leader {leader} is not a file of the bundle", leader=f"{leader!r}"), m("put the script in the bundle's folder")))
                 ok = False
             if not (isinstance(wanted, list) and all(isinstance(x, str) and x for x in wanted)):
-                problems.append(_bad(b, where, "secrets must be a list of secret names"))
+                problems.append(_bad(b, where, m("secrets must be a list of secret names")))
                 ok = False
             if not (isinstance(provides, list) and all(isinstance(x, str) and x for x in provides)):
-                problems.append(_bad(b, where, "provides must be a list of component names"))
+                problems.append(_bad(b, where, m("provides must be a list of component names")))
                 ok = False
             if not (isinstance(payload, list) and all(isinstance(x, str) and x for x in payload)):
-                problems.append(_bad(b, where, "payload must be a list of file paths in the bundle"))
+                problems.append(_bad(b, where, m("payload must be a list of file paths in the bundle")))
                 ok = False
             if component is not None and not isinstance(component, str):
-                problems.append(_bad(b, where, "component must be a component name"))
+                problems.append(_bad(b, where, m("component must be a component name")))
                 ok = False
             if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
-                problems.append(_bad(b, where, "roles must be a list of role names"))
+                problems.append(_bad(b, where, m("roles must be a list of role names")))
                 ok = False
             elif role_names is not None:
                 for r in roles:
                     if r != "*" and r not in role_names:
-                        problems.append(_bad(b, where, f"unknown role {r!r}", f"roles of the profile: {', '.join(sorted(role_names))}"))
+                        problems.append(_bad(b, where, m("unknown role {role}", role=f"{r!r}"), m("roles of the profile: {roles}", roles=', '.join(sorted(role_names)))))
                         ok = False
             if not (isinstance(deps, list) and all(isinstance(d, str) for d in deps)):
-                problems.append(_bad(b, where, "depends_on must be a list of step ids"))
+                problems.append(_bad(b, where, m("depends_on must be a list of step ids")))
                 ok = False
             if scope not in ("node", "cluster"):
-                problems.append(_bad(b, where, f"scope {scope!r} is not node or cluster"))
+                problems.append(_bad(b, where, m("scope {scope} is not node or cluster", scope=f"{scope!r}")))
                 ok = False
             if mode not in ("parallel", "serial"):
-                problems.append(_bad(b, where, f"mode {mode!r} is not parallel or serial"))
+                problems.append(_bad(b, where, m("mode {mode} is not parallel or serial", mode=f"{mode!r}")))
                 ok = False
             for name, value in (("script", script), ("check", check)):
                 if value is None and name == "check":
                     continue
                 if not isinstance(value, str) or value not in files:
-                    problems.append(_bad(b, where, f"{name} {value!r} is not a file of the bundle", "put the script in the bundle's folder"))
+                    problems.append(_bad(b, where, m("{field} {value} is not a file of the bundle", field=name, value=f"{value!r}"), m("put the script in the bundle's folder")))
                     ok = False
             if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 86400:
-                problems.append(_bad(b, where, "timeout must be 1 to 86400 seconds"))
+                problems.append(_bad(b, where, m("timeout must be 1 to 86400 seconds")))
                 ok = False
             if not isinstance(idempotent, bool):
-                problems.append(_bad(b, where, "idempotent must be true or false"))
+                problems.append(_bad(b, where, m("idempotent must be true or false")))
                 ok = False
             if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
-                problems.append(_bad(b, where, "retries must be 0 to 10"))
+                problems.append(_bad(b, where, m("retries must be 0 to 10")))
                 ok = False
             elif retries and not idempotent:
-                problems.append(_bad(b, where, "retries are only allowed for steps declared idempotent",
-                                     "a step that is not idempotent could do its work twice"))
+                problems.append(_bad(b, where, m("retries are only allowed for steps declared idempotent"),
+                                     m("a step that is not idempotent could do its work twice")))
                 ok = False
             if ok:
                 steps.append(Step(id=sid, title=str(raw.get("title", sid)), bundle=b.id, roles=tuple(roles),
@@ -212,13 +213,13 @@ def load_steps(bundles: Sequence[Bundle], role_names: set[str] | None = None,
     for s in steps:
         for d in s.depends_on:
             if d not in ids and d not in seen and d not in also_known:
-                problems.append(Problem(message=f"step {s.id!r} depends on unknown step {d!r}", hint="check depends_on",
+                problems.append(Problem(message=m("step {step} depends on unknown step {dependency}", step=f"{s.id!r}", dependency=f"{d!r}"), hint=m("check depends_on"),
                                         code="step"))
     if not problems:
         cycle = _find_cycle(steps)
         if cycle:
-            problems.append(Problem(message=f"steps depend on each other in a circle: {' -> '.join(cycle)}",
-                                    hint="remove one of these depends_on", code="step-cycle"))
+            problems.append(Problem(message=m("steps depend on each other in a circle: {cycle}", cycle=' -> '.join(cycle)),
+                                    hint=m("remove one of these depends_on"), code="step-cycle"))
     if problems:
         raise ProblemError(problems)
     return topological(steps)
@@ -292,11 +293,8 @@ def missing_payloads(bundles: Sequence[Bundle], insts: Sequence[Instance]) -> li
     for (bundle_id, path), e in need.items():
         comp = e["component"]
         problems.append(Problem(
-            message=f"the vendor payload {path} for {comp} is missing from bundle {bundle_id} "
-                    f"(steps {', '.join(e['steps'])} on {', '.join(e['nodes'])})",  # type: ignore[arg-type]
-            hint=f"put the vendor's file at {path} in the bundle's source folder and build the bundle again "
-                 f"(this one is {e['root']}); or, if {comp} is provided outside this install, set "
-                 f"`{comp}: {{external: true}}` under `components:` in the answer file",
+            message=m("the vendor payload {path} for {component} is missing from bundle {bundle_id} (steps {steps} on {nodes})", path=path, component=comp, bundle_id=bundle_id, steps=', '.join(e['steps']), nodes=', '.join(e['nodes'])),  # type: ignore[arg-type]
+            hint=m("put the vendor's file at {path} in the bundle's source folder and build the bundle again (this one is {root}); or, if {component} is provided outside this install, set `{component}: {{external: true}}` under `components:` in the answer file", path=path, root=e['root'], component=comp),
             path=("components", str(comp)), code="payload-missing"))
     return problems
 
