@@ -10,6 +10,7 @@ import gettext
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -334,3 +335,91 @@ def _line(where: str) -> str:
     """The source line a msgid was found on (file:line)."""
     path, _, line = where.rpartition(":")
     return (repo_root() / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+
+
+# -- the commonest errors, end to end -----------------------------------------------------------
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Three English words in a row: a sentence left untranslated. What may stay English is taken
+# out first: `code`, 'quoted values', paths and the command lines a hint names.
+_SENTENCE = re.compile(r"\b[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}\b")
+_KEEP = re.compile(r"`[^`]*`|'[^']*'|(?:/[\w.*-]+)+/?|onsite [a-z-]+(?: [A-Z]+)?(?: --[a-z-]+)*")
+
+
+def _said(out: str) -> list[str]:
+    """The message and hint lines of human output, without the file:line: prefix."""
+    lines = []
+    for line in out.splitlines():
+        for mark in ("错误: ", "提示: ", "error: ", "hint: "):
+            if mark in line:
+                lines.append(line.split(mark, 1)[1])
+    return lines
+
+
+def _common_errors(tmp_path):
+    """(name, argv, English message, English hint) of the errors a deployer meets first."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "missing.yaml").write_text(BASE.replace("  gateway: 10.20.30.1\n", ""))
+    (site / "outside.yaml").write_text(BASE.replace("IP3: 10.20.30.13", "IP3: 10.20.99.13"))
+    (site / "port.yaml").write_text(BASE.replace("  haproxy: {frontend: 16443}\n", "  haproxy: {frontend: 6443}\n"))
+    (site / "site.yaml").write_text(BASE)
+    locked = tmp_path / "locked"
+    (locked / "onsite-journal").mkdir(parents=True)
+    (locked / "site.yaml").write_text(BASE)
+    (locked / "onsite-journal" / "Campus-North.lock").write_text(json.dumps(
+        {"host": "laptop-b", "pid": 4242, "command": "onsite install site.yaml", "started": "2026-11-24T01:00:00+00:00"}) + "\n")
+    return [
+        ("device", ["validate", "/dev/null"], "this is a device, not an answer file",
+         "name a regular .yaml file; to read from a pipe, give `-` and redirect it to stdin"),
+        ("missing field", ["validate", str(site / "missing.yaml")], "network: `gateway` is missing",
+         "The default gateway of the subnet: an address inside it that no node or VIP uses."),
+        ("outside the subnet", ["validate", str(site / "outside.yaml")], "ips.IP3: IP3 (10.20.99.13) is outside the subnet 10.20.30.0/24",
+         "all six addresses are in the nodes' subnet"),
+        ("duplicate port", ["validate", str(site / "port.yaml")],
+         "ports.haproxy.frontend: on node node1, haproxy.frontend and kube-apiserver.api both use 6443/tcp",
+         "give one of them another port under `ports:` (e.g. ports: {haproxy: {frontend: N}})"),
+        ("locked site", ["install", str(locked / "site.yaml"), "--yes"],
+         f"a stale lock: 'onsite install site.yaml' (pid 4242 on 'laptop-b', since '2026-11-24T01:00:00+00:00') ended without "
+         f"unlocking ({locked / 'onsite-journal' / 'Campus-North.lock'})",
+         "make sure that onsite no longer runs (it may have been killed or the laptop restarted), then run the same command with "
+         "--break-lock"),
+        ("missing bundle", ["install", str(site / "site.yaml"), "--yes"],
+         f"components.etcd: no bundle installs etcd, which the plan puts on node1, node2, node3 (bundles looked for in "
+         f"{site / 'bundles'}/*; found: none)",
+         "copy the bundle that installs etcd next to the answer file (bundles/), name it with --bundle, or mark it "
+         "`etcd: {external: true}` under components: if it is provided outside this install"),
+    ]
+
+
+def test_the_commonest_errors_read_in_chinese_and_stay_exact_in_english(tmp_path, capsys, monkeypatch):
+    """A device, a missing field, an address outside the subnet, a port used twice, a locked
+    site and a missing bundle, through the real CLI: in Chinese every message and hint is
+    Chinese with no English sentence left; in English they are the exact English words."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    for name, argv, message, hint in _common_errors(tmp_path):
+        assert main(["--lang", "en", *argv]) != 0, name
+        out = capsys.readouterr()
+        said = _said(out.out + out.err)
+        assert message in said and hint in said, (name, said)
+        assert not _CJK.search(out.out + out.err), name
+
+        assert main(["--lang", "zh_CN", *argv]) != 0, name
+        out = capsys.readouterr()
+        said = _said(out.out + out.err)
+        assert len(said) >= 2 and message not in said and hint not in said, (name, said)
+        for line in said:
+            assert _CJK.search(line), (name, line)
+            rest = _KEEP.sub(" ", line)
+            assert not _SENTENCE.search(rest), (name, line, _SENTENCE.search(rest))
+
+
+def test_the_commonest_errors_stay_english_in_json(tmp_path, capsys):
+    """--format json keeps the English words and the stable codes whatever the language."""
+    for name, argv, message, _hint in _common_errors(tmp_path):
+        if argv[0] != "validate":
+            continue
+        main(["--lang", "zh_CN", *argv, "--format", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert not _CJK.search(json.dumps(doc, ensure_ascii=False)), name
+        assert any(message.endswith(p["message"]) for p in doc["problems"]), (name, doc["problems"])

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..engine.day2 import Day2Operation, Day2Options, day2_lifecycle
 from ..engine.lifecycle import EXIT_INVALID, Lifecycle, Outcome
 from ..engine.lock import command_line
+from ..model.i18n import m, t
 from ..model.problems import Problem, Problems
 from .common import Pinning, load_valid, machine_output, print_problems, prompt, say
 from .install import drive, journal_dir, operation_document
@@ -46,7 +47,7 @@ def _confirm(args, verb: str):
         for line in lines:
             say(line, file=sys.stderr)
         try:
-            answer = input(f"{verb}: go on? [y/N] ")
+            answer = input(t("{verb}: go on? [y/N] ", verb=verb))
         except EOFError:
             return False
         return answer.strip().lower() in ("y", "yes")
@@ -62,8 +63,8 @@ def run_operation(args, operation: str, *, verb: str, options: Day2Options,
         return loaded, None, None
     confirm = _confirm(args, verb)
     if confirm is False:
-        print_problems(Problems([Problem(message=f"{verb} changes the site and there is no terminal to ask on",
-                                         hint="add --yes to go on without asking", code="usage")]),
+        print_problems(Problems([Problem(message=m("{verb} changes the site and there is no terminal to ask on", verb=verb),
+                                         hint=m("add --yes to go on without asking"), code="usage")]),
                        out=sys.stderr, summary=False)
         return EXIT_INVALID, None, None
     options.parallel = args.parallel
@@ -88,11 +89,13 @@ def run_operation(args, operation: str, *, verb: str, options: Day2Options,
         sys.stdout.write("\n")
     if machine_output(args) or outcome.ok:
         if outcome.ok and not machine_output(args) and not args.dry_run and op.run_outcome is not None:
-            print(f"\n{verb} complete: {op.run_outcome.ran} steps ran, {op.run_outcome.skipped} already in place")
+            print("\n" + t("{verb} complete: {ran} steps ran, {skipped} already in place", verb=verb, ran=op.run_outcome.ran,
+                            skipped=op.run_outcome.skipped))
         return outcome.exit_code, op, outcome
     if op.run_outcome is not None:
         for f in op.run_outcome.failures:
-            print(f"\nFAILED: step {f.step} on node {f.node}: {f.message}\nlog: {f.log}", file=sys.stderr)
+            print("\n" + t("FAILED: step {step} on node {node}: {message}", step=f.step, node=f.node, message=f.message)
+                  + "\n" + t("log: {log}", log=f.log), file=sys.stderr)
             for line in f.tail:
                 print(f"  | {line}", file=sys.stderr)
     print_problems(outcome.problems, out=sys.stderr, summary=False)

@@ -59,6 +59,11 @@ from .common import (
 )
 
 
+def _phase_status(status: str) -> str:
+    """A phase's outcome in the deployer's language (the events keep the English word)."""
+    words = {"skipped": t("skipped"), "failed": t("failed"), "invalid": t("invalid"), "interrupted": t("interrupted")}
+    return words.get(status, status)
+
 class PlainPrinter:
     """Timestamped lines for every event (logs and pipes); push progress a
     line per node every 2 s; step output stays in the step's log."""
@@ -88,17 +93,17 @@ class PlainPrinter:
                 self.line(f"{ev.node}: done, sent {human_bytes(ev.sent_bytes)} in {ev.files_sent} files"
                           f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s")
             elif isinstance(ev, events.NodeFailed):
-                self.line(f"{ev.node}: FAILED: {ev.problem.message}")
+                self.line(t("{node}: FAILED: {message}", node=ev.node, message=ev.problem.message))
             elif isinstance(ev, relay.RelayHop):
-                self.line(f"{ev.node}: receives from {ev.source}")
+                self.line(t("{node}: receives from {source}", node=ev.node, source=ev.source))
             elif isinstance(ev, relay.RelayFallback):
-                self.line(f"{ev.node}: {ev.reason}")
+                self.line(f"{ev.node}: {localized(ev.reason)}")
             elif isinstance(ev, StepStarted):
                 again = f" (attempt {ev.attempt})" if ev.attempt > 1 else ""
                 self.line(f"{ev.node:<10} {ev.step:<24} started{again}: {ev.title}")
             elif isinstance(ev, StepFinished):
-                what = "in place (check passed)" if ev.skipped else ev.status
-                extra = f": {ev.message}" if ev.message and not ev.skipped else ""
+                what = t("in place (check passed)") if ev.skipped else ev.status
+                extra = f": {localized(ev.message)}" if ev.message and not ev.skipped else ""
                 self.line(f"{ev.node:<10} {ev.step:<24} {what} ({ev.seconds:.1f} s){extra}")
 
 
@@ -129,16 +134,17 @@ class Renderer:
             if ev.phase in ("preflight",) and self.checks:
                 show_preflight(self.checks)
             if self.view is None and ev.status != "done":
-                self.plain.line(f"{localized(ev.title)}: {ev.status}{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
+                self.plain.line(f"{localized(ev.title)}: {_phase_status(ev.status)}"
+                                f"{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
         elif isinstance(ev, Notice):
             if self.view is None:
                 print(localized(ev.text), flush=True)
         elif isinstance(ev, CheckResult):
             self.checks.append(ev)
         elif isinstance(ev, VerifyResult):
-            print(f"  {MARK.get(ev.status, ev.status):<4} {ev.name:<22} {ev.summary}", flush=True)
+            print(f"  {MARK.get(ev.status, ev.status):<4} {ev.name:<22} {localized(ev.summary)}", flush=True)
             if ev.status == "failed" and ev.hint:
-                print(f"       {'':<22} -> {ev.hint}", flush=True)
+                print(f"       {'':<22} -> {localized(ev.hint)}", flush=True)
         elif self.view is not None:
             self.view(ev)
         else:
@@ -277,7 +283,7 @@ def drive(args, loaded, lifecycle: Lifecycle, op: InstallOperation, factory: Pin
         sys.stdout.write(json.dumps({"event": "Outcome", "time": round(time.time(), 3), **outcome.to_json()},
                                     ensure_ascii=False) + "\n")
     if logged is not None and logged.path is not None and not machine_output(args):
-        print(f"run log: {logged.path}", file=sys.stderr)
+        print(t("run log: {path}", path=logged.path), file=sys.stderr)
     pin(args, loaded, factory)
     return outcome
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..lab.netns import DEFAULT_NAME, DEFAULT_SUBNET, HOST_KEY_TYPES, SSHD_KINDS, SUDO_MODES, Lab, LabError, ServerKind
+from ..model.i18n import m
 from ..model.problems import Problem, ProblemError
 
 
@@ -54,7 +55,7 @@ def cmd_down(args) -> int:
 def cmd_reset(args) -> int:
     lab = _lab(args)
     if not lab.nodes:
-        raise _fail(LabError(f"no lab {lab.name} is up", "run `onsite lab up` first"))
+        raise _fail(LabError(m("no lab {name} is up", name=lab.name), m("run `onsite lab up` first")))
     t0 = time.monotonic()
     try:
         old = lab.node(args.node).host_key

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model import answerfile, ipsheet, validate, yamlio
-from ..model.i18n import LANGUAGES, set_language, t
+from ..model.i18n import LANGUAGES, m, set_language, t
 from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import ProfileNotFound, available_profiles, load_profile
 from ..model.resources import data_path, data_root
@@ -149,8 +149,8 @@ def cmd_sheet(args) -> int:
     if args.file:
         doc = _read_answer_file(args.file)
         if not isinstance(doc.data, dict):
-            raise ProblemError(Problem(message="not an answer file (expected `key: value` sections)", file=args.file,
-                                       hint="name a file written by onsite init or the wizard"), exit_code=EXIT_INVALID)
+            raise ProblemError(Problem(message=m("not an answer file (expected `key: value` sections)"), file=args.file,
+                                       hint=m("name a file written by onsite init or the wizard")), exit_code=EXIT_INVALID)
         doc_data = doc.data
         if sheet.ok:
             items = ipsheet.changes(doc_data, sheet)

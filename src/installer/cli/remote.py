@@ -19,6 +19,7 @@ from ..engine import bundle, events, relay
 from ..engine import journal as journal_mod
 from ..engine.events import human_bytes
 from ..engine.lock import Holder, SiteLock, command_line
+from ..model.i18n import localized, t
 from ..model.problems import Problems, clean
 from ..remote.connections import Connections
 from .common import (
@@ -71,9 +72,9 @@ def _push(args, loaded, bundles, machine: bool, out) -> int:
         done = relay.deliver(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, parallel=args.parallel,
                              listener=listener, nodes=args.only, stop=stop)
     if not machine:
-        print(done.why)
+        print(localized(done.why))
         for note in done.notes:
-            print(f"note: {note}")
+            print(t("note: {note}", note=note))
     pin(args, loaded, factory)
     report = done.report
     rc = EXIT_INTERRUPTED if stop.is_set() else EXIT_FAILED if report.problems else EXIT_OK
@@ -84,10 +85,11 @@ def _push(args, loaded, bundles, machine: bool, out) -> int:
                              for r in report.results.values()],
                    "problems": [p.to_json() for p in report.problems]}, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
-    print(f"push: {len(report.results)} nodes, {human_bytes(report.sent_bytes)} sent, {len(report.problems)} failed",
+    print(t("push: {nodes} nodes, {sent} sent, {failed} failed", nodes=len(report.results), sent=human_bytes(report.sent_bytes),
+            failed=len(report.problems)),
           file=out)
     if stop.is_set():
-        print("interrupted: what arrived stays on the nodes; push again to resume", file=sys.stderr)
+        print(t("interrupted: what arrived stays on the nodes; push again to resume"), file=sys.stderr)
     elif report.problems and not machine:
         print_problems(Problems(report.problems), out=sys.stderr, summary=False)
     return rc

@@ -296,7 +296,7 @@ class OnsiteApp(App):
                               answered)
         done.wait()
         if box[0] is None:
-            raise secrets_mod.SecretError(f"{label}: not given", "type it, or use env:NAME / file:PATH in the answer file")
+            raise secrets_mod.SecretError(m("{label}: not given", label=label), m("type it, or use env:NAME / file:PATH in the answer file"))
         return box[0]
 
     @work(thread=True, group="test-connection")
