@@ -100,7 +100,7 @@ def run_operation(args, operation: str, *, verb: str, options: Day2Options,
                 print(f"  | {line}", file=sys.stderr)
     print_problems(outcome.problems, out=sys.stderr, summary=False)
     if outcome.status == "interrupted" or outcome.phase == "steps":
-        print(f"continue with: onsite {verb} {args.file} --resume (same arguments)", file=sys.stderr)
+        print(t("continue with: onsite {verb} {file} --resume (same arguments)", verb=verb, file=args.file), file=sys.stderr)
     return outcome.exit_code, op, outcome
 
 

@@ -90,8 +90,9 @@ class PlainPrinter:
                     self.line(f"{ev.node}: {human_bytes(ev.done_bytes)} of {human_bytes(ev.total_bytes)} "
                               f"at {human_bytes(ev.rate)}/s{eta}")
             elif isinstance(ev, events.TransferDone):
-                self.line(f"{ev.node}: done, sent {human_bytes(ev.sent_bytes)} in {ev.files_sent} files"
-                          f" ({ev.files_skipped} unchanged, {ev.resumed_files} resumed) in {ev.seconds:.1f} s")
+                self.line(t("{node}: done, sent {size} in {files} files ({unchanged} unchanged, {resumed} resumed) in {seconds} s",
+                            node=ev.node, size=human_bytes(ev.sent_bytes), files=ev.files_sent, unchanged=ev.files_skipped,
+                            resumed=ev.resumed_files, seconds=f"{ev.seconds:.1f}"))
             elif isinstance(ev, events.NodeFailed):
                 self.line(t("{node}: FAILED: {message}", node=ev.node, message=ev.problem.message))
             elif isinstance(ev, relay.RelayHop):
@@ -443,7 +444,7 @@ def cmd_status(args) -> int:
         return loaded
     folder = journal_dir(args, loaded.plan)
     if not Journal.exists(folder):
-        print(f"no install journal for {loaded.plan.site_name} ({folder})")
+        print(t("no install journal for {site_name} ({folder})", site_name=loaded.plan.site_name, folder=folder))
         return EXIT_FAILED
     jr = Journal.load(folder)
     nodes = [n.name for n in loaded.plan.nodes]
@@ -472,7 +473,7 @@ def cmd_status(args) -> int:
         table.add_row(*row)
     Console(highlight=False).print(table)
     if jr.data.get("plan_hash") != loaded.plan.fingerprint():
-        print("note: the answer file changed since this journal was written")
+        print(t("note: the answer file changed since this journal was written"))
     return EXIT_OK if jr.complete else EXIT_FAILED
 
 
@@ -483,7 +484,7 @@ def cmd_support_bundle(args) -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.output or f"onsite-support-{journal_mod.site_slug(loaded.plan.site_name)}-{stamp}.tar.gz")
     support.write(loaded.plan, loaded.profile, journal_dir(args, loaded.plan), out)
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): plan, journal, step logs, preflight results, versions")
+    print(t("wrote {path} ({size} KiB): plan, journal, step logs, preflight results, versions", path=out, size=out.stat().st_size // 1024))
     return EXIT_OK
 
 

@@ -44,7 +44,8 @@ def cmd_init(args) -> int:
     try:
         profile = load_profile(args.profile)
     except ProfileNotFound:
-        raise UsageError(f"unknown profile {args.profile!r}; available: {', '.join(available_profiles())}") from None
+        raise UsageError(t("unknown profile {profile}; available: {profiles}", profile=repr(args.profile),
+                           profiles=", ".join(available_profiles()))) from None
     from ..model.ipplan import IpPlanError
 
     out = _init_target(args)
@@ -54,16 +55,16 @@ def cmd_init(args) -> int:
         sheet = ipsheet.read(args.from_sheet, args.sheet)  # a file that is no sheet: ProblemError, exit 2
         if not sheet.ok:
             print_problems(sheet.problems, out=sys.stderr)
-            say(f"{args.from_sheet}: not imported; fix the cells named above and run again", file=sys.stderr)
+            say(t("{sheet}: not imported; fix the cells named above and run again", sheet=args.from_sheet), file=sys.stderr)
             return EXIT_INVALID
         print_problems(sheet.problems, out=sys.stderr, summary=False)  # warnings (rows without a slot)
         if subnet is None and sheet.subnet is None:
-            raise UsageError(f"{clean(args.from_sheet)} gives no subnet mask: add a column such as Netmask or 子网掩码 "
-                             "(e.g. 255.255.255.0), or name the subnet with --subnet")
+            raise UsageError(t("{sheet} gives no subnet mask: add a column such as Netmask or 子网掩码 (e.g. 255.255.255.0), "
+                               "or name the subnet with --subnet", sheet=clean(args.from_sheet)))
         for option, given, says in (("--subnet", subnet, sheet.subnet), ("--gateway", gateway, sheet.gateway)):
             if given and says and _normal(given) != says:
-                raise UsageError(f"{option} {clean(given)} differs from the sheet's {says} ({sheet.sources.get(option[2:])}); "
-                                 f"leave out {option} or correct the sheet")
+                raise UsageError(t("{option} {given} differs from the sheet's {says} ({cell}); leave out {option} or correct the sheet",
+                                   option=option, given=clean(given), says=says, cell=sheet.sources.get(option[2:])))
         subnet = subnet or sheet.subnet
         gateway = gateway or sheet.gateway
     try:
@@ -79,7 +80,7 @@ def cmd_init(args) -> int:
     items = ipsheet.changes(data, sheet)
     ipsheet.apply(data, items)
     for c in items:
-        say(f"from the sheet: {c.render()}", file=sys.stderr)
+        say(t("from the sheet: {change}", change=c.render()), file=sys.stderr)
     result = validate.validate_data(data, str(out) if out else None)
     missing = ipsheet.missing_slots(sheet, profile.slots)
     if result.ok:
@@ -93,8 +94,8 @@ def cmd_init(args) -> int:
     if code != EXIT_OK:
         return code
     print_problems(result.problems, out=sys.stderr)
-    say(f"{out or 'the answer file'} is a draft: the sheet lacks {', '.join(missing) if missing else 'what is named above'}",
-        file=sys.stderr)
+    say(t("{file} is a draft: the sheet lacks {missing}", file=out or t("the answer file"),
+          missing=", ".join(missing) if missing else t("what is named above")), file=sys.stderr)
     return EXIT_INVALID
 
 
@@ -122,11 +123,13 @@ def _init_target(args) -> Path | None:
         return None
     out = Path(args.output)
     if out.is_dir():
-        raise UsageError(f"{clean(str(out))} is a folder; name the file to write, e.g. {clean(str(out / 'site.yaml'))}")
+        raise UsageError(t("{path} is a folder; name the file to write, e.g. {example}", path=clean(str(out)),
+                           example=clean(str(out / 'site.yaml'))))
     if not out.parent.is_dir():
-        raise UsageError(f"folder {clean(str(out.parent))} does not exist; create it first, or name a file in an existing folder")
+        raise UsageError(t("folder {folder} does not exist; create it first, or name a file in an existing folder",
+                           folder=clean(str(out.parent))))
     if (out.exists() or out.is_symlink()) and not args.force:
-        raise UsageError(f"{clean(str(out))} exists; use --force to overwrite it")
+        raise UsageError(t("{path} exists; use --force to overwrite it", path=clean(str(out))))
     return out
 
 
@@ -176,7 +179,7 @@ def cmd_sheet(args) -> int:
         return EXIT_OK if sheet.ok and (after is None or after.ok) else EXIT_INVALID
     print_problems(sheet.problems, out=sys.stderr, summary=not sheet.ok)
     if not sheet.ok:
-        say(f"{args.sheet_file}: not imported; fix the cells named above", file=sys.stderr)
+        say(t("{sheet}: not imported; fix the cells named above", sheet=args.sheet_file), file=sys.stderr)
         return EXIT_INVALID
     say(f"{args.sheet_file} · sheet {sheet.sheet} · subnet {sheet.subnet or '(no mask)'} via {sheet.gateway or '(no gateway)'}")
     if doc_data is None:
@@ -189,7 +192,7 @@ def cmd_sheet(args) -> int:
     for line in ipsheet.render_preview(items):
         say(f"  {line}")
     if applied:
-        say(f"applied to {args.file} (previous version: {Path(args.file).name}.bak)")
+        say(t("applied to {file} (previous version: {backup})", file=args.file, backup=f"{Path(args.file).name}.bak"))
         if after is not None and not after.ok:
             print_problems(after.problems, out=sys.stderr)
             say(f"{args.file} is not valid yet: fix what is named above", file=sys.stderr)
@@ -259,7 +262,7 @@ def cmd_plan(args) -> int:
     if rv.bundles:
         say(f"bundles: {', '.join(b.id for b in rv.bundles)}")
     else:
-        say("steps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)")
+        say(t("steps: none (no bundles: name them with --bundle, or put them in bundles/ next to the answer file)"))
     for line in review_mod.text_lines(rv):
         say(line)
     if rv.bundles and rv.problems:  # without bundles the line above said it all

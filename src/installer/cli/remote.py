@@ -49,7 +49,7 @@ def cmd_push(args) -> int:
         return loaded
     bundles = find_bundles(args)
     if not bundles:
-        raise UsageError("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file")
+        raise UsageError(t("no bundles to push: name them with --bundle PATH, or put them in bundles/ next to the answer file"))
     machine = machine_output(args)
     out = sys.stderr if machine else sys.stdout
     # one operation per site: no push beside an install or another push (two
@@ -97,18 +97,18 @@ def _push(args, loaded, bundles, machine: bool, out) -> int:
 
 def _must_exist(path: str, what: str) -> None:
     if not Path(path).exists():
-        raise UsageError(f"{what} {clean(path)} does not exist")
+        raise UsageError(t("{what} {path} does not exist", what=what, path=clean(path)))
 
 
 def cmd_bundle_build(args) -> int:
-    _must_exist(args.src, "bundle source folder")
+    _must_exist(args.src, t("bundle source folder"))
     b = bundle.build(Path(args.src), Path(args.output), Path(args.sign) if args.sign else None)
     print(f"built {args.output}: {b.id}, {len(b.files)} files, {human_bytes(b.total_bytes)}{', signed' if args.sign else ''}")
     return EXIT_OK
 
 
 def cmd_bundle_verify(args) -> int:
-    _must_exist(args.bundle, "bundle")
+    _must_exist(args.bundle, t("bundle"))
     b = bundle.verify(Path(args.bundle), Path(args.pubkey) if args.pubkey else None)
     sig = "signature verified" if args.pubkey else ("signed, not checked (give --pubkey)" if b.signed else "unsigned")
     print(f"{args.bundle}: {b.id}, {len(b.files)} files intact, {sig}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..engine.day2 import Day2Options
 from ..engine.uninstall import OPERATION, uninstall_lifecycle
+from ..model.i18n import t
 from .common import UsageError
 from .day2 import add_day2_options, run_operation
 
@@ -19,8 +20,8 @@ from .day2 import add_day2_options, run_operation
 def cmd_uninstall(args) -> int:
     only = args.only or []
     if len(only) > 1:
-        raise UsageError(f"uninstall --only takes one node ({len(only)} given): uninstall them one at a time, or the "
-                         "whole site without --only")
+        raise UsageError(t("uninstall --only takes one node ({count} given): uninstall them one at a time, or the whole site "
+                           "without --only", count=len(only)))
     options = Day2Options(target=only[0] if only else None, keep_data=args.keep_data, needs_install=False)
     code, _, _ = run_operation(args, OPERATION, verb="uninstall", options=options, lifecycle=uninstall_lifecycle())
     return code
