@@ -346,19 +346,19 @@ class SshTransport:
                 if mismatch:
                     raise mismatch from None
             if "banner" in text.lower():
-                raise self._err("banner-timeout", f"{where} accepted the connection but sent no SSH banner within {self.banner_timeout:.0f} s",
-                                "is this port really sshd? is the node overloaded?") from None
-            raise self._err("protocol", f"SSH handshake with {where} failed: {text or type(exc).__name__}",
-                            "check that the port is sshd and that it offers modern algorithms") from None
+                raise self._err("banner-timeout", m("{where} accepted the connection but sent no SSH banner within {seconds} s", where=where, seconds=f"{self.banner_timeout:.0f}"),
+                                m("is this port really sshd? is the node overloaded?")) from None
+            raise self._err("protocol", m("SSH handshake with {where} failed: {error}", where=where, error=text or type(exc).__name__),
+                            m("check that the port is sshd and that it offers modern algorithms")) from None
         return t
 
     def _no_common_algorithm(self, t: _KexCapture) -> TransportError | None:
         """The first kind of algorithm the node and onsite do not share, named."""
         offered = t.offered or {}
         opts = t.get_security_options()
-        kinds = (("key exchange", "kex_algo_list", opts.kex, "KexAlgorithms"),
-                 ("host key type", "server_key_algo_list", opts.key_types, "HostKeyAlgorithms (and HostKey)"),
-                 ("cipher", "server_encrypt_algo_list", opts.ciphers, "Ciphers"),
+        kinds = ((m("key exchange"), "kex_algo_list", opts.kex, "KexAlgorithms"),
+                 (m("host key type"), "server_key_algo_list", opts.key_types, "HostKeyAlgorithms (and HostKey)"),
+                 (m("cipher"), "server_encrypt_algo_list", opts.ciphers, "Ciphers"),
                  ("MAC", "server_mac_algo_list", opts.digests, "MACs"))
         for what, field, ours, option in kinds:
             theirs = [a for a in offered.get(field) or [] if not a.startswith(("ext-info-", "kex-strict-"))]
@@ -366,9 +366,8 @@ class SshTransport:
                                      if c in opts.ciphers) and set(offered.get("server_encrypt_algo_list") or []) & set(opts.ciphers):
                 continue  # an AEAD cipher needs no MAC
             if theirs and not set(theirs) & set(ours):
-                return self._err("protocol", f"{self.endpoint.host} and onsite share no {what}: the node offers "
-                                 f"{', '.join(theirs)}; onsite supports {', '.join(ours)}",
-                                 f"allow one of onsite's in the node's sshd_config ({option}), or ask its administrators to",
+                return self._err("protocol", m("{host} and onsite share no {what}: the node offers {theirs}; onsite supports {ours}", host=self.endpoint.host, what=what, theirs=', '.join(theirs), ours=', '.join(ours)),
+                                 m("allow one of onsite's in the node's sshd_config ({option}), or ask its administrators to", option=option),
                                  offered=",".join(theirs), supported=",".join(ours))
         return None
 
@@ -409,8 +408,7 @@ class SshTransport:
         try:
             fp = fingerprint_of_blob(t.get_remote_server_key().asbytes())
             if fp != self.seen_host_key:
-                raise self._err("host-key-changed", f"a second connection to {self.endpoint.host} met host key {fp}, "
-                                f"the first {self.seen_host_key}", "stop: another machine may answer in the node's place",
+                raise self._err("host-key-changed", m("a second connection to {host} met host key {seen}, the first {first}", host=self.endpoint.host, seen=fp, first=self.seen_host_key), m("stop: another machine may answer in the node's place"),
                                 pinned=self.seen_host_key or "", seen=fp)
             self._authenticate(t)
         except BaseException:
@@ -470,7 +468,7 @@ class SshTransport:
             elif ep.auth == "agent":
                 keys = paramiko.Agent().get_keys()
                 if not keys:
-                    raise self._err("auth-failed", "no SSH agent with keys is running here", "start ssh-agent and ssh-add the key, or use auth: key")
+                    raise self._err("auth-failed", m("no SSH agent with keys is running here"), m("start ssh-agent and ssh-add the key, or use auth: key"))
                 for k in keys:
                     try:
                         t.auth_publickey(ep.user, k)
@@ -490,22 +488,22 @@ class SshTransport:
             raise self._err("auth-failed", m("{host} refused {what} for user {user}", host=ep.host, what=what, user=ep.user),
                             m("check the user and the credential; onsite does not retry, so the account is not locked out")) from None
         except paramiko.SSHException as exc:
-            raise self._err("auth-failed", f"login to {ep.host} failed: {exc}", "check the node's sshd") from None
+            raise self._err("auth-failed", m("login to {host} failed: {error}", host=ep.host, error=str(exc)), m("check the node's sshd")) from None
 
     def _load_key(self) -> paramiko.PKey:
         path = self.endpoint.key_path
         if not path:
-            raise self._err("auth-failed", "no key file is named", "set ssh.key for this node")
+            raise self._err("auth-failed", m("no key file is named"), m("set ssh.key for this node"))
         expanded = Path(path).expanduser()
         try:
             return paramiko.PKey.from_path(expanded)
         except FileNotFoundError:
-            raise self._err("auth-failed", f"key file {path} does not exist", "check ssh.key for this node") from None
+            raise self._err("auth-failed", m("key file {path} does not exist", path=path), m("check ssh.key for this node")) from None
         except paramiko.PasswordRequiredException:
-            raise self._err("auth-failed", f"key file {path} is protected by a passphrase",
-                            "load it into ssh-agent and use auth: agent") from None
+            raise self._err("auth-failed", m("key file {path} is protected by a passphrase", path=path),
+                            m("load it into ssh-agent and use auth: agent")) from None
         except (paramiko.SSHException, ValueError, OSError) as exc:
-            raise self._err("auth-failed", f"cannot read key file {path}: {exc}", "use an OpenSSH private key file") from None
+            raise self._err("auth-failed", m("cannot read key file {path}: {error}", path=path, error=str(exc)), m("use an OpenSSH private key file")) from None
 
     def _watchdog(self) -> None:
         while not self._closed.wait(self.keepalive):
@@ -523,14 +521,14 @@ class SshTransport:
 
             threading.Thread(target=ping, daemon=True).start()
             if not answered.wait(self.dead_after) and not self._closed.is_set():
-                self._dead = f"the node stopped answering (no reply for {self.dead_after:.0f} s)"
+                self._dead = m("the node stopped answering (no reply for {seconds} s)", seconds=f"{self.dead_after:.0f}")
                 t.close()
                 return
 
     def _dropped(self, doing: str) -> TransportError:
-        why = self._dead or "the connection was closed"
-        return self._err("dropped", f"connection lost while {doing}: {why}",
-                         "check the node and the network, then run the same command again: it resumes")
+        why = self._dead or m("the connection was closed")
+        return self._err("dropped", m("connection lost while {doing}: {why}", doing=doing, why=why),
+                         m("check the node and the network, then run the same command again: it resumes"))
 
 
     # -- channels: a budget per connection ------------------------------------------
@@ -593,8 +591,8 @@ class SshTransport:
                 # freeing the sessions that were just closed
                 refused_idle_since = refused_idle_since or time.monotonic()
                 if time.monotonic() - refused_idle_since > REFUSED_IDLE_S:
-                    raise self._err("protocol", f"the node refuses every new session while {doing}: {type(exc).__name__}: {exc}",
-                                    "check the node's sshd: MaxSessions must be at least 1") from None
+                    raise self._err("protocol", m("the node refuses every new session while {doing}: {kind}: {error}", doing=doing, kind=type(exc).__name__, error=str(exc)),
+                                    m("check the node's sshd: MaxSessions must be at least 1")) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
@@ -676,11 +674,11 @@ class SshTransport:
                 asked = cmd.prompts()
                 if asked > cmd.answered:
                     if self.endpoint.sudo_password is None:
-                        raise self._err("sudo-refused", f"sudo asks user {user} for a password on {self.endpoint.host}",
-                                        "set ssh.sudo_password for this node (a secret reference), or give the user NOPASSWD")
+                        raise self._err("sudo-refused", m("sudo asks user {user} for a password on {host}", user=user, host=self.endpoint.host),
+                                        m("set ssh.sudo_password for this node (a secret reference), or give the user NOPASSWD"))
                     if cmd.answered:
-                        raise self._err("sudo-refused", f"sudo refused the password of user {user}",
-                                        "check ssh.sudo_password for this node (onsite tried once: the account is not locked out)")
+                        raise self._err("sudo-refused", m("sudo refused the password of user {user}", user=user),
+                                        m("check ssh.sudo_password for this node (onsite tried once: the account is not locked out)"))
                     chan.settimeout(self.stall_timeout)
                     chan.sendall(self.endpoint.sudo_password.encode() + b"\n")  # on stdin, never in argv
                     chan.setblocking(False)
@@ -703,13 +701,13 @@ class SshTransport:
                     self._pty = False  # a terminal did not help: back to none, and the first answer counts
                     said = self._refused_without_pty or said
                 if any(s in said for s in _NEEDS_TTY):
-                    raise self._err("sudo-refused", f"sudo on {self.endpoint.host} needs a terminal and refused it too: {said[:200]}",
-                                    f"remove `Defaults requiretty` for {user} (visudo), or log in as root")
-                raise self._err("sudo-refused", f"sudo refused user {user}: {said[:200]}",
-                                "give the user sudo rights on the node, or set ssh.sudo_password (a secret reference)")
+                    raise self._err("sudo-refused", m("sudo on {host} needs a terminal and refused it too: {said}", host=self.endpoint.host, said=said[:200]),
+                                    m("remove `Defaults requiretty` for {user} (visudo), or log in as root", user=user))
+                raise self._err("sudo-refused", m("sudo refused user {user}: {said}", user=user, said=said[:200]),
+                                m("give the user sudo rights on the node, or set ssh.sudo_password (a secret reference)"))
             if time.monotonic() > deadline:
-                raise self._err("sudo-refused", f"sudo did not start the command within {self.stall_timeout + 30:.0f} s",
-                                "check sudo on the node (a slow directory service?)")
+                raise self._err("sudo-refused", m("sudo did not start the command within {seconds} s", seconds=f"{self.stall_timeout + 30:.0f}"),
+                                m("check sudo on the node (a slow directory service?)"))
             if self._dead:
                 raise self._dropped(doing)
             select.select([chan], [], [], 0.2)
@@ -728,7 +726,7 @@ class SshTransport:
 
     def run(self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = 300,
             on_stdout: LineCallback | None = None, on_stderr: LineCallback | None = None, sudo: bool = True) -> RunResult:
-        doing = f"running {argv[0]}"
+        doing = m("running {command}", command=argv[0])
         via_sudo = sudo and self.endpoint.user != "root"
         if not via_sudo and self.facts.sudo == "" and self.endpoint.user == "root":
             self.facts.sudo = "root"
@@ -749,7 +747,7 @@ class SshTransport:
                 if not cmd.pty:
                     chan.shutdown_write()
                 status = self._collect(chan, cmd, doing, started + timeout + 15 if timeout else None,
-                                       f"{argv[0]} ran longer than {timeout:.0f} s and was stopped")
+                                       m("{command} ran longer than {timeout} s and was stopped", command=argv[0], timeout=f"{timeout:.0f}"))
             except (TimeoutError, paramiko.SSHException, EOFError, OSError):
                 raise self._dropped(doing) from None
             finally:
@@ -760,8 +758,8 @@ class SshTransport:
         # 124 is `timeout`'s "stopped it" only if the time is up; before that it
         # is the command's own exit status (a check that ran its own timeout).
         if timeout and status == 124 and time.monotonic() - started >= timeout - 0.5:
-            raise self._err("command-timeout", f"{argv[0]} ran longer than {timeout:.0f} s and was stopped on the node",
-                            "the node may be overloaded or the step hung; see its log")
+            raise self._err("command-timeout", m("{command} ran longer than {timeout} s and was stopped on the node", command=argv[0], timeout=f"{timeout:.0f}"),
+                            m("the node may be overloaded or the step hung; see its log"))
         return result
 
     def _collect(self, chan: paramiko.Channel, cmd: _Command, doing: str, deadline: float | None, too_long: str) -> int:
@@ -785,7 +783,7 @@ class SshTransport:
             if chan.closed and not chan.exit_status_ready():
                 raise self._dropped(doing)
             if deadline and time.monotonic() > deadline:
-                raise self._err("command-timeout", too_long, "the node may be overloaded or the step hung; see its log")
+                raise self._err("command-timeout", too_long, m("the node may be overloaded or the step hung; see its log"))
             if self._dead:
                 raise self._dropped(doing)
             select.select([chan], [], [], 0.2)
@@ -803,7 +801,7 @@ class SshTransport:
         sent through `_send_all`; a command that stops reading (a full disk)
         ends the sending, and its exit status and output are returned."""
         names = [seg.path.name for seg in segments if seg.path is not None]
-        doing = f"sending {names[0] if len(names) == 1 else f'{len(names)} files'}"
+        doing = (m("sending {file}", file=names[0]) if len(names) == 1 else m("sending {count} files", count=len(names)))
         via_sudo = self.endpoint.user != "root"
         total = sum(len(seg.data) if seg.path is None else seg.length for seg in segments)
         while True:
@@ -818,7 +816,7 @@ class SshTransport:
                     continue
                 status = self._stream(chan, cmd, segments, progress, doing)
             except TimeoutError:
-                self._dead = self._dead or f"no progress for {self.stall_timeout:.0f} s"
+                self._dead = self._dead or m("no progress for {seconds} s", seconds=f"{self.stall_timeout:.0f}")
                 raise self._dropped(doing) from None
             except (paramiko.SSHException, EOFError, OSError):
                 raise self._dropped(doing) from None
@@ -861,12 +859,13 @@ class SshTransport:
         if not chan.exit_status_ready() and not cmd.pty:
             chan.shutdown_write()
         return self._collect(chan, cmd, doing, time.monotonic() + self.stall_timeout + 60,
-                             f"the node did not finish {doing} within {self.stall_timeout + 60:.0f} s of the last byte")
+                             m("the node did not finish {doing} within {seconds} s of the last byte", doing=doing,
+                               seconds=f"{self.stall_timeout + 60:.0f}"))
 
     def get(self, remote: str, local: Path) -> None:
         """Copy a file from the node, byte for byte (written to local.part,
         renamed when complete)."""
-        doing = f"reading {remote}"
+        doing = m("reading {path}", path=remote)
         via_sudo = self.endpoint.user != "root"
         part = local.with_name(local.name + ".part")
         while True:
@@ -894,7 +893,7 @@ class SshTransport:
             break
         if status != 0:
             part.unlink(missing_ok=True)
-            raise self._err("protocol", f"cannot read {remote}: {err.finish().strip()}", "check the path on the node")
+            raise self._err("protocol", m("cannot read {path}: {error}", path=remote, error=err.finish().strip()), m("check the path on the node"))
         part.replace(local)
 
     def close(self) -> None:
