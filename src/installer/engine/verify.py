@@ -54,6 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..model.i18n import m
 from ..model.plan import Plan
 from ..model.problems import show
 from ..model.profile import Profile
@@ -138,9 +139,9 @@ def declared_checks(bundles: Sequence[Bundle]) -> list[Declared]:
             kind = "script" if "script" in raw else str(raw.get("probe", ""))
             why = ""
             if kind not in KINDS:
-                why = f"unknown probe {show(raw.get('probe'))} (known: {', '.join(KINDS[1:])}, or a script)"
+                why = m("unknown probe {probe} (known: {known}, or a script)", probe=show(raw.get('probe')), known=", ".join(KINDS[1:]))
             elif set(raw) - _KNOWN:
-                why = f"unknown field(s) {', '.join(sorted(map(str, set(raw) - _KNOWN)))}"
+                why = m("unknown field(s) {fields}", fields=", ".join(sorted(map(str, set(raw) - _KNOWN))))
             comp = raw.get("component")
             out.append(Declared(cid, str(raw.get("title", cid)), "invalid" if why else kind, b.id,
                                 {"why": why} if why else raw, comp if isinstance(comp, str) else None))
@@ -165,13 +166,13 @@ class Verifier:
         try:
             return int(self.plan.port(self.profile, comp, name))
         except (KeyError, ValueError, TypeError):
-            raise _Fail(f"the check names port {show(ref)}, which the profile does not have",
-                        "fix the bundle's verify entry (component.port)") from None
+            raise _Fail(m("the check names port {port}, which the profile does not have", port=show(ref)),
+                        m("fix the bundle's verify entry (component.port)")) from None
 
     def _secret(self, name: Any) -> str:
         if name not in self.secrets:
-            raise _Fail(f"the check needs the secret {show(name)}, which the plan does not have",
-                        "fix the bundle's verify entry or the profile's secrets")
+            raise _Fail(m("the check needs the secret {name}, which the plan does not have", name=show(name)),
+                        m("fix the bundle's verify entry or the profile's secrets"))
         return self.secrets[name]
 
     def _target(self, d: Declared) -> list[tuple[str, str]]:
@@ -181,7 +182,7 @@ class Verifier:
         if vip:
             v = next((v for v in self.plan.vips if v.name == vip), None)
             if v is None:
-                raise _Fail(f"the plan has no VIP {show(vip)}", "fix the bundle's verify entry")
+                raise _Fail(m("the plan has no VIP {vip}", vip=show(vip)), m("fix the bundle's verify entry"))
             return [(f"{v.address}", self.plan.ips.get(v.address, ""))]
         return [(n, self.plan.address_of(self.plan.node(n))) for n in self._holders(d.roles)]
 
@@ -189,7 +190,7 @@ class Verifier:
     def _script(self, d: Declared) -> list[Check]:
         nodes = self._holders(d.roles) if d.roles else [n.name for n in self.plan.nodes]
         if not nodes:
-            return [Check(d.id, SKIPPED, f"no node holds {', '.join(d.roles)}")]
+            return [Check(d.id, SKIPPED, m("no node holds {roles}", roles=', '.join(d.roles)))]
         wanted = d.raw.get("secrets")
         if wanted is None:
             comp = self.profile.components.get(d.component or "")
@@ -214,19 +215,19 @@ class Verifier:
             res = self.conns.get(node).run(["bash", "-c", _RUN_CHECK, "onsite-verify", bdir, str(d.raw["script"]), d.id],
                                            stdin=env, timeout=timeout)
         except TransportError as exc:
-            return Check(name, FAILED, f"{node}: {exc.message}", node=node, hint=exc.hint, details={"unreachable": True})
+            return Check(name, FAILED, m("{node}: {message}", node=node, message=exc.message), node=node, hint=exc.hint, details={"unreachable": True})
         line = next((x for x in reversed(res.stdout.splitlines()) if x.startswith(RESULT_MARK)), None)
         if line is None:
             err = (res.stderr or res.stdout).strip().splitlines()
-            return Check(name, FAILED, f"{node}: the check exited {res.exit_status} without a verdict: "
-                                       f"{show(err[-1], 160) if err else 'no output'}", node=node,
-                         hint="run the bundle's check script by hand on the node")
+            return Check(name, FAILED, m("{node}: the check exited {status} without a verdict: {output}", node=node, status=res.exit_status,
+                                       output=show(err[-1], 160) if err else m("no output")), node=node,
+                         hint=m("run the bundle's check script by hand on the node"))
         try:
             verdict = json.loads(line[len(RESULT_MARK):])
             status = verdict["status"] if verdict["status"] in (OK, FAILED, WARN) else FAILED
         except (ValueError, KeyError, TypeError):
-            return Check(name, FAILED, f"{node}: the check printed an unreadable verdict", node=node,
-                         hint="run the bundle's check script by hand on the node")
+            return Check(name, FAILED, m("{node}: the check printed an unreadable verdict", node=node), node=node,
+                         hint=m("run the bundle's check script by hand on the node"))
         details = verdict.get("details") if isinstance(verdict.get("details"), dict) else {}
         return Check(name, status, str(verdict.get("summary", ""))[:500], node=node, details=details,
                      hint=str(verdict.get("hint", ""))[:500])
@@ -254,18 +255,18 @@ class Verifier:
             label = f"vip:{v.name}"
             details = {"address": addr, "slot": v.address, "holders": holders, "unreachable": unreachable}
             if len(holders) != 1:
-                out.append(Check(label, FAILED, f"{v.address} {addr} is held by {len(holders)} nodes "
-                                                f"({', '.join(holders) or 'none'})"
-                                 + (f"; not reachable: {', '.join(unreachable)}" if unreachable else ""),
-                                 details=details, hint="look at the address manager's log on the members"))
+                held = m("{slot} {address} is held by {count} nodes ({holders})", slot=v.address, address=addr, count=len(holders),
+                         holders=", ".join(holders) or m("none"))
+                out.append(Check(label, FAILED, m("{held}; not reachable: {nodes}", held=held, nodes=", ".join(unreachable))
+                                 if unreachable else held,
+                                 details=details, hint=m("look at the address manager's log on the members")))
                 continue
             holder = holders[0]
             backup = spec is not None and bool(set(self.plan.node(holder).roles) & set(spec.backup_roles))
             if backup:
-                out.append(Check(label, WARN, f"{v.address} {addr} on {holder}, the backup: the cluster nodes' "
-                                              f"checks ({spec.check}) fail", node=holder, details=details))
+                out.append(Check(label, WARN, m("{slot} {address} on {holder}, the backup: the cluster nodes' checks ({check}) fail", slot=v.address, address=addr, holder=holder, check=spec.check), node=holder, details=details))
             else:
-                out.append(Check(label, OK, f"{v.address} {addr} on {holder}", node=holder, details=details))
+                out.append(Check(label, OK, m("{slot} {address} on {holder}", slot=v.address, address=addr, holder=holder), node=holder, details=details))
         return out
 
     def _radius(self, d: Declared) -> list[Check]:
@@ -278,15 +279,14 @@ class Verifier:
             try:
                 ans = probes.access_request(addr, port, secret, user, probes.probe_password(secret, user))
             except probes.ProbeError as exc:
-                out.append(Check(name, FAILED, str(exc), hint="is the address held, and the RADIUS service running?"))
+                out.append(Check(name, FAILED, str(exc), hint=m("is the address held, and the RADIUS service running?")))
                 continue
             details = {"address": addr, "port": port, "answer": ans.name, "from": ans.source,
                        "ms": round(ans.seconds * 1000, 1)}
             if ans.code != probes.ACCESS_ACCEPT:
-                out.append(Check(name, FAILED, f"{addr}:{port} answered {ans.name} for the probe user", details=details))
+                out.append(Check(name, FAILED, m("{address}:{port} answered {answer} for the probe user", address=addr, port=port, answer=ans.name), details=details))
             else:
-                out.append(Check(name, OK, f"Access-Request to {addr}:{port} answered {ans.name} in "
-                                           f"{details['ms']} ms (reply authenticated)", details=details))
+                out.append(Check(name, OK, m("Access-Request to {address}:{port} answered {answer} in {ms} ms (reply authenticated)", address=addr, port=port, answer=ans.name, ms=details['ms']), details=details))
         return out
 
     def _socks5(self, d: Declared) -> list[Check]:
@@ -303,7 +303,7 @@ class Verifier:
                 banner = probes.socks5_connect(addr, port, taddr, tport)
             except probes.ProbeError as exc:
                 out.append(Check(f"{d.id}:{node}", FAILED, str(exc), node=node, details=details,
-                                 hint="look at the proxy's log on the node"))
+                                 hint=m("look at the proxy's log on the node")))
                 continue
             ok = banner.startswith(b"SSH-")
             out.append(Check(f"{d.id}:{node}", OK if ok else FAILED,
@@ -318,7 +318,7 @@ class Verifier:
             name = d.id if d.raw.get("target") else f"{d.id}:{label}"
             try:
                 ms = probes.tcp_connect(addr, port)
-                out.append(Check(name, OK, f"{addr}:{port} accepts connections ({ms:.1f} ms)",
+                out.append(Check(name, OK, m("{address}:{port} accepts connections ({ms} ms)", address=addr, port=port, ms=f"{ms:.1f}"),
                                  details={"address": addr, "port": port}))
             except probes.ProbeError as exc:
                 out.append(Check(name, FAILED, str(exc), details={"address": addr, "port": port}))
@@ -342,18 +342,17 @@ class Verifier:
 
         declared = declared_checks(self.bundles)
         if not declared:
-            add(Check("checks", FAILED, "nothing to verify: no bundle declares a check",
-                      hint="run verify with the bundles the site was installed from (bundles/ next to the answer "
-                           "file, or --bundle)"))
+            add(Check("checks", FAILED, m("nothing to verify: no bundle declares a check"),
+                      hint=m("run verify with the bundles the site was installed from (bundles/ next to the answer file, or --bundle)")))
         kinds = {"script": self._script, "vip-holders": self._vip_holders, "radius": self._radius,
                  "socks5": self._socks5, "tcp": self._tcp}
         for d in declared:
             comp = d.component
             if d.kind == "invalid":
-                add(Check(d.id, FAILED, f"bundle {d.bundle}: {d.raw['why']}", hint="fix the bundle's verify entry"))
+                add(Check(d.id, FAILED, m("bundle {bundle}: {why}", bundle=d.bundle, why=d.raw['why']), hint=m("fix the bundle's verify entry")))
                 continue
-            skip = (f"{comp} is provided outside this install" if comp and self.plan.is_external(comp) else
-                    f"{comp} is not installed by these bundles" if comp and self.installed is not None
+            skip = (m("{component} is provided outside this install", component=comp) if comp and self.plan.is_external(comp) else
+                    m("{component} is not installed by these bundles", component=comp) if comp and self.installed is not None
                     and comp not in self.installed else "")
             if skip:
                 add(Check(d.id, SKIPPED, skip))
@@ -365,11 +364,11 @@ class Verifier:
             for c in new:
                 add(c)
         if declared and not any(c.status != SKIPPED for c in checks):
-            add(Check("checks", FAILED, "nothing was checked: every declared check is n/a",
-                      hint="verify the site with the bundles it was installed from"))
+            add(Check("checks", FAILED, m("nothing was checked: every declared check is n/a"),
+                      hint=m("verify the site with the bundles it was installed from")))
         external = sorted(c for c in self.profile.components if self.plan.is_external(c))
         if external:
-            add(Check("external", SKIPPED, "provided outside this install, not checked: " + ", ".join(external),
+            add(Check("external", SKIPPED, m("provided outside this install, not checked: {components}", components=", ".join(external)),
                       details={"components": external}))
         return Report(site=self.plan.site_name, started=started, plan_hash=self.plan.fingerprint(), checks=checks)
 
