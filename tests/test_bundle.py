@@ -154,3 +154,15 @@ def test_a_private_key_given_as_the_public_key_is_named_not_a_crash(tmp_path, ca
     assert main(["bundle", "verify", str(tmp_path / "out"), "--pubkey", str(key)]) == 1
     err = capsys.readouterr().err
     assert "is not an ed25519 public key (a private key" in err and "internal error" not in err
+
+
+def test_a_built_bundle_does_not_change_when_its_source_is_edited(tmp_path):
+    src = tmp_path / "src"
+    (src / "steps").mkdir(parents=True)
+    (src / "bundle.yaml").write_text("name: edited\nversion: 1.0.0\ncomponents: ['*']\n")
+    (src / "steps/a.sh").write_text("echo one\n")
+    built = bundle.build(src, tmp_path / "out")
+    with open(src / "steps/a.sh", "r+") as f:  # in place, as many editors write
+        f.write("echo two\n")
+    assert (built.root / "steps/a.sh").read_text() == "echo one\n"
+    bundle.verify(built.root)  # raises ProblemError on a size or hash mismatch

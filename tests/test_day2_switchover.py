@@ -26,7 +26,7 @@ from installer.model import validate
 
 from .conftest import repo_root
 from .day2_clients import ClientLoop
-from .reference_site import patroni_members, reference_lab, vip_holders
+from .reference_site import patroni_leader, patroni_members, psql, reference_lab, vip_holders
 
 pytestmark = pytest.mark.lab
 
@@ -343,3 +343,51 @@ def test_vip_moves_to_a_named_node_and_the_plan_brings_it_back(site, capsys):
     while vip_holders(lab, address) != ["node1"] and time.monotonic() < deadline:
         time.sleep(0.5)
     assert vip_holders(lab, address) == ["node1"]
+
+
+def test_changed_patroni_settings_reach_etcd_and_a_changed_port_restarts_each_member(site, capsys):
+    """A changed plan for Patroni itself: ttl, loop_wait and retry_timeout live in
+    etcd once the cluster exists (the file's bootstrap.dcs is read only when the
+    cluster is made), and PostgreSQL reads its port only when it starts. Both
+    must reach the running cluster, one member at a time and the leader last,
+    with no committed row lost."""
+    lab, answer = site
+    leader = patroni_leader(lab)
+    assert leader
+    psql(lab, leader, "create table if not exists onsite_port_change (n int primary key); "
+                      "insert into onsite_port_change select generate_series(1, 500) on conflict do nothing")
+    text = answer.read_text()
+    assert "\ncomponents:\n" in text
+    text = text.replace("\ncomponents:\n", "\ncomponents:\n  patroni:\n    ttl: 25\n    loop_wait: 5\n    retry_timeout: 9\n", 1)
+    text = text.replace("\nports:\n", "\nports:\n  patroni:\n    postgres: 5433\n", 1) if "\nports:\n" in text else \
+        text.replace("\ncomponents:\n", "\nports:\n  patroni:\n    postgres: 5433\n\ncomponents:\n", 1)
+    answer.write_text(text)
+    code, out, _ = run(capsys, "plan", str(answer))
+    assert code == 0 and "ports.patroni.postgres: (not set) -> 5433" in out and "components.patroni.ttl" in out
+    t0 = time.monotonic()
+    code, out, err = run(capsys, "install", str(answer), "--plain", "--yes")
+    took = time.monotonic() - t0
+    assert code == 0, err[-3000:]
+    assert "verify passed" in out
+    say(capsys, f"patroni settings and port changed in {took:.0f} s")
+    dcs = lab.run("node2", ["patronictl", "-c", "/etc/patroni/config.yml", "show-config"]).stdout
+    assert "ttl: 25\n" in dcs and "loop_wait: 5\n" in dcs and "retry_timeout: 9\n" in dcs, dcs
+    for n in ("node1", "node2", "node3"):
+        port = lab.run(n, "sed -n 4p /var/lib/postgresql/15/main/postmaster.pid").stdout.strip()
+        assert port == "5433", (n, port)
+    members = patroni_members(lab, "node1")
+    assert len(members) == 3 and all(m["State"] in ("running", "streaming") for m in members), members
+    assert not any(m.get("Pending restart") for m in members), members
+    now = patroni_leader(lab)
+    got = lab.run(now, ["runuser", "-u", "postgres", "--", "psql", "-p", "5433", "-XAtc",
+                        "select count(*) from onsite_port_change"]).stdout.strip()
+    assert got == "500"
+    # one member at a time, and the leader of the time last
+    journal = Journal.load(answer.parent / "onsite-journal" / plan_of(answer).site_name)
+    runs = sorted((journal.record(f"{n}/patroni")["started"], journal.record(f"{n}/patroni")["ended"], n)
+                  for n in ("node1", "node2", "node3"))
+    assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:], strict=False)), runs
+    assert runs[-1][2] == leader, (runs, leader)
+    # applied: nothing left to do
+    code, out, _ = run(capsys, "install", str(answer), "--plain")
+    assert code == 0 and "install complete: 0 steps ran" in out

@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # Patroni cluster state, for the ready step and its check.
 
-# The leader's address, from Patroni's REST API on any member.
+# The leader's address, from Patroni's REST API on any member (patronictl
+# shows "ADDRESS:PORT" when the port is not PostgreSQL's default).
 patroni_leader() {
     patronictl -c /etc/patroni/config.yml list -f json |
-        python3 -c 'import json,sys; print(*[m["Host"] for m in json.load(sys.stdin) if m["Role"] == "Leader"])'
+        python3 -c 'import json,sys; print(*[m["Host"].split(":")[0] for m in json.load(sys.stdin) if m["Role"] == "Leader"])'
 }
 
 # "STREAMING SYNC": how many standbys stream from the leader, and how many
@@ -31,4 +32,13 @@ patroni_ready() {
     read -r streaming sync <<< "$(patroni_standbys)" || return 1
     [ "$streaming" = "$(($(count_of "$(role_nodes postgres)") - 1))" ] || return 1
     [ "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE" != true ] || [ "$sync" -ge 1 ]
+}
+
+# Exit 0 once Patroni on this node has read a file whose change needs
+# PostgreSQL restarted (a changed port): a reload is applied a loop later,
+# and a restart before that would start PostgreSQL on the old settings.
+patroni_pending_restart() {
+    patronictl -c /etc/patroni/config.yml list -f json |
+        python3 -c 'import json, os, sys
+sys.exit(0 if any(m["Member"] == os.environ["ONSITE_NODE"] and m.get("Pending restart") for m in json.load(sys.stdin)) else 1)'
 }

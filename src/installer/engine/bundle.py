@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -158,10 +157,9 @@ def build(src: Path, out: Path, sign_key: Path | None = None) -> Bundle:
         for f in files:
             dst = staging / f.path
             dst.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src / f.path, dst)
-            except OSError:
-                shutil.copy2(src / f.path, dst)
+            # A copy, not a hard link: a built (and signed) bundle must not change when
+            # its source is edited afterwards (an editor writing in place would).
+            shutil.copy2(src / f.path, dst)
         _write_manifest(staging, manifest, sign_key)
         if as_tar:
             with tarfile.open(out, "w") as tar:
