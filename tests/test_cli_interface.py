@@ -136,3 +136,29 @@ def test_machine_output_keeps_stdout_json_only(tmp_path):
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2
     assert json.loads(out.stdout)["ok"] is False
+
+
+def test_verbose_log_follows_the_current_stderr_and_each_call_sets_it_anew(monkeypatch):
+    """main() runs many times in one process (tests, scripts): -v's handler once
+    kept the first call's stderr, and every later record became a logging error."""
+    import io
+    import logging
+
+    from installer.cli.common import configure_logging
+
+    log = logging.getLogger("onsite")
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging(1)
+    log.info("one")
+    assert "onsite: one" in first.getvalue()
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    configure_logging(1)
+    log.info("two")
+    assert "onsite: two" in second.getvalue() and "Logging error" not in second.getvalue()
+    assert sum(getattr(h, "onsite_console", False) for h in log.handlers) == 1
+    configure_logging(0)
+    log.info("three")
+    assert "three" not in second.getvalue()

@@ -178,16 +178,35 @@ def machine_output(args) -> bool:
     return getattr(args, "format", "text") == "json" or bool(getattr(args, "events", None))
 
 
+class _Console(logging.StreamHandler):
+    """-v's handler: writes to whatever sys.stderr is when a record comes, not
+    the stream of the first call (main() runs more than once in one process:
+    the tests, and a stale stream made every later record a logging error)."""
+
+    onsite_console = True
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(verbose: int) -> None:
     """-v: what onsite decides and sees, on stderr; -vv: also the SSH
-    library's own debug log."""
+    library's own debug log. Each call sets the level anew (no -v: no console
+    handler), so repeated calls in one process do not pile handlers up."""
     root = logging.getLogger("onsite")
     root.setLevel(logging.DEBUG)
-    if verbose and not any(getattr(h, "onsite_console", False) for h in root.handlers):
-        h = logging.StreamHandler(sys.stderr)
+    for h in [h for h in root.handlers if getattr(h, "onsite_console", False)]:
+        root.removeHandler(h)
+        logging.getLogger("paramiko").removeHandler(h)
+    if verbose:
+        h = _Console()
         h.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
         h.setFormatter(logging.Formatter("onsite: %(message)s"))
-        h.onsite_console = True  # type: ignore[attr-defined]
         root.addHandler(h)
     if verbose > 1:
         pl = logging.getLogger("paramiko")
