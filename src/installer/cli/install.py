@@ -59,11 +59,6 @@ from .common import (
 )
 
 
-def _phase_status(status: str) -> str:
-    """A phase's outcome in the deployer's language (the events keep the English word)."""
-    words = {"skipped": t("skipped"), "failed": t("failed"), "invalid": t("invalid"), "interrupted": t("interrupted")}
-    return words.get(status, status)
-
 class PlainPrinter:
     """Timestamped lines for every event (logs and pipes); push progress a
     line per node every 2 s; step output stays in the step's log."""
@@ -135,7 +130,7 @@ class Renderer:
             if ev.phase in ("preflight",) and self.checks:
                 show_preflight(self.checks)
             if self.view is None and ev.status != "done":
-                self.plain.line(f"{localized(ev.title)}: {_phase_status(ev.status)}"
+                self.plain.line(f"{localized(ev.title)}: {t(ev.status)}"
                                 f"{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
         elif isinstance(ev, Notice):
             if self.view is None:
