@@ -42,3 +42,24 @@ patroni_pending_restart() {
         python3 -c 'import json, os, sys
 sys.exit(0 if any(m["Member"] == os.environ["ONSITE_NODE"] and m.get("Pending restart") for m in json.load(sys.stdin)) else 1)'
 }
+
+# The cluster-wide settings as checked values, into ttl, loop_wait, retry
+# and sync: the file's bootstrap.dcs (render/patroni.sh) and the step that
+# sets them in etcd on a running cluster (steps/patroni.sh) read the same.
+patroni_dcs_settings() {
+    # shellcheck disable=SC2034  # the caller's variables
+    ttl=$(number components.patroni.ttl "$ONSITE_SETTING_PATRONI_TTL")
+    # shellcheck disable=SC2034
+    loop_wait=$(number components.patroni.loop_wait "$ONSITE_SETTING_PATRONI_LOOP_WAIT")
+    # shellcheck disable=SC2034
+    retry=$(number components.patroni.retry_timeout "$ONSITE_SETTING_PATRONI_RETRY_TIMEOUT")
+    # shellcheck disable=SC2034
+    sync=$(flag components.patroni.synchronous_mode "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE")
+}
+
+# The port the running postmaster listens on (line 4 of its postmaster.pid);
+# empty when PostgreSQL does not run. PostgreSQL reads its port only when it
+# starts, so this can differ from the file's.
+patroni_running_port() {
+    sed -n 4p /var/lib/postgresql/15/main/postmaster.pid 2>/dev/null || true
+}

@@ -2,6 +2,7 @@
 # Patroni's configuration for this node: PostgreSQL 15 on the plan's etcd.
 set -euo pipefail
 . lib/onsite.sh
+. lib/patroni.sh
 hosts=()
 for a in $(role_addresses etcd); do hosts+=("$a:$ONSITE_PORT_ETCD_CLIENT"); done
 pg=$ONSITE_PORT_PATRONI_POSTGRES rest=$ONSITE_PORT_PATRONI_REST
@@ -9,10 +10,7 @@ site=$(one_line site.name "$ONSITE_SITE")
 scope=$(yaml_str site.name "$ONSITE_SITE")
 su_pw=$(yaml_str secrets.postgres_superuser "$ONSITE_SECRET_POSTGRES_SUPERUSER")
 repl_pw=$(yaml_str secrets.postgres_replication "$ONSITE_SECRET_POSTGRES_REPLICATION")
-ttl=$(number components.patroni.ttl "$ONSITE_SETTING_PATRONI_TTL")
-loop_wait=$(number components.patroni.loop_wait "$ONSITE_SETTING_PATRONI_LOOP_WAIT")
-retry=$(number components.patroni.retry_timeout "$ONSITE_SETTING_PATRONI_RETRY_TIMEOUT")
-sync=$(flag components.patroni.synchronous_mode "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE")
+patroni_dcs_settings
 cat <<CONF
 # Written by onsite for site $site; changes here are overwritten.
 scope: $scope

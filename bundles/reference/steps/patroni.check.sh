@@ -3,7 +3,8 @@
 # runs) listens on the plan's port (it reads the port only when it starts).
 set -euo pipefail
 . lib/onsite.sh
+. lib/patroni.sh
 bash render/patroni.sh | file_current /etc/patroni/config.yml
 svc_running patroni
-running_port=$(sed -n 4p /var/lib/postgresql/15/main/postmaster.pid 2>/dev/null || true)
+running_port=$(patroni_running_port)
 [ -z "$running_port" ] || [ "$running_port" = "$ONSITE_PORT_PATRONI_POSTGRES" ]

@@ -24,17 +24,12 @@ ctl=(patronictl -c /etc/patroni/config.yml)
 if [ "$changed" = 1 ]; then
     "${ctl[@]}" reload "$ONSITE_SITE" "$ONSITE_NODE" --force
 fi
-ttl=$(number components.patroni.ttl "$ONSITE_SETTING_PATRONI_TTL")
-loop_wait=$(number components.patroni.loop_wait "$ONSITE_SETTING_PATRONI_LOOP_WAIT")
-retry=$(number components.patroni.retry_timeout "$ONSITE_SETTING_PATRONI_RETRY_TIMEOUT")
-sync=$(flag components.patroni.synchronous_mode "$ONSITE_SETTING_PATRONI_SYNCHRONOUS_MODE")
+patroni_dcs_settings
 if "${ctl[@]}" show-config "$ONSITE_SITE" > /dev/null 2>&1; then
     "${ctl[@]}" edit-config "$ONSITE_SITE" --force --quiet \
         -s "ttl=$ttl" -s "loop_wait=$loop_wait" -s "retry_timeout=$retry" -s "synchronous_mode=$sync"
 fi
-# The port the running postmaster listens on: line 4 of postmaster.pid.
-pidfile=/var/lib/postgresql/15/main/postmaster.pid
-running_port=$(sed -n 4p "$pidfile" 2>/dev/null || true)
+running_port=$(patroni_running_port)
 if [ -n "$running_port" ] && [ "$running_port" != "$ONSITE_PORT_PATRONI_POSTGRES" ]; then
     echo "PostgreSQL listens on $running_port, the plan says $ONSITE_PORT_PATRONI_POSTGRES: restarting this member"
     wait_for 30 "Patroni to read the new port from its file" patroni_pending_restart
