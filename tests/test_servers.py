@@ -256,20 +256,34 @@ def test_reference_install_and_verify_on_servers_as_customers_have_them(with_bun
 
     with tarfile.open(tmp_path / "support.tar.gz") as tar:
         packed = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
-    installer_side = [p for p in [answer, *folder.rglob("*")] if p.is_file()]
     for name, value in canaries.items():
         assert value.encode() not in packed, f"{name} in the support bundle"
-        assert value not in out, f"{name} on the screen"
-        for p in installer_side:
+    _nowhere_on_the_installer(canaries, [answer, *folder.rglob("*")], out)
+    for (node, name), held in _held_on_nodes(lab, canaries).items():
+        assert held <= MUST_HOLD[name], f"{node}: {name} in {sorted(held - MUST_HOLD[name])}"
+
+
+def _nowhere_on_the_installer(canaries: dict[str, str], paths, screen: str) -> None:
+    """No canary on the screen or in any of the files among `paths`."""
+    files = [p for p in paths if p.is_file()]
+    for name, value in canaries.items():
+        assert value not in screen, f"{name} on the screen"
+        for p in files:
             assert value not in p.read_text(errors="replace"), f"{name} in {p}"
+
+
+def _held_on_nodes(lab: Lab, canaries: dict[str, str]) -> dict[tuple[str, str], set[str]]:
+    """Per (node, secret): the files on the node holding its canary, as paths on the node
+    (its overlay's upper layer), and files of its home folder as paths on this machine."""
+    found = {}
     for n in lab.nodes:
         upper = Path(n.dir) / "upper"
         for name, value in canaries.items():
             res = subprocess.run(["grep", "-rlF", "--", value, str(upper), str(Path(n.dir) / "home")],
                                  capture_output=True, text=True)
-            held = {"/" + str(Path(f).relative_to(upper)) if f.startswith(str(upper)) else f
-                    for f in res.stdout.split()}
-            assert held <= MUST_HOLD[name], f"{n.name}: {name} in {sorted(held - MUST_HOLD[name])}"
+            found[(n.name, name)] = {"/" + str(Path(f).relative_to(upper)) if f.startswith(str(upper)) else f
+                                     for f in res.stdout.split()}
+    return found
 
 
 def _canaries_set(lab: Lab, answer) -> dict[str, str]:
@@ -306,19 +320,11 @@ def test_switchover_and_uninstall_on_the_same_servers_leave_no_secret_behind(wit
         watch.join(timeout=60)
     print(f"switchover postgres {t1 - t0:.0f} s, uninstall {time.monotonic() - t1:.0f} s on the mixed lab")
     assert watch.scans >= 8 and watch.found == [], watch.found[:10]
-    screen = out.out + out.err + out2.out + out2.err
-    installer_side = [p for p in [answer, *(answer.parent / "onsite-journal").rglob("*")] if p.is_file()]
-    assert any("operations" in p.parts for p in installer_side)  # the day-2 journals are searched too
-    for name, value in canaries.items():
-        assert value not in screen, f"{name} on the screen"
-        for p in installer_side:
-            assert value not in p.read_text(errors="replace"), f"{name} in {p}"
-    for n in lab.nodes:
-        upper = Path(n.dir) / "upper"
-        for name, value in canaries.items():
-            res = subprocess.run(["grep", "-rlF", "--", value, str(upper), str(Path(n.dir) / "home")],
-                                 capture_output=True, text=True)
-            assert res.stdout.split() == [], f"{n.name}: {name} left in {res.stdout.split()}"
+    written = [answer, *(answer.parent / "onsite-journal").rglob("*")]
+    assert any("operations" in p.parts for p in written)  # the day-2 journals are searched too
+    _nowhere_on_the_installer(canaries, written, out.out + out.err + out2.out + out2.err)
+    for (node, name), held in _held_on_nodes(lab, canaries).items():
+        assert held == set(), f"{node}: {name} left in {sorted(held)}"
 
 
 def test_a_nopasswd_user_never_receives_the_sudo_password(servers):
