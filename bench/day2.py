@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -45,8 +44,8 @@ from installer.cli import main  # noqa: E402
 from installer.engine import bundle  # noqa: E402
 from installer.model import answerfile, validate  # noqa: E402
 from tests.day2_clients import ClientLoop  # noqa: E402
+from tests.reference_site import patroni_members, svc, vip_holders  # noqa: E402
 
-REF = "/var/lib/onsite/bundles/reference-1.0.0"
 ROWS: list[tuple[str, float, dict[str, float], int, int]] = []
 
 
@@ -70,8 +69,7 @@ def build_bundles(answer: Path) -> None:
 
 
 def patroni(lab, asking: str = "node1") -> dict[str, str]:
-    res = lab.run(asking, ["patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json"], check=False)
-    return {m["Member"]: m["Role"] for m in json.loads(res.stdout or "[]")} if res.returncode == 0 else {}
+    return {m["Member"]: m["Role"] for m in patroni_members(lab, asking)}
 
 
 def wait(what: str, fn, timeout: float = 180) -> None:
@@ -105,10 +103,6 @@ def measured(name: str, lab, answer: Path, action, clients: bool = True, settled
     print(f"  {name}: {ROWS[-1][1]:.1f} s", flush=True)
 
 
-def svc(lab, node: str, action: str, name: str) -> None:
-    lab.run(node, f"cd {REF} && . lib/onsite.sh && svc_{action} {name}", timeout=60)
-
-
 def run() -> None:
     with bench_lab("osd2b", "198.18.106.0/24", 4) as (lab, _work):
         answer = lab.answer_file
@@ -126,7 +120,7 @@ def run() -> None:
 
         def failover_radius() -> None:
             address = validate.validate_file(answer).plan.ips["IP6"]
-            holders = [n.name for n in lab.nodes if f" {address}/" in lab.run(n.name, ["ip", "-o", "-4", "addr"]).stdout]
+            holders = vip_holders(lab, address)
             svc(lab, holders[0], "stop", "radius")
             wait("the service VIP to move",
                  lambda: f" {address}/" not in lab.run(holders[0], ["ip", "-o", "-4", "addr"]).stdout)
