@@ -70,6 +70,35 @@ def test_findings_sit_at_their_fields():
     assert "10.20.30.13" not in {a for a, _ in probed}
 
 
+def test_an_arp_resolution_left_from_an_earlier_run_is_waited_out_before_probing():
+    # An earlier run left IP6's entry INCOMPLETE; a device takes the address: the kernel asks again only
+    # on its own schedule, so a probe started now could give up first. The check waits for the entry.
+    me = netcheck.LocalAddress("eth0", "10.20.30.200", 24)
+    events: list[str] = []
+    states = iter(["INCOMPLETE", "INCOMPLETE", "REACHABLE"])
+
+    def table(iface):
+        state = next(states, "REACHABLE")
+        events.append(f"table {state}")
+        return {"10.20.30.16": netcheck.Neighbour("10.20.30.16", "02:00:00:00:00:16" if state != "INCOMPLETE" else None,
+                                                  state)}
+
+    def connect(address, port, timeout, source):
+        events.append("connect")
+        return address == "10.20.30.16"
+
+    report = netcheck.check(CORPUS, PROFILE.node_slots, PROFILE.vip_slots, timeout=0.1, local=lambda: [me],
+                            neighbour_table=table, connect=connect)
+    assert events[:3] == ["table INCOMPLETE", "table INCOMPLETE", "table REACHABLE"] and events[3] == "connect"
+    assert codes(report)["ips.IP6"] == "net-vip-taken"
+    # an entry that never settles costs at most `settle` seconds
+    started = time.monotonic()
+    netcheck.check(CORPUS, PROFILE.node_slots, PROFILE.vip_slots, timeout=0.1, local=lambda: [me], settle=0.3,
+                   neighbour_table=lambda iface: {"10.20.30.16": netcheck.Neighbour("10.20.30.16", None, "INCOMPLETE")},
+                   connect=lambda *a: False)
+    assert 0.3 <= time.monotonic() - started < 2
+
+
 @pytest.mark.lab
 def test_on_the_lab_a_fresh_plan_passes_and_a_taken_vip_is_flagged(lab, tmp_path, capsys):
     data = yamlio.read_file(lab.answer_file).data

@@ -21,6 +21,12 @@ What it does, and what it never does (decided):
   proof; a STALE entry (seen some time ago, not confirmed now) is reported
   as a warning with its MAC, since the device may have left or be
   dropping every probe.
+- An ARP resolution still under way from an earlier run (the kernel's
+  entry is INCOMPLETE: it asks again only once a second, three times) is
+  waited out first, at most `ARP_SETTLE` seconds, before anything is
+  probed. Otherwise a device that took an address since the last run could
+  answer the kernel's next ARP request just after this run's probe gave
+  up, and a check run twice in a row would call a taken VIP free.
 - Findings, each at the field it is about (``ips.IP5``, ``network.gateway``)
   so the wizard shows them under the field like validation messages:
   a node address that nothing answers on is a warning (the node may not be
@@ -50,6 +56,7 @@ from ..model.problems import Problem, Problems, Severity
 
 PROBE_TIMEOUT = 1.0
 PORTS = (22, 80, 443)
+ARP_SETTLE = 3.5  # the kernel's default ARP resolution: mcast_probes 3 × retrans_time 1 s, and a margin
 ANSWERED = {errno.ECONNREFUSED, errno.ECONNRESET}
 
 
@@ -218,7 +225,8 @@ def check(data: dict[str, Any], node_slots: Iterable[str], vip_slots: Iterable[s
           timeout: float = PROBE_TIMEOUT,
           local: Callable[[], list[LocalAddress] | None] = local_addresses,
           neighbour_table: Callable[[str | None], dict[str, Neighbour]] = neighbours,
-          connect: Callable[[str, int, float, str | None], bool] = _connect) -> Report:
+          connect: Callable[[str, int, float, str | None], bool] = _connect,
+          settle: float = ARP_SETTLE) -> Report:
     """Probe the plan's addresses in its subnet (see the module's docstring)."""
     started = time.monotonic()
     subnet_text, wanted = targets(data, node_slots, vip_slots)
@@ -255,6 +263,7 @@ def check(data: dict[str, Any], node_slots: Iterable[str], vip_slots: Iterable[s
                 path=tuple(_path(t.path)), code="net-own-address"))
             continue
         probe.append(t)
+    _settle(probe, report.local.interface, neighbour_table, settle)
     results = {t.path: Result(t) for t in probe}
     jobs = [(t, p) for t in probe for p in t.ports]
     if jobs:
@@ -275,6 +284,18 @@ def check(data: dict[str, Any], node_slots: Iterable[str], vip_slots: Iterable[s
     report.results.sort(key=lambda r: (r.target.kind == "gateway", r.target.path))
     report.seconds = time.monotonic() - started
     return report
+
+
+def _settle(probe: list[Target], interface: str, neighbour_table: Callable[[str | None], dict[str, Neighbour]],
+            settle: float) -> None:
+    """Wait (at most `settle` seconds) until no target's ARP entry is INCOMPLETE: see the module's docstring."""
+    deadline = time.monotonic() + settle
+    wanted = {t.address for t in probe}
+    while True:
+        table = neighbour_table(interface)
+        if not any(table[a].state == "INCOMPLETE" for a in wanted if a in table) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
 
 
 def _path(path: str) -> list[str]:
