@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "installer"
 
 # t(variable) with these values: preflight statuses, phase outcomes (both front ends show
-# t(PhaseFinished.status)), the Ctrl-C "what", the footer key Textual adds.
-DYNAMIC = ("ok", "warn", "fail", "skipped", "failed", "invalid", "interrupted", "the operation", "the install", "the preflight", "the verify", "the push",
+# t(PhaseFinished.status)), step statuses (`onsite status`), the Ctrl-C "what", the footer key Textual adds.
+DYNAMIC = ("ok", "warn", "fail", "skipped", "failed", "invalid", "interrupted", "done", "pending", "running", "unknown",
+           "the operation", "the install", "the preflight", "the verify", "the push",
            "palette")  # the last: the command palette key, added by Textual
 
 

@@ -162,3 +162,27 @@ def test_verbose_log_follows_the_current_stderr_and_each_call_sets_it_anew(monke
     configure_logging(0)
     log.info("three")
     assert "three" not in second.getvalue()
+
+
+def test_status_table_is_in_the_chosen_language_and_shows_names_as_text(tmp_path, capsys, monkeypatch):
+    """`onsite status` words (complete, done, pending, unknown) follow --lang; a step's name is
+    printed as it is, never read as rich markup."""
+    from installer.engine.journal import Journal
+    from installer.model import validate
+
+    monkeypatch.setenv("COLUMNS", "120")
+    site = tmp_path / "site.yaml"
+    shutil.copy(repo_root() / "tests" / "corpus" / "base.yaml", site)
+    plan = validate.validate_file(site).plan
+    folder = tmp_path / "journal"
+    keys = ["node1/etcd", "node2/etcd", "node1/[red]x[/]"]
+    jr = Journal.create(folder, plan, {}, keys)
+    jr.update("node1/etcd", status="done")
+    jr.update("node2/etcd", status="unknown")
+    assert main(["--lang", "en", "status", str(site), "--journal-dir", str(folder)]) == 1  # incomplete
+    out = capsys.readouterr().out
+    assert ": not complete" in out and "✓ done" in out and "? unknown" in out and "· pending" in out
+    assert "[red]x[/]" in out
+    assert main(["--lang", "zh_CN", "status", str(site), "--journal-dir", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "未完成" in out and "✓ 完成" in out and "? 状态不明" in out and "· 待执行" in out and "[red]x[/]" in out

@@ -454,17 +454,20 @@ def cmd_status(args) -> int:
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{jr.data['site']}: {'complete' if jr.complete else 'not complete'}")
-    table.add_column("step")
+    # Text cells, never markup: a site or step name is shown as it is; the words in the language chosen
+    state = t("complete") if jr.complete else t("not complete")
+    table = Table(title=Text(f"{jr.data['site']}: {state}"))
+    table.add_column(t("step"))
     for n in nodes:
-        table.add_column(n)
+        table.add_column(Text(n))
     for sid in step_ids:
-        row = [sid]
+        row = [Text(sid)]
         for n in nodes:
             rec = jr.data["steps"].get(f"{n}/{sid}")
             status = rec.get("status", PENDING) if rec else ""
-            row.append(f"[{events.colour(status)}]{events.mark(status)} {status}[/]" if rec else "")
+            row.append(Text(f"{events.mark(status)} {t(status)}", style=events.colour(status)) if rec else Text(""))
         table.add_row(*row)
     Console(highlight=False).print(table)
     if jr.data.get("plan_hash") != loaded.plan.fingerprint():
