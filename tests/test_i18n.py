@@ -423,3 +423,23 @@ def test_the_commonest_errors_stay_english_in_json(tmp_path, capsys):
         doc = json.loads(capsys.readouterr().out)
         assert not _CJK.search(json.dumps(doc, ensure_ascii=False)), name
         assert any(message.endswith(p["message"]) for p in doc["problems"]), (name, doc["problems"])
+
+
+def test_text_from_a_node_is_cleaned_and_masked_and_a_message_stays_translatable():
+    """What a node prints enters events through cleaned() and the Masker: a message (m()) keeps
+    its template, so the Chinese front end still translates it, with its values escaped/masked."""
+    from installer.engine.runner import Masker
+    from installer.model.problems import cleaned
+
+    msg = m("{node}: the check exited {status} without a verdict: {output}", node="node1", status=3,
+            output="\x1b]0;owned\x07 pw=hunter22")
+    safe = Masker(["hunter22"])(cleaned(msg))
+    assert isinstance(safe, Msg) and str(safe) == r"node1: the check exited 3 without a verdict: \x1b]0;owned\x07 pw=********"
+    set_language("zh_CN")
+    shown = localized(safe)
+    assert shown != str(safe) and "********" in shown and "\x1b" not in shown and "hunter22" not in shown
+    # plain text: cleaned and masked as text; a secret not in any value of a message is still masked
+    assert Masker(["s3cret!"])(cleaned("a\u202eb s3cret!")) == r"a\u202eb ********"
+    odd = Msg("value {a}{b}", {"a": "s3c", "b": "ret!"})  # a secret split across two values
+    assert "s3cret!" not in Masker(["s3cret!"])(odd)
+

@@ -92,11 +92,18 @@ def test_full_install_then_a_second_run_changes_nothing(lab, site, runner_bundle
 
 
 def test_failing_step_then_resume(lab, site, runner_bundle, capsys):
-    lab.run("node2", "mkdir -p /var/lib/onsite-test && touch /var/lib/onsite-test/fail-here")
+    # the step prints what fail-here holds: terminal escapes (a title, clear screen) and a bidi override
+    lab.run("node2", "mkdir -p /var/lib/onsite-test && printf 'evil \\033]0;owned\\007 \\033[2J \\342\\200\\256x\\n' "
+                     "> /var/lib/onsite-test/fail-here")
     assert install(site, runner_bundle) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "FAILED: step may-fail on node node2: exited with status 3" in err
     assert "boom: /var/lib/onsite-test/fail-here is set" in err  # the log's tail
+    # what a node prints reaches the terminal as visible escapes, never raw; the step's log keeps it as printed
+    assert r"evil \x1b]0;owned\x07 \x1b[2J \u202ex" in err
+    assert not {"\x1b", "\x07", "\u202e"} & set(out + err)
+    log = (journal_folder(site) / "logs" / "node2" / "may-fail.log").read_text()
+    assert "evil \x1b]0;owned\x07 \x1b[2J \u202ex" in log
     assert "log: " in err and "may-fail.log" in err
     assert "onsite install --resume" in err
     j = journal_of(site)

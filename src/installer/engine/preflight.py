@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..model.i18n import joined, m
 from ..model.plan import Plan
 from ..model.planner import node_views
-from ..model.problems import Problem
+from ..model.problems import Problem, cleaned
 from ..model.profile import Profile
 from ..remote.connections import Connections
 from ..remote.transport import ServerFacts, Transport, TransportError, sh_script
@@ -133,7 +133,7 @@ def run(plan: Plan, profile: Profile, conns: Connections, *, listener: Listener 
     def emit(node: str, check: str, status: str, detail: str, hint: str = "") -> None:
         if checks is not None and check not in checks and check != "payload":
             return
-        r = CheckResult(node, check, status, detail, hint)
+        r = CheckResult(node, check, status, cleaned(detail, keep_lines=True), cleaned(hint, keep_lines=True))  # facts come from the node
         results.append(r)
         listener(r)
 

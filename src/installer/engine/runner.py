@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from ..model.i18n import m
+from ..model.i18n import Msg, m
 from ..model.plan import Plan
+from ..model.problems import clean
 from ..model.profile import Profile
 from ..remote.connections import Connections
 from ..remote.transport import Transport, TransportError
@@ -91,6 +92,10 @@ class Masker:
         if more != self._seen:
             self._seen = more
             self._order = sorted({s for s in (*self.fixed, *more) if s}, key=len, reverse=True)
+        if isinstance(text, Msg):  # a message stays one (shown translated): its values are masked
+            masked = Msg(text.template, {k: self(v) if isinstance(v, str) else v for k, v in text.args.items()})
+            if not any(s in masked for s in self._order):
+                return masked
         for s in self._order:
             text = text.replace(s, "********")
         return text
@@ -272,8 +277,8 @@ class Runner:
                 stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
                 log.write(f"{stamp} [{stream}] {line}\n")
                 log.flush()
-                if stream in ("out", "err"):
-                    self.listener(StepOutput(inst.node, step.id, stream, line))
+                if stream in ("out", "err"):  # the log keeps the line as the node printed it; a terminal sees it clean
+                    self.listener(StepOutput(inst.node, step.id, stream, clean(line)))
 
             try:
                 t = self.conns.get(inst.node)
@@ -346,7 +351,7 @@ class Runner:
     @staticmethod
     def _tail(path: Path) -> list[str]:
         try:
-            return path.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL:]
+            return [clean(line) for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL:]]
         except OSError:
             return []
 

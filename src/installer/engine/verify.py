@@ -56,7 +56,7 @@ from typing import Any
 
 from ..model.i18n import m
 from ..model.plan import Plan
-from ..model.problems import show
+from ..model.problems import clean, show
 from ..model.profile import Profile
 from ..remote.connections import Connections
 from ..remote.transport import TransportError
@@ -229,8 +229,8 @@ class Verifier:
             return Check(name, FAILED, m("{node}: the check printed an unreadable verdict", node=node), node=node,
                          hint=m("run the bundle's check script by hand on the node"))
         details = verdict.get("details") if isinstance(verdict.get("details"), dict) else {}
-        return Check(name, status, str(verdict.get("summary", ""))[:500], node=node, details=details,
-                     hint=str(verdict.get("hint", ""))[:500])
+        return Check(name, status, clean(str(verdict.get("summary", ""))[:500], keep_lines=True), node=node, details=details,
+                     hint=clean(str(verdict.get("hint", ""))[:500], keep_lines=True))
 
     def _vip_holders(self, d: Declared) -> list[Check]:
         out: list[Check] = []

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from .i18n import localized, t
+from .i18n import Msg, localized, t
 
 PathPart = str | int
 
@@ -54,6 +54,17 @@ def clean(text: str, *, keep_lines: bool = False) -> str:
     file, a node or the command line passes here before it is printed:
     `show`, `format_path`, `Problem.render` and the CLI's own lines."""
     return (_UNPRINTABLE_KEEP_LINES if keep_lines else _UNPRINTABLE).sub(_escape, text)
+
+
+def cleaned(text: str, *, keep_lines: bool = False) -> str:
+    """`clean` for text that may be a message (m()): its values are cleaned
+    and it stays a message, so a front end still shows it translated. For
+    text from a node (a step's output, a check's verdict, a fact) where it
+    enters an event."""
+    if isinstance(text, Msg):
+        return Msg(text.template, {k: cleaned(v, keep_lines=keep_lines) if isinstance(v, str) else v
+                                   for k, v in text.args.items()})
+    return clean(str(text), keep_lines=keep_lines)
 
 
 def _shorten(text: str, limit: int) -> str:
