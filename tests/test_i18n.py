@@ -443,3 +443,34 @@ def test_text_from_a_node_is_cleaned_and_masked_and_a_message_stays_translatable
     odd = Msg("value {a}{b}", {"a": "s3c", "b": "ret!"})  # a secret split across two values
     assert "s3cret!" not in Masker(["s3cret!"])(odd)
 
+
+def test_install_progress_reads_in_chinese_in_a_pipe_and_on_a_terminal():
+    """The plain lines (a pipe, a log) and the live view (a terminal) of an install, in Chinese."""
+    import io
+
+    from rich.console import Console
+
+    from installer.cli.install import PlainPrinter
+    from installer.cli.live import LiveView
+    from installer.engine import events
+    from installer.engine.runner import StepFinished, StepOutput, StepStarted
+
+    set_language("zh_CN")
+    run = [events.TransferPlanned("node1", ("base",), 3_000_000, 2),
+           events.TransferProgress("node1", "a.deb", 1_000_000, 3_000_000, 1e6, 2.0),
+           StepStarted("node1", "etcd", "Start etcd", 2), StepOutput("node1", "etcd", "out", "listening"),
+           StepFinished("node1", "etcd", "done", 1.0), StepStarted("node1", "[b]x[/b]", "Odd", 1)]
+    out = io.StringIO()
+    plain = PlainPrinter(out=out)
+    view = LiveView(["node1"], ["etcd", "[b]x[/b]"], {"node1/etcd", "node1/[b]x[/b]"})
+    for ev in run:
+        plain(ev)
+        view(ev)
+    text = out.getvalue()
+    assert "node1：base；待发送 3.0 MB，2 个文件已在节点上" in text, text
+    assert "node1：已发送 1.0 MB / 3.0 MB，速度 1.0 MB/s，剩余 2 秒" in text, text
+    assert "开始（第 2 次尝试）：Start etcd" in text and "完成 (1.0 s)" in text, text
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(view)
+    drawn = console.file.getvalue()
+    assert "1/2 个步骤 · 已用 0 秒" in drawn and "步骤" in drawn and "[b]x[/b]" in drawn, drawn

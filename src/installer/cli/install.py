@@ -70,20 +70,21 @@ class PlainPrinter:
         self.t0 = time.monotonic() if t0 is None else t0
 
     def line(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.out, flush=True)
+        print(f"[{time.monotonic() - self.t0:7.1f}s] {clean(text, keep_lines=True)}", file=self.out, flush=True)
 
     def __call__(self, ev) -> None:
         with self.lock:
             if isinstance(ev, events.TransferPlanned):
-                self.line(f"{ev.node}: {', '.join(ev.bundles) or 'no bundles'}; to send {human_bytes(ev.total_bytes)}"
-                          f"{f', {ev.skipped_files} files already there' if ev.skipped_files else ''}")
+                there = t(", {count} files already there", count=ev.skipped_files) if ev.skipped_files else ""
+                self.line(t("{node}: {bundles}; to send {size}{there}", node=ev.node, bundles=", ".join(ev.bundles) or t("no bundles"),
+                            size=human_bytes(ev.total_bytes), there=there))
             elif isinstance(ev, events.TransferProgress):
                 now = time.monotonic()
                 if now - self.last.get(ev.node, 0) >= 2:
                     self.last[ev.node] = now
-                    eta = f", {ev.eta:.0f} s left" if ev.eta else ""
-                    self.line(f"{ev.node}: {human_bytes(ev.done_bytes)} of {human_bytes(ev.total_bytes)} "
-                              f"at {human_bytes(ev.rate)}/s{eta}")
+                    eta = t(", {seconds} s left", seconds=f"{ev.eta:.0f}") if ev.eta else ""
+                    self.line(t("{node}: {done} of {total} at {rate}/s{eta}", node=ev.node, done=human_bytes(ev.done_bytes),
+                                total=human_bytes(ev.total_bytes), rate=human_bytes(ev.rate), eta=eta))
             elif isinstance(ev, events.TransferDone):
                 self.line(t("{node}: done, sent {size} in {files} files ({unchanged} unchanged, {resumed} resumed) in {seconds} s",
                             node=ev.node, size=human_bytes(ev.sent_bytes), files=ev.files_sent, unchanged=ev.files_skipped,
@@ -95,10 +96,10 @@ class PlainPrinter:
             elif isinstance(ev, relay.RelayFallback):
                 self.line(f"{ev.node}: {localized(ev.reason)}")
             elif isinstance(ev, StepStarted):
-                again = f" (attempt {ev.attempt})" if ev.attempt > 1 else ""
-                self.line(f"{ev.node:<10} {ev.step:<24} started{again}: {ev.title}")
+                again = t(" (attempt {attempt})", attempt=ev.attempt) if ev.attempt > 1 else ""
+                self.line(f"{ev.node:<10} {ev.step:<24} " + t("started{again}: {title}", again=again, title=ev.title))
             elif isinstance(ev, StepFinished):
-                what = t("in place (check passed)") if ev.skipped else ev.status
+                what = t("in place (check passed)") if ev.skipped else t(ev.status)
                 extra = f": {localized(ev.message)}" if ev.message and not ev.skipped else ""
                 self.line(f"{ev.node:<10} {ev.step:<24} {what} ({ev.seconds:.1f} s){extra}")
 

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from ..engine import events
 from ..engine.runner import StepFinished, StepOutput, StepStarted
+from ..model.i18n import t
 
 MAX_ROWS = 14
 
@@ -72,8 +73,9 @@ class LiveView:
         if done and len(done) < len(self.state):
             per = sum(self.took.get(k, 0.0) for k in done) / len(done)
             left = (len(self.state) - len(done)) * per / max(1, len(self.nodes))
-            remaining = f" · about {left:.0f} s left"
-        return Text(f"{len(done)}/{len(self.state)} steps · {elapsed:.0f} s elapsed{remaining}", style="bold")
+            remaining = t(" · about {seconds} s left", seconds=f"{left:.0f}")
+        return Text(t("{done}/{total} steps · {seconds} s elapsed{remaining}", done=len(done), total=len(self.state),
+                      seconds=f"{elapsed:.0f}", remaining=remaining), style="bold")
 
     def _transfers(self):
         if not self.transfer or all(d >= t for d, t, _, _ in self.transfer.values()):
@@ -83,15 +85,15 @@ class LiveView:
             width = 30
             filled = int(width * done / total) if total else width
             bar = Text("█" * filled + "░" * (width - filled), style="cyan")
-            table.add_row(node, bar, f"{events.human_bytes(done)} of {events.human_bytes(total)}", f"{events.human_bytes(rate)}/s",
-                          f"{eta:.0f} s" if eta else "")
+            table.add_row(Text(node), bar, t("{done} of {total}", done=events.human_bytes(done), total=events.human_bytes(total)),
+                          f"{events.human_bytes(rate)}/s", f"{eta:.0f} s" if eta else "")
         return table
 
     def _matrix(self) -> Table:
         table = Table(box=None, padding=(0, 1), show_edge=False)
-        table.add_column("step", no_wrap=True, max_width=26)
+        table.add_column(t("step"), no_wrap=True, max_width=26)
         for n in self.nodes:
-            table.add_column(n, no_wrap=True, max_width=12)
+            table.add_column(Text(n), no_wrap=True, max_width=12)
         rows = [s for s in self.step_ids if any(f"{n}/{s}" in self.instances for n in self.nodes)]
         # keep the rows around the work in progress when there are many steps
         active = [i for i, s in enumerate(rows) if any(self.state.get(f"{n}/{s}") in ("running", "failed") for n in self.nodes)]
@@ -112,7 +114,7 @@ class LiveView:
                 mark, style = events.mark(st), events.colour(st)
                 secs = now - self.started[key] if st == "running" else self.took.get(key)
                 cells.append(Text(f"{mark} {secs:.0f}s" if secs is not None and st != "pending" else mark, style=style))
-            table.add_row(s, *cells)
+            table.add_row(Text(s), *cells)
         return table
 
     def _tail(self) -> Text:
