@@ -19,10 +19,7 @@ etcd_local() { ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$ONSITE_PORT_
 etcd_up_at() { ETCDCTL_API=3 etcdctl --endpoints="$1" --command-timeout=3s endpoint status > /dev/null 2>&1; }
 
 # -- Redis Sentinel -----------------------------------------------------------
-sentinel_at() {
-    REDISCLI_AUTH=$ONSITE_SECRET_REDIS_PASSWORD redis-cli --no-auth-warning -h "$1" \
-        -p "$ONSITE_PORT_SENTINEL_SENTINEL" "${@:2}"
-}
+. lib/sentinel.sh  # sentinel_at
 
 # The primary ("ADDRESS PORT") the surviving sentinels name now; empty
 # outside the install of a replaced node. The plan's first redis node may

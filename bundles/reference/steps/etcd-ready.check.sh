@@ -2,11 +2,5 @@
 # The etcd cluster answers on every member, with all members in it.
 set -euo pipefail
 . lib/onsite.sh
-eps=()
-for a in $(role_addresses etcd); do eps+=("http://$a:$ONSITE_PORT_ETCD_CLIENT"); done
-want=$(count_of "$(role_nodes etcd)")
-healthy() {
-    ETCDCTL_API=3 etcdctl --endpoints="$(join , "${eps[@]}")" endpoint health &&
-    [ "$(ETCDCTL_API=3 etcdctl --endpoints="${eps[0]}" member list | grep -c ', started, ')" = "$want" ]
-}
-healthy
+. lib/etcd.sh
+etcd_healthy

@@ -2,11 +2,10 @@
 # etcd: every member healthy, as many members as the plan has.
 set -uo pipefail
 . lib/onsite.sh
-eps=()
-for a in $(role_addresses etcd); do eps+=("http://$a:$ONSITE_PORT_ETCD_CLIENT"); done
+. lib/etcd.sh
 # etcdctl exits 1 when an endpoint is unhealthy; its JSON says which.
-health=$(ETCDCTL_API=3 etcdctl --endpoints="$(join , "${eps[@]}")" --command-timeout=5s endpoint health -w json 2>/dev/null)
-members=$(ETCDCTL_API=3 etcdctl --endpoints="$(join , "${eps[@]}")" --command-timeout=5s member list -w json 2>/dev/null)
+health=$(etcd_all --command-timeout=5s endpoint health -w json 2>/dev/null)
+members=$(etcd_all --command-timeout=5s member list -w json 2>/dev/null)
 python3 - "$(count_of "$(role_nodes etcd)")" "${health:-[]}" "${members:-"{}"}" <<'PY'
 import json, sys
 want = int(sys.argv[1])
