@@ -1,10 +1,11 @@
 """`onsite node replace` on the reference system, on a lab of its own
 (`osrp`, 198.18.104.0/24): node2 is reset as a fresh server (`lab reset`:
 empty disk, new host key) while the site runs, and replace brings it back
-through the survivors; a client loop writes to PostgreSQL and asks RADIUS
-through the service VIP the whole time. Before that, replace refuses when a
-second etcd member is down (quorum), and a changed host key is never
-accepted by --yes alone.
+through the survivors; then the PostgreSQL leader's server dies the same way
+and is replaced after Patroni's own failover. A client loop writes to
+PostgreSQL and asks RADIUS through the service VIP the whole time. Before
+that, replace refuses when a second etcd member is down (quorum), and a
+changed host key is never accepted by --yes alone.
 
 One installed site for the module (a full install takes minutes); the
 tests run in order.
@@ -156,6 +157,41 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     capsys.readouterr()
     assert main(["install", str(answer), "--plain"]) == 0
     assert "install complete: 0 steps ran" in capsys.readouterr().out
+
+
+def writable_leader_other_than(lab: Lab, gone: str | None = None) -> str | None:
+    """The leader once it accepts writes, asked of the first node that answers, if it is not `gone`."""
+    lead = patroni_leader(lab)
+    if lead is None or lead == gone:
+        return None
+    res = lab.run(lead, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", "select pg_is_in_recovery()"], check=False)
+    return lead if res.stdout.strip() == "f" else None
+
+
+def test_node_replace_of_the_postgres_leader_brings_it_back_as_a_replica(site, capsys):
+    """The server that died was the PostgreSQL leader: Patroni fails over to a survivor
+    on its own, and replace brings the node back as a replica of the new leader while
+    the clients run; no acknowledged row is lost, verify passes."""
+    lab, answer = site
+    lead, _ = wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader_other_than(lab), 180, every=1)
+    with ClientLoop(lab, answer) as loop:
+        time.sleep(3)
+        new = lab.reset(lead).host_key  # the leader's server dies and comes back empty
+        now, failover = wait_until(f"Patroni fails over from {lead}", lambda: writable_leader_other_than(lab, lead), 120, every=1)
+        t0 = time.monotonic()
+        rc = main(["node", "replace", str(answer), lead, "--host-key", new, "--yes", "--plain", "--restart"])
+        took = time.monotonic() - t0
+        out = capsys.readouterr()
+        assert rc == 0, out.out[-3000:] + out.err[-3000:]
+    with capsys.disabled():
+        print(f"\nleader {lead} reset: {now} led after {failover:.0f} s; node replace took {took:.0f} s; {loop.report.describe()}")
+    assert loop.report.acked > 100
+    assert not loop.report.lost, f"acknowledged rows lost: {loop.report.lost[:20]}"
+    assert main(["verify", str(answer)]) == 0
+    members = {m["Member"]: m for m in patroni_members(lab, now)}
+    assert members[lead]["State"] in ("streaming", "running") and members[lead]["Role"] != "Leader", members
+    assert psql(lab, patroni_leader(lab), f"select count(*) from {ROWS}") == "1000"
+    assert sum(", started, " in line for line in etcd_members(lab, now)) == 3
 
 
 def test_lab_reset_gives_a_fresh_server(site, capsys):
