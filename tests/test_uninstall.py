@@ -15,12 +15,14 @@ import json
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from installer.cli import main
 from installer.engine.journal import PENDING, Journal
 from installer.lab import Lab
 
+from .conftest import repo_root
 from .day2_clients import ClientLoop
 from .reference_site import REF, patroni_leader, psql, reference_lab
 
@@ -195,6 +197,14 @@ def test_only_one_node_keeps_the_rest_running_and_is_refused_without_quorum(un, 
     assert uninstall(answer, "--only", "node1") == 1
     err = capsys.readouterr().err
     assert "quorum" in err and "node3" in err, err[-2000:]
+    # the same refusal as JSON: stdout holds the one document, and it follows the schema
+    assert uninstall(answer, "--only", "node1", "--restart", "--format", "json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(json.loads((repo_root() / "schemas/cli/uninstall.schema.json").read_text())).validate(doc)
+    assert doc["outcome"]["exit_code"] == 1, doc["outcome"]
+    [failure] = doc["steps"]["failures"]
+    said = "\n".join(failure["tail"])
+    assert failure["step"] == "uninstall-guard" and "quorum" in said and "node3" in said, failure
     assert lab.run("node1", f"cd {REF} && . lib/onsite.sh && svc_running etcd && svc_running patroni",
                    check=False).returncode == 0  # nothing changed on node1
     lab.run("node3", f"cd {REF} && . lib/onsite.sh && svc_start etcd")
