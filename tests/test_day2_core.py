@@ -103,6 +103,11 @@ def test_a_failed_operation_resumes_from_its_journal(lab, site, ops_bundle):
     again = day2_lifecycle().run(_op(site, ops_bundle, target="node2"))
     assert again.status == "invalid" and "--resume" in again.problems.sorted()[0].hint
     lab.run("node1", "rm /var/lib/onsite-test/fail-op")
+    # resumed with other options (uninstall --keep-data resumed without it would purge the kept data): refused
+    other = day2_lifecycle().run(_op(site, ops_bundle, target="node2", keep_data=True, resume=True))
+    assert other.status == "invalid", other.problems.sorted()
+    [p] = other.problems.sorted()
+    assert p.code == "options-changed" and "keep data=false" in p.message and "keep data=true" in p.message, p.message
     before = len(_log(lab))
     op = _op(site, ops_bundle, target="node2", resume=True)
     resumed = day2_lifecycle().run(op)

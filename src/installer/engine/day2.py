@@ -162,7 +162,22 @@ class ValidateDay2(Validate):
                 message=m("the plan changed since this {operation} began ({journal_dir})", operation=op.operation, journal_dir=op.journal_dir),
                 hint=m("put the answer file back as it was to continue, or start again with --restart"),
                 code="plan-changed"), exit_code=EXIT_INVALID)
+        began = op.existing.data.get("parameters")
+        now = {k: v for k, v in op.extra_env().items() if v}
+        if began is not None and began != now:  # (a journal of an older onsite has none to compare)
+            # Resuming `uninstall --keep-data` without it would purge the data the first run set aside.
+            raise ProblemError(Problem(
+                message=m("this {operation} began with other options: {began}; now: {now} ({journal_dir})", operation=op.operation,
+                          began=_options(began), now=_options(now), journal_dir=op.journal_dir),
+                hint=m("resume it with the options it began with, or start again with --restart"),
+                code="options-changed"), exit_code=EXIT_INVALID)
         op.mode = "resume"
+
+
+def _options(parameters: dict[str, str]) -> str:
+    """ONSITE_OP_KEEP_DATA=true -> keep data=true (the operation's own name is left out)."""
+    return ", ".join(f"{k.removeprefix('ONSITE_OP_').lower().replace('_', ' ')}={v}"
+                     for k, v in sorted(parameters.items()) if k != "ONSITE_OP") or "-"
 
 
 class ResolveOperation(Phase):
