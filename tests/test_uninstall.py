@@ -12,6 +12,7 @@ quorum. Three full installs in all (a few minutes each)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -125,6 +126,8 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     say(capsys, f"install: {time.monotonic() - t0:.0f} s")
     assert differences(before, picture(lab))  # the picture sees an install
     capsys.readouterr()
+    # the customer adds a user and a group after the install: they are not the install's to remove
+    lab.run("node2", "groupadd site-ops && useradd -M -g site-ops ops-alice")
 
     # A folder the last step must remove is busy on one node: the step fails there.
     lab.run("escape", "mkdir -p /var/log/onsite/busy && mount -t tmpfs onsite-busy /var/log/onsite/busy")
@@ -143,6 +146,8 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     out = capsys.readouterr()
     say(capsys, f"uninstall (with the failed run and the resume): {time.monotonic() - t0:.0f} s")
     assert "nothing left on node1, node2, node3, escape" in out.out + out.err
+    assert lab.run("node2", "id -u ops-alice && getent group site-ops", check=False).returncode == 0
+    lab.run("node2", "userdel ops-alice && groupdel site-ops")
 
     after = picture(lab)
     diff = differences(before, after)
@@ -173,7 +178,26 @@ def test_a_fresh_install_passes_verify_and_keep_data_brings_the_rows_back(un, ca
     first = leader(lab)
     psql(lab, first, f"create table kept(i int primary key); insert into kept select generate_series(1, {ROWS})")
     members = lab.run("node1", "ETCDCTL_API=3 etcdctl member list").stdout  # ids: kept with the data
-    assert uninstall(answer, "--keep-data") == 0, capsys.readouterr().err[-3000:]
+    # apt's lock is held on node1 (an unattended upgrade, say): the purge fails there after the data
+    # was set aside; the resume keeps the data and the users that own it
+    # (the lock holder on the node ends when its stdin closes, also if this test dies)
+    locker = subprocess.Popen(
+        ["nsenter", "-t", str(lab.node("node1").pid), "-m", "-u", "-n", "-p", "-r", "-w", "python3", "-c",
+         "import fcntl, sys; f = open('/var/lib/dpkg/lock-frontend', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); "
+         "print('locked', flush=True); sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        assert uninstall(answer, "--keep-data") == 1
+        err = capsys.readouterr().err
+        assert "system-uninstall" in err and "node1" in err, err[-2000:]
+        assert lab.run("node1", "ls /var/lib/onsite/state/kept").stdout.strip()  # the data is set aside: the case
+    finally:
+        locker.stdin.close()
+        locker.wait(timeout=30)
+    # resuming without --keep-data would purge what the first run set aside: refused
+    assert uninstall(answer, "--resume") == 2
+    assert "keep data=true" in capsys.readouterr().err
+    assert uninstall(answer, "--keep-data", "--resume") == 0, capsys.readouterr().err[-3000:]
     out = capsys.readouterr()
     assert "(data kept)" in out.out + out.err
     for n in ("node1", "node2", "node3"):

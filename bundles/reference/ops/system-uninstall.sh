@@ -38,9 +38,22 @@ if [ ! -f "$state/packages.purge" ]; then
 fi
 mapfile -t purge < <(installed_packages | comm -12 "$state/packages.purge" -)
 kept_dir=$state/kept
+# install_made users|groups NAME: did the install make it? (its record as it
+# made them; a node installed by an older onsite: not there before)
+install_made() {
+    if [ -f "$state/$1.created" ]; then
+        grep -qxF -- "$2" "$state/$1.created"
+    elif [ -f "$state/$1.before" ]; then
+        if grep -qxF -- "$2" "$state/$1.before"; then return 1; fi
+    else
+        return 1
+    fi
+}
 if keep_data; then
     mkdir -p "$kept_dir"
-    : > "$state/kept-owners"
+    # a resumed run finds the data set aside already: the owners recorded then stay
+    if [ -z "$(ls -A "$kept_dir")" ]; then : > "$state/kept-owners"; fi
+    touch "$state/kept-owners"
     for d in "${DATA_DIRS[@]}"; do
         [ -d "$d" ] || continue
         u=$(stat -c %U "$d") g=$(stat -c %G "$d")
@@ -48,8 +61,8 @@ if keep_data; then
         # owners the install created are named in the data, so that the next
         # install's record does not count them as the node's own
         : > "$d/.onsite-created-owner"
-        if [ -f "$state/users.before" ] && ! grep -qxF -- "$u" "$state/users.before"; then echo "user $u" >> "$d/.onsite-created-owner"; fi
-        if [ -f "$state/groups.before" ] && ! grep -qxF -- "$g" "$state/groups.before"; then echo "group $g" >> "$d/.onsite-created-owner"; fi
+        if install_made users "$u"; then echo "user $u" >> "$d/.onsite-created-owner"; fi
+        if install_made groups "$g"; then echo "group $g" >> "$d/.onsite-created-owner"; fi
         mv -- "$d" "$kept_dir/$(printf '%s' "$d" | tr '/' '%')"
         echo "$d set aside while the packages are purged"
     done
@@ -127,17 +140,26 @@ fi
 keep_users=()
 if keep_data && [ -f "$state/kept-owners" ]; then mapfile -t keep_users < <(cut -d: -f1 "$state/kept-owners"); fi
 kept() { local u; for u in "${keep_users[@]}"; do [ "$u" = "$1" ] && return 0; done; return 1; }
-if [ -f "$state/users.before" ]; then
-    for u in $(getent passwd | cut -d: -f1 | sort | comm -13 "$state/users.before" -); do
-        if kept "$u"; then echo "kept user $u (owns kept data)"; continue; fi
-        pkill -KILL -u "$u" 2>/dev/null || true
-        userdel "$u" && echo "removed user $u"
-    done
-    for g in $(getent group | cut -d: -f1 | sort | comm -13 "$state/groups.before" -); do
-        if kept "$g" || [ -n "$(getent passwd | awk -F: -v g="$(getent group "$g" | cut -d: -f3)" '$4 == g')" ]; then continue; fi
-        groupdel "$g" && echo "removed group $g"
-    done
-fi
+# Only those the install recorded as it made them (users.created): one the
+# customer added since is not the install's. A node installed by an older
+# onsite has only the record from before (users.before).
+made() {  # made passwd users | made group groups: the install's that exist now
+    local file=$state/$2
+    if [ -f "$file.created" ]; then
+        getent "$1" | cut -d: -f1 | LC_ALL=C sort | LC_ALL=C comm -12 "$file.created" -
+    elif [ -f "$file.before" ]; then
+        getent "$1" | cut -d: -f1 | LC_ALL=C sort | LC_ALL=C comm -13 "$file.before" -
+    fi
+}
+for u in $(made passwd users); do
+    if kept "$u"; then echo "kept user $u (owns kept data)"; continue; fi
+    pkill -KILL -u "$u" 2>/dev/null || true
+    userdel "$u" && echo "removed user $u"
+done
+for g in $(made group groups); do
+    if kept "$g" || [ -n "$(getent passwd | awk -F: -v g="$(getent group "$g" | cut -d: -f3)" '$4 == g')" ]; then continue; fi
+    groupdel "$g" && echo "removed group $g"
+done
 
 # -- PostgreSQL's createcluster.conf as it was
 if [ -f "$state/createcluster-line" ]; then

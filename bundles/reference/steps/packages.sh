@@ -27,7 +27,9 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # What the node had before onsite's first install, for `onsite uninstall`
 # (ops/system-uninstall.sh): it removes the packages, users and groups the
-# install added, and only those.
+# install added, and only those. What each run of this step adds is
+# recorded as it happens (packages, users.created, groups.created): a user
+# or a package the customer adds between two installs is never counted.
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
 if [ ! -f "$STATE_DIR/packages.before" ]; then
@@ -48,16 +50,44 @@ if ! grep -qx 'create_main_cluster = false' /etc/postgresql-common/createcluster
     touch "$STATE_DIR/createcluster-line"
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The baseline this run's additions are counted from: the node before
+# onsite's first install until a run of this step has finished (a run a
+# dropped connection cut off mid-apt counts from there too); after that,
+# the node as this run finds it.
+names() { getent "$1" | cut -d: -f1 | LC_ALL=C sort; }
+if [ -f "$STATE_DIR/packages" ]; then
+    installed_packages > "$STATE_DIR/packages.run"
+    names passwd > "$STATE_DIR/users.run"
+    names group > "$STATE_DIR/groups.run"
+    base=run
+else
+    base=before
+fi
 dpkg --configure -a  # finish an install a dropped connection interrupted
 apt-get "${opts[@]}" -q update
 apt-get "${opts[@]}" -q -y install "${wanted[@]}"
-# The packages this install added (with their dependencies), for uninstall.
-installed_packages | LC_ALL=C comm -13 "$STATE_DIR/packages.before" - > "$STATE_DIR/packages.tmp"
-mv "$STATE_DIR/packages.tmp" "$STATE_DIR/packages"
+# record NAME BASELINE COMMAND...: the file NAME in the state folder gains
+# what COMMAND lists now and the file BASELINE lacks (none: everything it
+# lists), sorted and unique
+record() {
+    local file=$STATE_DIR/$1 baseline=$STATE_DIR/$2
+    [ "$2" != none ] || baseline=/dev/null
+    shift 2
+    { cat "$file" 2> /dev/null || true; "$@" | LC_ALL=C comm -13 "$baseline" -; } | LC_ALL=C sort -u > "$file.tmp"
+    mv "$file.tmp" "$file"
+}
+# What this install added, for uninstall: the users and groups the
+# packages' scripts made, the packages with their dependencies (last: a
+# `packages` file marks a finished run).
+record users.created "users.$base" names passwd
+record groups.created "groups.$base" names group
+record packages "packages.$base" installed_packages
 # Packages the node had that apt removed to make room (a conflict with a
 # newer library from the bundle): named now and by uninstall, which cannot
 # put them back without their .deb.
-installed_packages | LC_ALL=C comm -23 "$STATE_DIR/packages.before" - > "$STATE_DIR/packages.removed"
+gone() { LC_ALL=C comm -23 "$STATE_DIR/packages.$base" <(installed_packages); }
+record packages.removed none gone
+rm -f "$STATE_DIR/packages.run" "$STATE_DIR/users.run" "$STATE_DIR/groups.run"
 if [ -s "$STATE_DIR/packages.removed" ]; then
     echo "note: apt removed packages this node had before: $(tr '\n' ' ' < "$STATE_DIR/packages.removed")" >&2
 fi
