@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -375,3 +376,28 @@ def test_a_value_the_format_cannot_hold_is_refused_naming_the_field(plan, script
     assert res.stderr.startswith(f"onsite: {script}: {field} "), res.stderr
     if "SECRET" in var:
         assert value.split()[0] not in res.stderr.replace(field, "")  # a secret is never echoed
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root for a private /etc/hosts")
+def test_the_hosts_block_with_a_hostile_site_name_is_replaced_and_removed(plan, tmp_path):
+    """The base bundle's /etc/hosts block, marked with the site name (backslashes, quotes, `$`):
+    written twice it is there once, and the uninstall takes it out, leaving the file as it was.
+    The scripts run in a mount namespace of their own, on a copy bound over /etc/hosts."""
+    hosts = tmp_path / "hosts"
+    original = "127.0.0.1 localhost\n# a line of the customer's\n"
+    hosts.write_text(original)
+    site = r"Plant\north \t 'A' \"B\" $HOME"  # awk -v would read \n and \t as escapes
+    env = env_for(plan, "node1", ONSITE_SITE=site)
+    base = repo_root() / "bundles/base"
+
+    def on_copy(script: str) -> str:
+        res = subprocess.run(["unshare", "-m", "bash", "-c", 'mount --bind "$0" /etc/hosts && exec bash "$1"', str(hosts), script],
+                             cwd=base, env=env, capture_output=True, text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        return hosts.read_text()
+
+    on_copy("steps/hosts.sh")
+    text = on_copy("steps/hosts.sh")
+    assert text.count(f"# BEGIN onsite {site}\n") == 1 and text.count(f"# END onsite {site}\n") == 1, text
+    assert text.startswith(original)
+    assert on_copy("ops/hosts-uninstall.sh") == original

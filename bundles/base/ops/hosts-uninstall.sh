@@ -5,7 +5,8 @@ begin="# BEGIN onsite $ONSITE_SITE"
 end="# END onsite $ONSITE_SITE"
 grep -qxF -- "$begin" /etc/hosts || { echo "no onsite block in /etc/hosts"; exit 0; }
 tmp=$(mktemp /etc/hosts.onsite.XXXXXX)
-awk -v b="$begin" -v e="$end" '$0==b{skip=1} !skip{print} $0==e{skip=0}' /etc/hosts > "$tmp"
+# the markers through the environment: awk -v would read a backslash in the site name as an escape
+B=$begin E=$end awk '$0==ENVIRON["B"]{skip=1} !skip{print} $0==ENVIRON["E"]{skip=0}' /etc/hosts > "$tmp"
 chmod 644 "$tmp"
 cat "$tmp" > /etc/hosts
 rm -f "$tmp"

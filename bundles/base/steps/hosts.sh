@@ -10,7 +10,8 @@ for n in $ONSITE_NODES; do
 done
 block+="$end"
 tmp=$(mktemp /etc/hosts.onsite.XXXXXX)
-awk -v b="$begin" -v e="$end" '$0==b{skip=1} !skip{print} $0==e{skip=0}' /etc/hosts > "$tmp"
+# the markers through the environment: awk -v would read a backslash in the site name as an escape
+B=$begin E=$end awk '$0==ENVIRON["B"]{skip=1} !skip{print} $0==ENVIRON["E"]{skip=0}' /etc/hosts > "$tmp"
 printf '%s\n' "$block" >> "$tmp"
 chmod 644 "$tmp"
 cat "$tmp" > /etc/hosts

@@ -16,9 +16,10 @@ sentinel_count() { count_of "$(role_nodes sentinel)"; }
 
 # sentinel_ready: this node's Sentinel has quorum and sees the primary,
 # every replica and every other sentinel.
+# (Answers are read whole before grep: `cmd | grep -q` fails at random under pipefail.)
 sentinel_ready() {
-    local name=$ONSITE_SETTING_SENTINEL_MASTER_NAME
-    sentinel_at 127.0.0.1 sentinel ckquorum "$name" | grep -q '^OK' &&
-        sentinel_at 127.0.0.1 info sentinel |
-        grep -q "name=$name,status=ok,.*,slaves=$(sentinel_replicas),sentinels=$(sentinel_count)"
+    local name=$ONSITE_SETTING_SENTINEL_MASTER_NAME said
+    said=$(sentinel_at 127.0.0.1 sentinel ckquorum "$name") && grep -q '^OK' <<< "$said" &&
+        said=$(sentinel_at 127.0.0.1 info sentinel) &&
+        grep -q "name=$name,status=ok,.*,slaves=$(sentinel_replicas),sentinels=$(sentinel_count)" <<< "$said"
 }
