@@ -442,6 +442,11 @@ def test_text_from_a_node_is_cleaned_and_masked_and_a_message_stays_translatable
     assert Masker(["s3cret!"])(cleaned("a\u202eb s3cret!")) == r"a\u202eb ********"
     odd = Msg("value {a}{b}", {"a": "s3c", "b": "ret!"})  # a secret split across two values
     assert "s3cret!" not in Masker(["s3cret!"])(odd)
+    # what a server says inside a transport error (sudo's reply, a banner) is cleaned the same way
+    from installer.remote.transport import TransportError
+
+    err = TransportError("sudo-refused", "node1", m("sudo refused user {user}: {said}", user="ops", said="no\x1b[2J"), "hint\u202e")
+    assert isinstance(err.message, Msg) and str(err.message) == r"sudo refused user ops: no\x1b[2J" and err.hint == r"hint\u202e"
 
 
 def test_install_progress_reads_in_chinese_in_a_pipe_and_on_a_terminal():

@@ -82,7 +82,7 @@ def safe_output() -> None:
 def say(text: str = "", *, file: TextIO | None = None) -> None:
     """Print a line that may hold text from an answer file: sanitised, and
     in the deployer's language when it is a message made below (m())."""
-    print(clean(localized(text), keep_lines=True), file=file or sys.stdout)
+    print(clean(localized(text), keep_lines=True), file=file or sys.stdout, flush=True)
 
 
 def print_problems(problems: Problems | list, fmt: str = "text", out: TextIO | None = None, *, summary: bool = True) -> None:

@@ -135,7 +135,7 @@ class Renderer:
                                 f"{f' ({localized(ev.note)})' if ev.note and ev.status == 'skipped' else ''}")
         elif isinstance(ev, Notice):
             if self.view is None:
-                print(localized(ev.text), flush=True)
+                say(ev.text)
         elif isinstance(ev, CheckResult):
             self.checks.append(ev)
         elif isinstance(ev, VerifyResult):

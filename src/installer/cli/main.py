@@ -195,7 +195,7 @@ def cmd_sheet(args) -> int:
         say(t("applied to {file} (previous version: {backup})", file=args.file, backup=f"{Path(args.file).name}.bak"))
         if after is not None and not after.ok:
             print_problems(after.problems, out=sys.stderr)
-            say(f"{args.file} is not valid yet: fix what is named above", file=sys.stderr)
+            say(t("{file} is not valid yet: fix what is named above", file=args.file), file=sys.stderr)
             return EXIT_INVALID
     elif items:
         say(f"to apply: onsite sheet {args.sheet_file} {args.file} --apply")

@@ -39,6 +39,7 @@ from .common import (
     pin,
     print_problems,
     prompt,
+    say,
 )
 from .install import JsonLines, PlainPrinter
 
@@ -72,9 +73,9 @@ def _push(args, loaded, bundles, machine: bool, out) -> int:
         done = relay.deliver(loaded.plan, loaded.profile, bundles, conns, mode=args.transfer, parallel=args.parallel,
                              listener=listener, nodes=args.only, stop=stop)
     if not machine:
-        print(localized(done.why))
+        say(done.why)
         for note in done.notes:
-            print(t("note: {note}", note=note))
+            say(t("note: {note}", note=localized(note)))
     pin(args, loaded, factory)
     report = done.report
     rc = EXIT_INTERRUPTED if stop.is_set() else EXIT_FAILED if report.problems else EXIT_OK

@@ -45,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..model.i18n import m
 from ..model.plan import Plan
-from ..model.problems import Problem, ProblemError
+from ..model.problems import Problem, ProblemError, clean
 from ..model.profile import Profile
 from ..remote import hostkeys
 from ..remote.connections import Connections, transport_problem
@@ -361,7 +361,7 @@ if [ -n "$4" ]; then printf '%s\n' "$4" >> /root/.ssh/authorized_keys; fi  # rec
             if bad is not None:
                 k, f = bad
                 why = verdicts.get((n, k)) or verdicts.get((n, "-"))
-                fallback[n] = (m("the relay did not bring it {path} ({why})", path=f.path, why=" ".join(why).strip()) if why
+                fallback[n] = (m("the relay did not bring it {path} ({why})", path=f.path, why=clean(" ".join(why).strip())) if why
                                else m("the relay did not bring it {path}", path=f.path))
                 continue
             ok_nodes.append(n)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ..model.problems import cleaned
+
 LineCallback = Callable[[str], None]
 ProgressCallback = Callable[[int], None]  # file bytes sent so far in this stream
 
@@ -52,8 +54,9 @@ class TransportError(Exception):
         super().__init__(f"{node}: {message}")
         self.kind = kind
         self.node = node
-        self.message = message
-        self.hint = hint
+        # what a server or a node said may be part of it (sudo's reply, a banner): shown, never obeyed
+        self.message = cleaned(message, keep_lines=True)
+        self.hint = cleaned(hint, keep_lines=True)
         self.details = details
 
 
