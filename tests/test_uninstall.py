@@ -6,8 +6,9 @@ and a before/after picture of each node (files under /etc, /opt, /usr/local,
 packages; processes; listening ports). A step that fails midway resumes
 with --resume; a fresh install afterwards passes verify; --keep-data keeps
 the rows written before through uninstall and install; --only takes one
-node out while the rest runs on, and is refused when etcd would lose its
-quorum. Three full installs in all (a few minutes each)."""
+node out while the rest runs on, is refused when etcd would lose its
+quorum, and node replace puts the node back. Three full installs in all (a
+few minutes each)."""
 
 from __future__ import annotations
 
@@ -258,3 +259,14 @@ def test_only_one_node_keeps_the_rest_running_and_is_refused_without_quorum(un, 
     journal = Journal.load(site)
     assert {journal.status(k) for k in journal.data["steps"] if k.startswith("node2/")} == {PENDING}
     assert {journal.status(k) for k in journal.data["steps"] if k.startswith("node1/")} == {"done"}
+    # node replace puts it back, as the notice says: through the survivors, into the running site
+    capsys.readouterr()
+    t0 = time.monotonic()
+    rc = main(["node", "replace", str(answer), "node2", "--yes", "--plain"])
+    out = capsys.readouterr()
+    assert rc == 0, out.out[-3000:] + out.err[-3000:]
+    say(capsys, f"node replace after uninstall --only node2: {time.monotonic() - t0:.0f} s")
+    assert Journal.load(site).complete
+    members = lab.run("node1", "ETCDCTL_API=3 etcdctl member list").stdout
+    assert ", started, node2," in members and members.count("started") == 3, members
+    assert psql(lab, "node2", "select count(*) from kept") == str(ROWS)  # a streaming replica again

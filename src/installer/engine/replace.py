@@ -68,7 +68,7 @@ class ValidateReplace(ValidateDay2):
             o.needs_install = need
         site = op.site_journal_dir
         op.installed = Journal.load(site) if site is not None and Journal.exists(site) else None
-        if op.installed is None or not op.installed.complete:
+        if op.installed is None or not _finished_but_for(op.installed, o.target):
             raise ProblemError(Problem(
                 message=m("{site} has no finished install on record ({journal})", site=op.plan.site_name,
                           journal=str(site)),
@@ -115,6 +115,16 @@ def merge_with_install(install: list[Step], operation: list[Step]) -> list[Step]
     return topological(before + node_steps + later)
 
 
+def _finished_but_for(installed: Journal, target: str) -> bool:
+    """The install finished, and every step is done except perhaps the
+    target's: `uninstall --only NODE` leaves the node's steps pending, and
+    node replace is what puts such a node back."""
+    if installed.complete:
+        return True
+    return bool(installed.data.get("finished")) and all(
+        r.get("status") == DONE for k, r in installed.data["steps"].items() if k.split("/", 1)[0] != target)
+
+
 class ResolveReplace(ResolveOperation):
     """The operation's steps and the install's steps for the node, in one graph."""
 
@@ -139,7 +149,7 @@ def _missing(op: Day2Operation) -> list[Problem]:
 class RecordReplaced(Phase):
     """The site's install journal reflects the replaced node."""
 
-    name, title = "record", "Record the replaced node in the install's journal"
+    name, title = "record", m("Record the replaced node in the install's journal")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         site = op.installed

@@ -100,7 +100,7 @@ class ResolveUninstall(ResolveOperation):
 
 
 class Forget(Phase):
-    name, title = "forget", "Remove onsite's own files from the nodes"
+    name, title = "forget", m("Remove onsite's own files from the nodes")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         if op.node_locks is not None:  # the lock file goes with the folder: release it first
@@ -127,7 +127,8 @@ class Forget(Phase):
                     nodes=", ".join(uninstalled_nodes(op))), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
-        op.notice(f"would remove {ENGINE_ROOT} and relay keys from {', '.join(uninstalled_nodes(op))}", self.name)
+        op.notice(m("would remove {folder} and relay keys from {nodes}", folder=ENGINE_ROOT, nodes=", ".join(uninstalled_nodes(op))),
+                  self.name)
 
 
 def kept(op: Day2Operation) -> list[str]:
@@ -140,7 +141,7 @@ def kept(op: Day2Operation) -> list[str]:
 class Leftovers(Phase):
     """Preflight's leftover, port and VIP checks on the uninstalled nodes."""
 
-    name, title = "leftovers", "Check that nothing is left"
+    name, title = "leftovers", m("Check that nothing is left")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         nodes = uninstalled_nodes(op)
@@ -166,11 +167,11 @@ class Leftovers(Phase):
             op.notice(m("nothing left on {nodes}", nodes=", ".join(nodes)), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
-        op.notice(f"would check {', '.join(uninstalled_nodes(op))} for leftovers, ports and VIPs", self.name)
+        op.notice(m("would check {nodes} for leftovers, ports and VIPs", nodes=", ".join(uninstalled_nodes(op))), self.name)
 
 
 class ArchiveInstallJournal(Phase):
-    name, title = "archive", "Archive the install's journal"
+    name, title = "archive", m("Archive the install's journal")
 
     def run(self, op: Day2Operation) -> None:  # type: ignore[override]
         site = op.site_journal_dir
@@ -182,8 +183,12 @@ class ArchiveInstallJournal(Phase):
             for key in list(installed.data["steps"]):
                 if key.split("/", 1)[0] == target:
                     installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}")
-            op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume or "
-                        "onsite node replace puts it back", node=target, journal=str(site)), self.name)
+            # Without its data the node cannot rejoin as it was (etcd forgot the member): node replace
+            # adds it back through the survivors. With --keep-data, resuming the install restarts it.
+            op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume puts it back",
+                        node=target, journal=str(site)) if op.day2.keep_data else
+                      m("{node}'s install steps are pending in {journal}: onsite node replace FILE {node} puts it back",
+                        node=target, journal=str(site)), self.name)
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         installed = Journal.load(site)
@@ -197,8 +202,8 @@ class ArchiveInstallJournal(Phase):
                     journal=str(archived)), self.name)
 
     def dry_run(self, op: Day2Operation) -> None:  # type: ignore[override]
-        op.notice("would archive the install's journal" if not op.day2.target else
-                  f"would mark {op.day2.target}'s install steps pending", self.name)
+        op.notice(m("would archive the install's journal") if not op.day2.target else
+                  m("would mark {node}'s install steps pending", node=op.day2.target), self.name)
 
 
 def uninstall_lifecycle() -> Lifecycle:
