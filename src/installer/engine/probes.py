@@ -13,6 +13,8 @@ import os
 import socket
 import struct
 
+from ..model.i18n import m
+
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT = 1, 2, 3
 _CODES = {2: "Access-Accept", 3: "Access-Reject", 11: "Access-Challenge"}
 PROBE_USER = "onsite-probe"
@@ -34,7 +36,7 @@ def tcp_connect(address: str, port: int, *, timeout: float = 3.0) -> float:
         with socket.create_connection((address, port), timeout=timeout):
             return (time.monotonic() - t0) * 1000
     except OSError as exc:
-        raise ProbeError(f"{address}:{port}/tcp: {exc.strerror or exc}") from None
+        raise ProbeError(m("{address}:{port}/tcp: {error}", address=address, port=port, error=str(exc.strerror or exc))) from None
 
 
 @dataclasses.dataclass
@@ -49,7 +51,11 @@ class RadiusAnswer:
 
 
 class ProbeError(Exception):
-    pass
+    """A probe failed; `message` is the m() message (shown translated)."""
+
+    @property
+    def message(self) -> str:
+        return self.args[0] if self.args else ""
 
 
 def _hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:
@@ -95,9 +101,9 @@ def access_request(address: str, port: int, secret: str, user: str, password: st
             code, _, length = struct.unpack("!BBH", data[:4])
             expect = hashlib.md5(data[:4] + auth + data[20:length] + key).digest()
             if data[4:20] != expect:
-                raise ProbeError(f"the answer from {src[0]} does not match the shared secret")
+                raise ProbeError(m("the answer from {source} does not match the shared secret", source=src[0]))
             return RadiusAnswer(code=code, source=src[0], seconds=time.monotonic() - t0)
-    raise ProbeError(f"no answer from {address}:{port}/udp after {tries} tries of {timeout:g} s")
+    raise ProbeError(m("no answer from {address}:{port}/udp after {tries} tries of {seconds} s", address=address, port=port, tries=tries, seconds=f"{timeout:g}"))
 
 
 def socks5_connect(proxy: str, port: int, target: str, target_port: int, *, timeout: float = 5.0) -> bytes:
@@ -107,15 +113,15 @@ def socks5_connect(proxy: str, port: int, target: str, target_port: int, *, time
         with socket.create_connection((proxy, port), timeout=timeout) as s:
             s.sendall(b"\x05\x01\x00")
             if _recv(s, 2) != b"\x05\x00":
-                raise ProbeError(f"{proxy}:{port} refused the no-authentication method")
+                raise ProbeError(m("{proxy}:{port} refused the no-authentication method", proxy=proxy, port=port))
             s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(target) + struct.pack("!H", target_port))
             head = _recv(s, 4)
             if head[1] != 0:
-                raise ProbeError(f"{proxy}:{port} answered CONNECT {target}:{target_port} with error {head[1]}")
+                raise ProbeError(m("{proxy}:{port} answered CONNECT {target}:{target_port} with error {code}", proxy=proxy, port=port, target=target, target_port=target_port, code=head[1]))
             _recv(s, {1: 4, 4: 16}.get(head[3], 0) + 2 if head[3] != 3 else _recv(s, 1)[0] + 2)
             return s.recv(256)
     except OSError as exc:
-        raise ProbeError(f"{proxy}:{port}: {exc.strerror or exc}") from None
+        raise ProbeError(m("{proxy}:{port}: {error}", proxy=proxy, port=port, error=str(exc.strerror or exc))) from None
 
 
 def _recv(s: socket.socket, n: int) -> bytes:
@@ -123,6 +129,6 @@ def _recv(s: socket.socket, n: int) -> bytes:
     while len(out) < n:
         chunk = s.recv(n - len(out))
         if not chunk:
-            raise ProbeError("the proxy closed the connection")
+            raise ProbeError(m("the proxy closed the connection"))
         out += chunk
     return out

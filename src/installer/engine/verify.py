@@ -279,7 +279,7 @@ class Verifier:
             try:
                 ans = probes.access_request(addr, port, secret, user, probes.probe_password(secret, user))
             except probes.ProbeError as exc:
-                out.append(Check(name, FAILED, str(exc), hint=m("is the address held, and the RADIUS service running?")))
+                out.append(Check(name, FAILED, exc.message, hint=m("is the address held, and the RADIUS service running?")))
                 continue
             details = {"address": addr, "port": port, "answer": ans.name, "from": ans.source,
                        "ms": round(ans.seconds * 1000, 1)}
@@ -302,13 +302,15 @@ class Verifier:
             try:
                 banner = probes.socks5_connect(addr, port, taddr, tport)
             except probes.ProbeError as exc:
-                out.append(Check(f"{d.id}:{node}", FAILED, str(exc), node=node, details=details,
+                out.append(Check(f"{d.id}:{node}", FAILED, exc.message, node=node, details=details,
                                  hint=m("look at the proxy's log on the node")))
                 continue
             ok = banner.startswith(b"SSH-")
             out.append(Check(f"{d.id}:{node}", OK if ok else FAILED,
-                             f"CONNECT via {addr}:{port} to {target.name} {taddr}:{tport}: "
-                             + ("SSH banner received" if ok else "no SSH banner"), node=node, details=details))
+                             m("CONNECT via {proxy} to {node} {target}: SSH banner received", proxy=f"{addr}:{port}", node=target.name,
+                               target=f"{taddr}:{tport}") if ok else
+                             m("CONNECT via {proxy} to {node} {target}: no SSH banner", proxy=f"{addr}:{port}", node=target.name,
+                               target=f"{taddr}:{tport}"), node=node, details=details))
         return out
 
     def _tcp(self, d: Declared) -> list[Check]:
@@ -321,7 +323,7 @@ class Verifier:
                 out.append(Check(name, OK, m("{address}:{port} accepts connections ({ms} ms)", address=addr, port=port, ms=f"{ms:.1f}"),
                                  details={"address": addr, "port": port}))
             except probes.ProbeError as exc:
-                out.append(Check(name, FAILED, str(exc), details={"address": addr, "port": port}))
+                out.append(Check(name, FAILED, exc.message, details={"address": addr, "port": port}))
         return out
 
     # -- all ----------------------------------------------------------------------
