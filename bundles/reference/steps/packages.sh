@@ -55,6 +55,14 @@ export DEBIAN_FRONTEND=noninteractive
 # dropped connection cut off mid-apt counts from there too); after that,
 # the node as this run finds it.
 names() { getent "$1" | cut -d: -f1 | LC_ALL=C sort; }
+# A node an older onsite installed has no users.created: what it made is
+# what is here now and was not before (its own rule), taken once.
+for kind in users:passwd groups:group; do
+    f=$STATE_DIR/${kind%%:*}
+    if [ -f "$STATE_DIR/packages" ] && [ ! -f "$f.created" ] && [ -f "$f.before" ]; then
+        names "${kind#*:}" | LC_ALL=C comm -13 "$f.before" - > "$f.created"
+    fi
+done
 if [ -f "$STATE_DIR/packages" ]; then
     installed_packages > "$STATE_DIR/packages.run"
     names passwd > "$STATE_DIR/users.run"
