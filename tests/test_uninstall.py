@@ -259,8 +259,11 @@ def test_only_one_node_keeps_the_rest_running_and_is_refused_without_quorum(un, 
     journal = Journal.load(site)
     assert {journal.status(k) for k in journal.data["steps"] if k.startswith("node2/")} == {PENDING}
     assert {journal.status(k) for k in journal.data["steps"] if k.startswith("node1/")} == {"done"}
-    # node replace puts it back, as the notice says: through the survivors, into the running site
+    # resuming the install cannot bring it back without its data (etcd removed the member): refused
     capsys.readouterr()
+    assert main(["install", str(answer), "--resume", "--plain"]) == 2
+    assert "onsite node replace FILE node2" in capsys.readouterr().err
+    # node replace puts it back, as the notice says: through the survivors, into the running site
     t0 = time.monotonic()
     rc = main(["node", "replace", str(answer), "node2", "--yes", "--plain"])
     out = capsys.readouterr()

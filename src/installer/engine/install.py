@@ -229,6 +229,14 @@ class Validate(Phase):
                           changes=", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")),
                 hint=m("put the answer file back as it was to continue, or start again with --restart"), code="plan-changed"),
                 exit_code=EXIT_INVALID)
+        gone = sorted({k.split("/", 1)[0] for k, r in existing.data["steps"].items()
+                       if r.get("data_removed") and r.get("status") != DONE})
+        if gone:  # uninstall --only without --keep-data: the cluster removed the node's members
+            raise ProblemError(Problem(
+                message=m("{node} was uninstalled without its data (onsite uninstall --only): resuming the install "
+                          "would start it as a new member of clusters that removed it", node=gone[0]),
+                hint=m("put it back with onsite node replace FILE {node}", node=gone[0]), code="node-uninstalled"),
+                exit_code=EXIT_INVALID)
         if not existing.complete and not op.options.resume:
             c = existing.counts()
             raise ProblemError(Problem(

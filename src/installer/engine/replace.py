@@ -160,6 +160,7 @@ class RecordReplaced(Phase):
         for key, rec in site.data["steps"].items():
             if key.startswith(f"{target}/"):
                 rec.update(status=DONE, finished=stamp, replaced_by=op.op_id)
+                rec.pop("data_removed", None)
         site.data["plan"] = op.plan.to_data()
         site.data["plan_hash"] = op.plan.fingerprint()
         site.data.setdefault("replaced", []).append({"node": target, "time": stamp, "operation": op.op_id,

@@ -182,7 +182,9 @@ class ArchiveInstallJournal(Phase):
             installed = Journal.load(site)
             for key in list(installed.data["steps"]):
                 if key.split("/", 1)[0] == target:
-                    installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}")
+                    # without its data the node cannot rejoin by resuming the install (engine.install refuses)
+                    installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}",
+                                     data_removed=not op.day2.keep_data)
             # Without its data the node cannot rejoin as it was (etcd forgot the member): node replace
             # adds it back through the survivors. With --keep-data, resuming the install restarts it.
             op.notice(m("{node}'s install steps are pending in {journal}: onsite install --resume puts it back",
