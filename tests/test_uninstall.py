@@ -128,7 +128,8 @@ def test_uninstall_leaves_nothing_resumes_after_a_failing_step_and_archives_the_
     assert differences(before, picture(lab))  # the picture sees an install
     capsys.readouterr()
     # the customer adds a user and a group after the install: they are not the install's to remove
-    lab.run("node2", "groupadd site-ops && useradd -M -g site-ops ops-alice")
+    # (a system account: useradd gives it no subordinate ids, so /etc/subuid keeps no backup of the change)
+    lab.run("node2", "groupadd site-ops && useradd -r -M -g site-ops ops-alice")
 
     # A folder the last step must remove is busy on one node: the step fails there.
     lab.run("escape", "mkdir -p /var/log/onsite/busy && mount -t tmpfs onsite-busy /var/log/onsite/busy")
