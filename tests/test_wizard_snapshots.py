@@ -14,6 +14,7 @@ Update after an intended change: pytest tests/test_wizard_snapshots.py --snapsho
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -119,3 +120,41 @@ def _snapshot(page, size, snap_compare, runner_bundle, lang: str) -> bool:
         await pilot.pause()
 
     return snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_review_focuses_the_problems_when_the_bundles_are_read_after_the_page_opened(runner_bundle):
+    """The race behind a flaky picture: Review opens with nothing to fix yet (Next focused), then its
+    worker reads the bundles and finds problems; the focus moves to them, as when they are known at once."""
+    import threading
+
+    from textual.widgets import ListView
+
+    app = OnsiteApp(Path("/srv/onsite/site.yaml"), bundles=[runner_bundle], autostart=False, lang="en")
+    gate = threading.Event()
+    read = app.backend.review
+
+    def slow_review(plan):
+        gate.wait(30)
+        return read(plan)
+
+    app.backend.review = slow_review
+
+    async def drive() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.state = _state()
+            app.go(app.page_index("review"))
+            deadline = time.monotonic() + 30
+            while not (app.screen.name == "review" and app.screen.focused is not None):
+                assert time.monotonic() < deadline, "the review page did not open"
+                await pilot.pause(0.02)
+            await pilot.pause()
+            # nothing to fix yet: Next has the focus, not the hidden list
+            assert app.screen.focused.id == "next" and app.screen.review is None
+            gate.set()
+            while app.screen.review is None:
+                assert time.monotonic() < deadline, "the review did not arrive"
+                await pilot.pause(0.02)
+            await pilot.pause()
+            assert isinstance(app.screen.focused, ListView) and app.screen.focused.id == "problems"
+
+    asyncio.run(drive())

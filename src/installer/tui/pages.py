@@ -546,6 +546,7 @@ class ReviewPage(Page):
         problems = self.state.problems.sorted() + (list(self.review.problems) if self.review is not None else [])
         lv = self.query_one("#problems", ListView)
         index = lv.index
+        shown = lv.display
         lv.clear()
         self._items: list[Problem] = []
         missing = [p for p in problems if p.code == "component-missing"]
@@ -573,6 +574,14 @@ class ReviewPage(Page):
             keep = min(index or 0, len(self._items) - 1)
             self.call_after_refresh(setattr, lv, "index", keep)
         lv.display = bool(problems)
+        # The focus does not depend on whether the worker's problems arrive before or after the page
+        # took its first focus: what to fix comes first when there is any, else Next; never the
+        # hidden list (Textual's auto focus can pick it before it is hidden).
+        focused = self.focused
+        if problems and (focused is None or focused.id == "next" or (focused is lv and not shown)):
+            lv.focus()
+        elif not problems and focused is lv:
+            self.query_one("#next", Button).focus()
         self.query_one("#rv-problems-title", Static).update(
             t("To fix or know ({n}): Enter goes to the field", n=len(problems)) if problems else t("Nothing to fix"))
         plan = self.state.plan
