@@ -44,11 +44,12 @@ def leader(lab: Lab, asking: str = "node1") -> str | None:
     return patroni_leader(lab, asking)
 
 
-def writable_leader(lab: Lab) -> str | None:
+def writable_leader(lab: Lab, gone: str | None = None) -> str | None:
     """The leader once it accepts writes (after a DCS outage Patroni lists
-    the old leader before it is promoted again)."""
-    lead = leader(lab)
-    if lead is None:
+    the old leader before it is promoted again), asked of the first node
+    that answers; None while it is `gone` (a server that died)."""
+    lead = patroni_leader(lab)
+    if lead is None or lead == gone:
         return None
     res = lab.run(lead, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", "select pg_is_in_recovery()"], check=False)
     return lead if res.stdout.strip() == "f" else None
@@ -159,25 +160,16 @@ def test_node_replace_brings_a_reset_node_back_while_clients_run(site, capsys):
     assert "install complete: 0 steps ran" in capsys.readouterr().out
 
 
-def writable_leader_other_than(lab: Lab, gone: str | None = None) -> str | None:
-    """The leader once it accepts writes, asked of the first node that answers, if it is not `gone`."""
-    lead = patroni_leader(lab)
-    if lead is None or lead == gone:
-        return None
-    res = lab.run(lead, ["runuser", "-u", "postgres", "--", "psql", "-XAtc", "select pg_is_in_recovery()"], check=False)
-    return lead if res.stdout.strip() == "f" else None
-
-
 def test_node_replace_of_the_postgres_leader_brings_it_back_as_a_replica(site, capsys):
     """The server that died was the PostgreSQL leader: Patroni fails over to a survivor
     on its own, and replace brings the node back as a replica of the new leader while
     the clients run; no acknowledged row is lost, verify passes."""
     lab, answer = site
-    lead, _ = wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader_other_than(lab), 180, every=1)
+    lead, _ = wait_until("a PostgreSQL leader accepting writes", lambda: writable_leader(lab), 180, every=1)
     with ClientLoop(lab, answer) as loop:
         time.sleep(3)
         new = lab.reset(lead).host_key  # the leader's server dies and comes back empty
-        now, failover = wait_until(f"Patroni fails over from {lead}", lambda: writable_leader_other_than(lab, lead), 120, every=1)
+        now, failover = wait_until(f"Patroni fails over from {lead}", lambda: writable_leader(lab, lead), 120, every=1)
         t0 = time.monotonic()
         rc = main(["node", "replace", str(answer), lead, "--host-key", new, "--yes", "--plain", "--restart"])
         took = time.monotonic() - t0
