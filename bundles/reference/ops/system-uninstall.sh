@@ -140,16 +140,13 @@ fi
 keep_users=()
 if keep_data && [ -f "$state/kept-owners" ]; then mapfile -t keep_users < <(cut -d: -f1 "$state/kept-owners"); fi
 kept() { local u; for u in "${keep_users[@]}"; do [ "$u" = "$1" ] && return 0; done; return 1; }
-# Only those the install recorded as it made them (users.created): one the
-# customer added since is not the install's. A node installed by an older
-# onsite has only the record from before (users.before).
+# Only those the install made (install_made): one the customer added since
+# is not the install's.
 made() {  # made passwd users | made group groups: the install's that exist now
-    local file=$state/$2
-    if [ -f "$file.created" ]; then
-        getent "$1" | cut -d: -f1 | LC_ALL=C sort | LC_ALL=C comm -12 "$file.created" -
-    elif [ -f "$file.before" ]; then
-        getent "$1" | cut -d: -f1 | LC_ALL=C sort | LC_ALL=C comm -13 "$file.before" -
-    fi
+    local n
+    for n in $(getent "$1" | cut -d: -f1); do
+        if install_made "$2" "$n"; then echo "$n"; fi
+    done
 }
 for u in $(made passwd users); do
     if kept "$u"; then echo "kept user $u (owns kept data)"; continue; fi

@@ -55,14 +55,22 @@ export DEBIAN_FRONTEND=noninteractive
 # dropped connection cut off mid-apt counts from there too); after that,
 # the node as this run finds it.
 names() { getent "$1" | cut -d: -f1 | LC_ALL=C sort; }
+# record NAME BASELINE COMMAND...: the file NAME in the state folder gains
+# what COMMAND lists now and the file BASELINE lacks (none: everything it
+# lists), sorted and unique
+record() {
+    local file=$STATE_DIR/$1 baseline=$STATE_DIR/$2
+    [ "$2" != none ] || baseline=/dev/null
+    shift 2
+    { cat "$file" 2> /dev/null || true; "$@" | LC_ALL=C comm -13 "$baseline" -; } | LC_ALL=C sort -u > "$file.tmp"
+    mv "$file.tmp" "$file"
+}
 # A node an older onsite installed has no users.created: what it made is
 # what is here now and was not before (its own rule), taken once.
-for kind in users:passwd groups:group; do
-    f=$STATE_DIR/${kind%%:*}
-    if [ -f "$STATE_DIR/packages" ] && [ ! -f "$f.created" ] && [ -f "$f.before" ]; then
-        names "${kind#*:}" | LC_ALL=C comm -13 "$f.before" - > "$f.created"
-    fi
-done
+if [ -f "$STATE_DIR/packages" ] && [ ! -f "$STATE_DIR/users.created" ] && [ -f "$STATE_DIR/users.before" ]; then
+    record users.created users.before names passwd
+    record groups.created groups.before names group
+fi
 if [ -f "$STATE_DIR/packages" ]; then
     installed_packages > "$STATE_DIR/packages.run"
     names passwd > "$STATE_DIR/users.run"
@@ -74,16 +82,6 @@ fi
 dpkg --configure -a  # finish an install a dropped connection interrupted
 apt-get "${opts[@]}" -q update
 apt-get "${opts[@]}" -q -y install "${wanted[@]}"
-# record NAME BASELINE COMMAND...: the file NAME in the state folder gains
-# what COMMAND lists now and the file BASELINE lacks (none: everything it
-# lists), sorted and unique
-record() {
-    local file=$STATE_DIR/$1 baseline=$STATE_DIR/$2
-    [ "$2" != none ] || baseline=/dev/null
-    shift 2
-    { cat "$file" 2> /dev/null || true; "$@" | LC_ALL=C comm -13 "$baseline" -; } | LC_ALL=C sort -u > "$file.tmp"
-    mv "$file.tmp" "$file"
-}
 # What this install added, for uninstall: the users and groups the
 # packages' scripts made, the packages with their dependencies (last: a
 # `packages` file marks a finished run).

@@ -182,7 +182,6 @@ class ArchiveInstallJournal(Phase):
             installed = Journal.load(site)
             for key in list(installed.data["steps"]):
                 if key.split("/", 1)[0] == target:
-                    # without its data the node cannot rejoin by resuming the install (engine.install refuses)
                     installed.update(key, status=PENDING, message=f"uninstalled from {target} by onsite {op.verb}",
                                      data_removed=not op.day2.keep_data)
             # Without its data the node cannot rejoin as it was (etcd forgot the member): node replace
